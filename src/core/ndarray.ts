@@ -1,0 +1,199 @@
+/**
+ * The session's data model: n-dimensional typed arrays, string arrays and nested trees of them.
+ * It mirrors what an HDF5 file can hold (datasets in groups) without knowing anything of HDF5,
+ * so the session file writer can map it one to one and a round trip keeps every dtype and shape.
+ */
+
+export type NumericArray =
+  | Int8Array
+  | Uint8Array
+  | Int16Array
+  | Uint16Array
+  | Int32Array
+  | Uint32Array
+  | BigInt64Array
+  | BigUint64Array
+  | Float32Array
+  | Float64Array;
+
+export type DType =
+  | "int8"
+  | "uint8"
+  | "int16"
+  | "uint16"
+  | "int32"
+  | "uint32"
+  | "int64"
+  | "uint64"
+  | "float32"
+  | "float64";
+
+/** A numeric array with a row-major shape. `shape = []` is a scalar (one element). */
+export class NDArray<T extends NumericArray = NumericArray> {
+  readonly data: T;
+  readonly shape: readonly number[];
+
+  constructor(data: T, shape?: readonly number[]) {
+    this.data = data;
+    this.shape = shape ?? [data.length];
+    const n = elementCount(this.shape);
+    if (n !== data.length) {
+      throw new Error(`NDArray: shape [${this.shape.join(", ")}] needs ${n} elements, data has ${data.length}`);
+    }
+  }
+
+  get dtype(): DType {
+    return dtypeOf(this.data);
+  }
+
+  get byteLength(): number {
+    return this.data.byteLength;
+  }
+
+  get isScalar(): boolean {
+    return this.shape.length === 0;
+  }
+}
+
+/** An array of UTF-8 strings with a shape (`[]` for one string stored as an array element). */
+export class StringArray {
+  readonly data: readonly string[];
+  readonly shape: readonly number[];
+
+  constructor(data: readonly string[], shape?: readonly number[]) {
+    this.data = data;
+    this.shape = shape ?? [data.length];
+    if (elementCount(this.shape) !== data.length) {
+      throw new Error(`StringArray: shape [${this.shape.join(", ")}] does not match ${data.length} strings`);
+    }
+  }
+}
+
+/** A leaf is a dataset-like value; a plain string is a scalar UTF-8 string. */
+export type Leaf = NDArray | StringArray | string;
+export type TreeNode = Leaf | Tree;
+/** A group: ordered children by name. */
+export interface Tree {
+  [name: string]: TreeNode;
+}
+
+export function isTree(node: TreeNode | undefined): node is Tree {
+  return (
+    node !== undefined &&
+    typeof node === "object" &&
+    !(node instanceof NDArray) &&
+    !(node instanceof StringArray)
+  );
+}
+
+export function elementCount(shape: readonly number[]): number {
+  let n = 1;
+  for (const d of shape) n *= d;
+  return n;
+}
+
+const DTYPE_BY_CONSTRUCTOR = new Map<Function, DType>([
+  [Int8Array, "int8"],
+  [Uint8Array, "uint8"],
+  [Int16Array, "int16"],
+  [Uint16Array, "uint16"],
+  [Int32Array, "int32"],
+  [Uint32Array, "uint32"],
+  [BigInt64Array, "int64"],
+  [BigUint64Array, "uint64"],
+  [Float32Array, "float32"],
+  [Float64Array, "float64"],
+]);
+
+export function dtypeOf(data: NumericArray): DType {
+  const dtype = DTYPE_BY_CONSTRUCTOR.get(data.constructor);
+  if (!dtype) throw new Error(`unsupported typed array ${data.constructor.name}`);
+  return dtype;
+}
+
+export const TYPED_ARRAY_BY_DTYPE = {
+  int8: Int8Array,
+  uint8: Uint8Array,
+  int16: Int16Array,
+  uint16: Uint16Array,
+  int32: Int32Array,
+  uint32: Uint32Array,
+  int64: BigInt64Array,
+  uint64: BigUint64Array,
+  float32: Float32Array,
+  float64: Float64Array,
+} as const;
+
+// Scalars carry their dtype explicitly: a JS number alone cannot say int64 from float64.
+export const f64 = (x: number) => new NDArray(Float64Array.of(x), []);
+export const f32 = (x: number) => new NDArray(Float32Array.of(x), []);
+export const i64 = (x: number | bigint) => new NDArray(BigInt64Array.of(BigInt(x)), []);
+export const i32 = (x: number) => new NDArray(Int32Array.of(x), []);
+/** HDF5 has no native bool; like h5py readers expect truthiness, we store 0/1 as int8. */
+export const bool = (x: boolean) => new NDArray(Int8Array.of(x ? 1 : 0), []);
+
+/** Reads a scalar (shape `()` or `(1,)`, as the lab's readers accept both) as a JS number. */
+export function scalarNumber(node: TreeNode | undefined): number | undefined {
+  if (!(node instanceof NDArray) || node.data.length !== 1) return undefined;
+  return Number(node.data[0]);
+}
+
+/** Bytes held by the typed arrays of a tree (strings are counted as their UTF-16 length × 2). */
+export function treeByteSize(node: TreeNode | undefined): number {
+  if (node === undefined) return 0;
+  if (node instanceof NDArray) return node.byteLength;
+  if (node instanceof StringArray) return node.data.reduce((s, x) => s + 2 * x.length, 0);
+  if (typeof node === "string") return 2 * node.length;
+  let total = 0;
+  for (const child of Object.values(node)) total += treeByteSize(child);
+  return total;
+}
+
+/** Merges `update` into `target` one level deep: children of a shared subtree are merged, not replaced. */
+export function mergeOneLevel(target: Tree, update: Tree): string[] {
+  const changed: string[] = [];
+  for (const [key, value] of Object.entries(update)) {
+    const existing = target[key];
+    if (isTree(existing) && isTree(value)) {
+      Object.assign(existing, value);
+      for (const sub of Object.keys(value)) changed.push(`${key}/${sub}`);
+    } else {
+      target[key] = value;
+      changed.push(key);
+    }
+  }
+  return changed;
+}
+
+/** Deep structural equality of two tree nodes, including dtype and shape. */
+export function treeEquals(a: TreeNode | undefined, b: TreeNode | undefined): boolean {
+  if (a === b) return true;
+  if (a === undefined || b === undefined) return false;
+  if (typeof a === "string" || typeof b === "string") return a === b;
+  if (a instanceof NDArray || b instanceof NDArray) {
+    if (!(a instanceof NDArray && b instanceof NDArray)) return false;
+    if (a.dtype !== b.dtype || !sameShape(a.shape, b.shape)) return false;
+    return typedArraysEqual(a.data, b.data);
+  }
+  if (a instanceof StringArray || b instanceof StringArray) {
+    if (!(a instanceof StringArray && b instanceof StringArray)) return false;
+    return sameShape(a.shape, b.shape) && a.data.every((s, i) => s === b.data[i]);
+  }
+  const ka = Object.keys(a);
+  const kb = Object.keys(b);
+  if (ka.length !== kb.length) return false;
+  return ka.every((k) => Object.hasOwn(b, k) && treeEquals(a[k], b[k]));
+}
+
+function sameShape(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((d, i) => d === b[i]);
+}
+
+export function typedArraysEqual(a: NumericArray, b: NumericArray): boolean {
+  if (a.length !== b.length || a.constructor !== b.constructor) return false;
+  for (let i = 0; i < a.length; i++) {
+    // NaN equals NaN here: a stored all-NaN STA must compare equal after a round trip.
+    if (a[i] !== b[i] && !(Number.isNaN(a[i]) && Number.isNaN(b[i]))) return false;
+  }
+  return true;
+}

@@ -1,0 +1,250 @@
+import { isTree, mergeOneLevel, treeByteSize, type Tree, type TreeNode } from "./ndarray.ts";
+
+/**
+ * PipelineSession — one recording's analysis, held in memory until the scientist saves it
+ * ("deferred save"). Pure data and state transitions: writing files is `io/sessionStore.ts`.
+ *
+ * | member                     | does                                                        | errors / warnings                      |
+ * |----------------------------|-------------------------------------------------------------|----------------------------------------|
+ * | `new PipelineSession(id)`  | empty DEFERRED session                                      | SessionError: empty or invalid id       |
+ * | `addUnits(units)`          | adds units; an existing unit is merged field by field       |                                        |
+ * | `addMetadata(tree)`        | shallow merge into `metadata`                               | memory warning past the threshold      |
+ * | `addStimulus(tree)`        | merge one level deep into `stimulus`                        | memory warning past the threshold      |
+ * | `addFeature(unit, name, …)`| stores `features/<name>/{data, metadata}` on a unit         | SessionError: unknown unit             |
+ * | `markStepComplete(name, p)`| records the step with its parameters and time (re-run moves it last) |                       |
+ * | `warn(message)`            | records a warning on the session (the UI shows them)        |                                        |
+ * | `markSaved(path, at)`      | called by the store after a successful save: state SAVED    |                                        |
+ * | `memoryEstimateBytes()`    | bytes of every typed array the session holds                |                                        |
+ */
+
+export type SaveState = "DEFERRED" | "SAVED";
+export type SaveMode = "deferred" | "immediate";
+
+export const DEFAULT_MEMORY_WARNING_BYTES = 8e9;
+export const HDMEA_VERSION = "0.1.0";
+
+export class SessionError extends Error {
+  override name = "SessionError";
+}
+
+/** Simple values the lab's layout stores as attributes of `units/<id>`. */
+export interface UnitAttrs {
+  row: number;
+  col: number;
+  global_id: number;
+  unit_num: number;
+  original_name: string;
+  [name: string]: number | string;
+}
+
+export interface Unit {
+  /** `unit_NNN` */
+  id: string;
+  attrs: UnitAttrs;
+  /** Sample indices at the acquisition rate (not µs), as the lab stores them. */
+  spikeTimes: BigUint64Array;
+  waveform?: Float32Array;
+  firingRate10hz?: Float32Array;
+  /** Everything else under the unit group: `unit_meta`, `spike_times_sectioned`, `features`, … */
+  children: Tree;
+}
+
+export interface StepRecord {
+  name: string;
+  /** JSON-serialisable parameters the step ran with. */
+  params: Record<string, unknown>;
+  completedAt: string;
+}
+
+export interface SessionWarning {
+  message: string;
+  at: string;
+}
+
+export interface SourceFiles {
+  cmcr?: string;
+  cmtr?: string;
+}
+
+export interface SessionChange {
+  /** Session-file paths that changed, e.g. `units/unit_001/features/frif`. */
+  paths: string[];
+}
+
+export interface SessionOptions {
+  createdAt?: string;
+  memoryWarningBytes?: number;
+  now?: () => Date;
+}
+
+const FORBIDDEN_ID_CHARS = /[/\\:*?"<>|]/;
+
+export function validateDatasetId(raw: string): string {
+  const id = raw.trim();
+  if (!id) throw new SessionError("dataset id is empty");
+  if (FORBIDDEN_ID_CHARS.test(id)) {
+    throw new SessionError(`dataset id "${id}" contains one of / \\ : * ? " < > |`);
+  }
+  return id;
+}
+
+/** `unit_007` for unit 7 (wider for ≥ 1000, which the lab's `unit_\d{3}` pattern cannot express). */
+export function unitIdFor(unitNum: number): string {
+  return `unit_${String(unitNum).padStart(3, "0")}`;
+}
+
+export class PipelineSession {
+  readonly datasetId: string;
+  readonly createdAt: string;
+  units = new Map<string, Unit>();
+  metadata: Tree = {};
+  stimulus: Tree = {};
+  sourceFiles: SourceFiles = {};
+  completedSteps: StepRecord[] = [];
+  warnings: SessionWarning[] = [];
+  saveState: SaveState = "DEFERRED";
+  mode: SaveMode = "deferred";
+  /** The file this session was last saved to (not checkpoints). */
+  hdf5Path: string | undefined;
+  savedAt: string | undefined;
+  /** True when something changed since the last save (SAVED alone does not mean "file is current"). */
+  hasUnsavedChanges = true;
+  memoryWarningBytes: number;
+
+  private readonly now: () => Date;
+  private memoryWarned = false;
+  private listeners = new Set<(change: SessionChange) => void>();
+
+  constructor(datasetId: string, options: SessionOptions = {}) {
+    this.datasetId = validateDatasetId(datasetId);
+    this.now = options.now ?? (() => new Date());
+    this.createdAt = options.createdAt ?? this.timestamp();
+    this.memoryWarningBytes = options.memoryWarningBytes ?? DEFAULT_MEMORY_WARNING_BYTES;
+  }
+
+  get isSaved(): boolean {
+    return this.saveState === "SAVED";
+  }
+
+  get isDeferred(): boolean {
+    return this.saveState === "DEFERRED";
+  }
+
+  get unitCount(): number {
+    return this.units.size;
+  }
+
+  timestamp(): string {
+    return this.now().toISOString();
+  }
+
+  /** Subscribe to changes (immediate mode writes them through). Returns the unsubscribe function. */
+  onChange(listener: (change: SessionChange) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  addUnits(units: Iterable<Unit>): void {
+    const paths: string[] = [];
+    for (const unit of units) {
+      const existing = this.units.get(unit.id);
+      if (existing) {
+        // Shallow update per unit, like the original: new fields win, missing ones stay.
+        Object.assign(existing.attrs, unit.attrs);
+        if (unit.spikeTimes.length || !existing.spikeTimes.length) existing.spikeTimes = unit.spikeTimes;
+        if (unit.waveform) existing.waveform = unit.waveform;
+        if (unit.firingRate10hz) existing.firingRate10hz = unit.firingRate10hz;
+        Object.assign(existing.children, unit.children);
+      } else {
+        this.units.set(unit.id, unit);
+      }
+      paths.push(`units/${unit.id}`);
+    }
+    this.changed(paths);
+  }
+
+  getUnit(unitId: string): Unit {
+    const unit = this.units.get(unitId);
+    if (!unit) {
+      throw new SessionError(
+        `unknown unit "${unitId}" in session ${this.datasetId} (it has ${this.units.size} units)`,
+      );
+    }
+    return unit;
+  }
+
+  addMetadata(update: Tree): void {
+    Object.assign(this.metadata, update);
+    this.changed(Object.keys(update).map((k) => `metadata/${k}`));
+  }
+
+  addStimulus(update: Tree): void {
+    this.changed(mergeOneLevel(this.stimulus, update).map((k) => `stimulus/${k}`));
+  }
+
+  addFeature(unitId: string, name: string, data: TreeNode, metadata: Tree = {}): void {
+    const unit = this.getUnit(unitId);
+    const features = isTree(unit.children.features) ? unit.children.features : {};
+    unit.children.features = features;
+    features[name] = { data, metadata };
+    this.changed([`units/${unitId}/features/${name}`]);
+  }
+
+  setSourceFiles(files: SourceFiles): void {
+    this.sourceFiles = { ...this.sourceFiles, ...files };
+    this.changed(["source_files"]);
+  }
+
+  markStepComplete(name: string, params: Record<string, unknown> = {}): void {
+    this.completedSteps = this.completedSteps.filter((s) => s.name !== name);
+    this.completedSteps.push({ name, params, completedAt: this.timestamp() });
+    this.changed(["pipeline/session_info"]);
+  }
+
+  hasCompleted(name: string): boolean {
+    return this.completedSteps.some((s) => s.name === name);
+  }
+
+  warn(message: string): void {
+    this.warnings.push({ message, at: this.timestamp() });
+    this.changed(["pipeline/session_info"], false);
+  }
+
+  /** Called by the session store once a save has completed. */
+  markSaved(path: string, savedAt: string): void {
+    this.saveState = "SAVED";
+    this.hdf5Path = path;
+    this.savedAt = savedAt;
+    this.hasUnsavedChanges = false;
+  }
+
+  memoryEstimateBytes(): number {
+    let total = treeByteSize(this.metadata) + treeByteSize(this.stimulus);
+    for (const unit of this.units.values()) {
+      total += unit.spikeTimes.byteLength;
+      total += unit.waveform?.byteLength ?? 0;
+      total += unit.firingRate10hz?.byteLength ?? 0;
+      total += treeByteSize(unit.children);
+    }
+    return total;
+  }
+
+  private changed(paths: string[], checkMemory = true): void {
+    this.hasUnsavedChanges = true;
+    if (checkMemory) this.checkMemory();
+    for (const listener of this.listeners) listener({ paths });
+  }
+
+  private checkMemory(): void {
+    const bytes = this.memoryEstimateBytes();
+    if (bytes > this.memoryWarningBytes && !this.memoryWarned) {
+      this.memoryWarned = true;
+      this.warn(
+        `session ${this.datasetId} holds ${(bytes / 1e9).toFixed(2)} GB in memory, above the ` +
+          `${(this.memoryWarningBytes / 1e9).toFixed(2)} GB warning threshold: checkpoint or save soon`,
+      );
+    } else if (bytes <= this.memoryWarningBytes) {
+      this.memoryWarned = false;
+    }
+  }
+}

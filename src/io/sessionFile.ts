@@ -1,0 +1,206 @@
+/**
+ * The session HDF5 file in the lab's layout (what `PipelineSession.save()` writes in hdmea_processing):
+ *
+ *   /@dataset_id @created_at @hdmea_version           + ours: @hdmea_web_format_version
+ *   source_files/@cmcr_path @cmtr_path
+ *   pipeline/@stage1_completed @stage1_timestamp
+ *   pipeline/session_info/@saved_at [@checkpoint_name]
+ *   pipeline/session_info/{completed_steps, warnings}  1-D UTF-8 strings, only when non-empty
+ *                        /{step_log, warning_log}     ours: JSON per entry (parameters, times)
+ *   metadata/…  stimulus/…                             trees of datasets
+ *   units/<unit_NNN>/@row @col @global_id @unit_num @original_name
+ *                   /spike_times (uint64) waveform (float32) firing_rate_10hz (float32) + children
+ *
+ * Readers accept files from the lab's Python code too: without our logs, steps and warnings come
+ * from the plain string datasets.
+ */
+import { NDArray, StringArray, type Tree } from "../core/ndarray.ts";
+import {
+  HDMEA_VERSION,
+  PipelineSession,
+  type SessionWarning,
+  type StepRecord,
+  type Unit,
+  type UnitAttrs,
+} from "../core/session.ts";
+import { baseName, openH5, type H5Group, type H5Runtime } from "./h5.ts";
+import { DEFAULT_WRITE_OPTIONS, readDataset, readTree, writeArray, writeTree, type WriteOptions } from "./h5Tree.ts";
+
+/** Bumped when our additions to the layout change; the lab's own fields never move. */
+export const FORMAT_VERSION = 1;
+
+export interface WriteSessionOptions extends Partial<WriteOptions> {
+  /** Marks the file as a checkpoint (`pipeline/session_info/@checkpoint_name`). */
+  checkpointName?: string;
+  savedAt: string;
+}
+
+export function writeSessionFile(rt: H5Runtime, path: string, session: PipelineSession, options: WriteSessionOptions): void {
+  const opts: WriteOptions = { ...DEFAULT_WRITE_OPTIONS, ...options };
+  const file = openH5(rt, path, "w");
+  try {
+    file.create_attribute("dataset_id", session.datasetId);
+    file.create_attribute("created_at", session.createdAt);
+    file.create_attribute("hdmea_version", HDMEA_VERSION);
+    file.create_attribute("hdmea_web_format_version", new Int32Array([FORMAT_VERSION]), [], "<i");
+
+    const sources = file.create_group("source_files");
+    if (session.sourceFiles.cmcr !== undefined) sources.create_attribute("cmcr_path", session.sourceFiles.cmcr);
+    if (session.sourceFiles.cmtr !== undefined) sources.create_attribute("cmtr_path", session.sourceFiles.cmtr);
+
+    const pipeline = file.create_group("pipeline");
+    pipeline.create_attribute("stage1_completed", new Int8Array([1]), [], "<b");
+    pipeline.create_attribute("stage1_timestamp", options.savedAt);
+    const info = pipeline.create_group("session_info");
+    info.create_attribute("saved_at", options.savedAt);
+    if (options.checkpointName !== undefined) info.create_attribute("checkpoint_name", options.checkpointName);
+    writeStrings(info, "completed_steps", session.completedSteps.map((s) => s.name));
+    writeStrings(info, "warnings", session.warnings.map((w) => w.message));
+    writeStrings(info, "step_log", session.completedSteps.map((s) => JSON.stringify(s)));
+    writeStrings(info, "warning_log", session.warnings.map((w) => JSON.stringify(w)));
+
+    writeTree(file.create_group("metadata"), session.metadata, opts);
+    writeTree(file.create_group("stimulus"), session.stimulus, opts);
+
+    const units = file.create_group("units");
+    for (const unit of session.units.values()) writeUnit(units.create_group(unit.id), unit, opts);
+  } finally {
+    file.close();
+  }
+}
+
+function writeStrings(group: H5Group, name: string, values: string[]): void {
+  if (values.length > 0) group.create_dataset({ name, data: values, dtype: "S" });
+}
+
+function writeUnit(group: H5Group, unit: Unit, opts: WriteOptions): void {
+  for (const [name, value] of Object.entries(unit.attrs)) {
+    if (typeof value === "string") group.create_attribute(name, value);
+    else if (Number.isInteger(value)) group.create_attribute(name, BigInt64Array.of(BigInt(value)), [], "<q");
+    else group.create_attribute(name, Float64Array.of(value), [], "<d");
+  }
+  writeArray(group, "spike_times", new NDArray(unit.spikeTimes), opts);
+  if (unit.waveform) writeArray(group, "waveform", new NDArray(unit.waveform), opts);
+  if (unit.firingRate10hz) writeArray(group, "firing_rate_10hz", new NDArray(unit.firingRate10hz), opts);
+  writeTree(group, unit.children, opts);
+}
+
+export interface ReadSessionResult {
+  session: PipelineSession;
+  /** Set when the file is a checkpoint. */
+  checkpointName?: string;
+  savedAt?: string;
+  /** Paths in the file the model could not hold (reported, not fatal). */
+  skipped: string[];
+}
+
+export function readSessionFile(rt: H5Runtime, path: string): ReadSessionResult {
+  const name = baseName(path);
+  const file = openH5(rt, path, "r");
+  try {
+    const attrs = file.attrs;
+    if (!attrs.dataset_id) {
+      throw new Error(`${name}: not a session file (no /@dataset_id attribute)`);
+    }
+    const session = new PipelineSession(String(attrs.dataset_id.value), {
+      createdAt: attrs.created_at ? String(attrs.created_at.value) : undefined,
+    });
+    const report = { skipped: [] as string[] };
+
+    const sources = groupAt(file, "source_files");
+    if (sources) {
+      const a = sources.attrs;
+      session.sourceFiles = {
+        ...(a.cmcr_path ? { cmcr: String(a.cmcr_path.value) } : {}),
+        ...(a.cmtr_path ? { cmtr: String(a.cmtr_path.value) } : {}),
+      };
+    }
+
+    const info = groupAt(file, "pipeline/session_info");
+    const savedAt = info?.attrs.saved_at ? String(info.attrs.saved_at.value) : undefined;
+    const checkpointName = info?.attrs.checkpoint_name ? String(info.attrs.checkpoint_name.value) : undefined;
+    if (info) {
+      session.completedSteps = readLog<StepRecord>(info, "step_log") ??
+        readStrings(info, "completed_steps").map((s) => ({ name: s, params: {}, completedAt: savedAt ?? "" }));
+      session.warnings = readLog<SessionWarning>(info, "warning_log") ??
+        readStrings(info, "warnings").map((message) => ({ message, at: savedAt ?? "" }));
+    }
+
+    const metadata = groupAt(file, "metadata");
+    if (metadata) session.metadata = readTree(metadata, report);
+    const stimulus = groupAt(file, "stimulus");
+    if (stimulus) session.stimulus = readTree(stimulus, report);
+
+    const units = groupAt(file, "units");
+    if (units) {
+      for (const id of units.keys()) {
+        const group = groupAt(units, id);
+        if (group) session.units.set(id, readUnit(group, id, report));
+      }
+    }
+    if (savedAt !== undefined) session.markSaved(path, savedAt);
+    session.hasUnsavedChanges = false;
+    return { session, checkpointName, savedAt, skipped: report.skipped };
+  } finally {
+    file.close();
+  }
+}
+
+function groupAt(parent: H5Group, path: string): H5Group | undefined {
+  const node = parent.get(path);
+  return node && (node as H5Group).type === "Group" ? (node as H5Group) : undefined;
+}
+
+function readStrings(group: H5Group, name: string): string[] {
+  const node = group.get(name);
+  if (!node || (node as H5Group).type !== "Dataset") return [];
+  const value = readDataset(node as never);
+  if (value instanceof StringArray) return [...value.data];
+  return typeof value === "string" ? [value] : [];
+}
+
+function readLog<T>(group: H5Group, name: string): T[] | undefined {
+  const lines = readStrings(group, name);
+  return lines.length ? lines.map((line) => JSON.parse(line) as T) : undefined;
+}
+
+function readUnit(group: H5Group, id: string, report: { skipped: string[] }): Unit {
+  const attrs: Record<string, number | string> = {};
+  for (const [name, attr] of Object.entries(group.attrs)) {
+    const value = attr.value;
+    attrs[name] = typeof value === "string" ? value : Number(Array.isArray(value) ? value[0] : value);
+  }
+  const children = readTree(group, report);
+  const take = (key: string): NDArray | undefined => {
+    const node = children[key];
+    delete children[key];
+    return node instanceof NDArray ? node : undefined;
+  };
+  const spikes = take("spike_times");
+  const waveform = take("waveform");
+  const rate = take("firing_rate_10hz");
+  return {
+    id,
+    attrs: {
+      row: 0,
+      col: 0,
+      global_id: 0,
+      unit_num: Number(/\d+$/.exec(id)?.[0] ?? 0),
+      original_name: id,
+      ...attrs,
+    } as UnitAttrs,
+    spikeTimes: spikes ? toBigUint64(spikes) : new BigUint64Array(0),
+    waveform: waveform ? toFloat32(waveform) : undefined,
+    firingRate10hz: rate ? toFloat32(rate) : undefined,
+    children: children as Tree,
+  };
+}
+
+function toBigUint64(array: NDArray): BigUint64Array {
+  if (array.data instanceof BigUint64Array) return array.data;
+  return BigUint64Array.from(array.data as ArrayLike<number | bigint>, (v) => BigInt(v));
+}
+
+function toFloat32(array: NDArray): Float32Array {
+  return array.data instanceof Float32Array ? array.data : Float32Array.from(array.data as ArrayLike<number>);
+}

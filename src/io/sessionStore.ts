@@ -1,0 +1,128 @@
+/**
+ * Save, checkpoint, load and immediate (write-through) mode for a PipelineSession.
+ *
+ * | call                                   | state after        | existing target                          |
+ * |----------------------------------------|--------------------|------------------------------------------|
+ * | `saveSession(rt, s, path)`             | SAVED, hdf5Path    | error unless `overwrite: true` (warns)   |
+ * | `checkpointSession(rt, s, path)`       | unchanged          | overwritten with a warning; `overwrite: false` → error |
+ * | `loadSession(rt, path)`                | SAVED (file)       | —                                        |
+ * | `ensureSaved(rt, s, defaultPath)`      | SAVED              | auto-save with a warning if DEFERRED     |
+ * | `startImmediateMode(rt, s, path)`      | SAVED after each change | every change rewrites the file      |
+ *
+ * Every write goes to a temporary file beside the target and is renamed over it only when complete,
+ * so a failed write leaves the previous file and the session exactly as they were.
+ */
+import { SessionError, type PipelineSession } from "../core/session.ts";
+import { baseName, fileExists, type H5Runtime } from "./h5.ts";
+import { readSessionFile, writeSessionFile, type ReadSessionResult, type WriteSessionOptions } from "./sessionFile.ts";
+
+export class FileExistsError extends SessionError {
+  override name = "FileExistsError";
+}
+
+export interface SaveOptions {
+  overwrite?: boolean;
+  /** Passed to the writer (slice size, compression); tests use it to inject faults. */
+  write?: Partial<Omit<WriteSessionOptions, "savedAt" | "checkpointName">>;
+}
+
+export function saveSession(rt: H5Runtime, session: PipelineSession, path: string, options: SaveOptions = {}): string {
+  const overwrite = options.overwrite ?? false;
+  if (fileExists(rt, path)) {
+    if (!overwrite) {
+      throw new FileExistsError(`${baseName(path)} already exists; save with overwrite to replace it (blocked overwrite)`);
+    }
+    session.warn(`overwriting ${baseName(path)} with session ${session.datasetId}`);
+  }
+  const savedAt = session.timestamp();
+  writeAtomically(rt, path, (tmp) => writeSessionFile(rt, tmp, session, { ...options.write, savedAt }));
+  session.markSaved(path, savedAt);
+  return path;
+}
+
+export interface CheckpointOptions extends SaveOptions {
+  checkpointName?: string;
+}
+
+export function checkpointSession(
+  rt: H5Runtime,
+  session: PipelineSession,
+  path: string,
+  options: CheckpointOptions = {},
+): string {
+  const overwrite = options.overwrite ?? true;
+  if (fileExists(rt, path)) {
+    if (!overwrite) {
+      throw new FileExistsError(`checkpoint ${baseName(path)} already exists and overwrite is off; nothing was written`);
+    }
+    session.warn(`overwriting checkpoint ${baseName(path)}`);
+  }
+  const checkpointName = options.checkpointName ?? baseName(path).replace(/\.h5$/i, "");
+  // A checkpoint records when it was taken, not the last save (the original's saved_at quirk).
+  const savedAt = session.timestamp();
+  const wasUnsaved = session.hasUnsavedChanges;
+  writeAtomically(rt, path, (tmp) =>
+    writeSessionFile(rt, tmp, session, { ...options.write, savedAt, checkpointName }),
+  );
+  // The warning above is part of the session; the checkpoint alone does not make it "saved".
+  session.hasUnsavedChanges = wasUnsaved || session.hasUnsavedChanges;
+  return path;
+}
+
+/** Resumes a session from a checkpoint or a saved file (state SAVED, bound to that file). */
+export function loadSession(rt: H5Runtime, path: string): ReadSessionResult {
+  const result = readSessionFile(rt, path);
+  result.session.markSaved(path, result.savedAt ?? result.session.timestamp());
+  if (result.skipped.length) {
+    result.session.warn(
+      `${baseName(path)}: ${result.skipped.length} item(s) of unsupported type were not loaded ` +
+        `(${result.skipped.slice(0, 3).join(", ")}${result.skipped.length > 3 ? ", …" : ""})`,
+    );
+    result.session.hasUnsavedChanges = false;
+  }
+  return result;
+}
+
+/**
+ * For operations that need the session as a file (the original's path-based functions): a DEFERRED
+ * session is saved first, with a warning, and continues SAVED.
+ */
+export function ensureSaved(rt: H5Runtime, session: PipelineSession, defaultPath: string, options: SaveOptions = {}): string {
+  if (session.isSaved && session.hdf5Path && !session.hasUnsavedChanges) return session.hdf5Path;
+  const target = session.hdf5Path ?? defaultPath;
+  session.warn(`auto-saving deferred session ${session.datasetId} to ${baseName(target)}: a file-based step needs it`);
+  return saveSession(rt, session, target, { ...options, overwrite: options.overwrite ?? session.hdf5Path !== undefined });
+}
+
+/**
+ * Immediate (write-through) mode, the behaviour old scripts expect: the file is written at once and
+ * rewritten after every change. Returns a function that stops writing through.
+ *
+ * Every change rewrites the whole file atomically (h5wasm cannot delete HDF5 links, so replacing a
+ * subtree in place is not possible); this is the cost deferred mode exists to avoid.
+ */
+export function startImmediateMode(rt: H5Runtime, session: PipelineSession, path: string, options: SaveOptions = {}): () => void {
+  session.mode = "immediate";
+  saveSession(rt, session, path, options);
+  const stop = session.onChange(() => {
+    // Overwriting is the normal course of immediate mode, so this rewrite does not warn.
+    const savedAt = session.timestamp();
+    writeAtomically(rt, path, (tmp) => writeSessionFile(rt, tmp, session, { ...options.write, savedAt }));
+    session.markSaved(path, savedAt);
+  });
+  return () => {
+    stop();
+    session.mode = "deferred";
+  };
+}
+
+function writeAtomically(rt: H5Runtime, path: string, write: (tmp: string) => void): void {
+  const tmp = `${path}.partial-${Math.random().toString(36).slice(2, 10)}`;
+  try {
+    write(tmp);
+    rt.fs.rename(tmp, path);
+  } catch (error) {
+    if (fileExists(rt, tmp)) rt.fs.unlink(tmp);
+    throw error;
+  }
+}
