@@ -1,0 +1,39 @@
+import { UsageError } from "./args.ts";
+import { infoCommand } from "./commands/info.ts";
+
+export interface Command {
+  summary: string;
+  usage: string;
+  run(argv: string[]): Promise<number>;
+}
+
+/** Subcommands: one file each under commands/, one line here. */
+const COMMANDS: Record<string, Command> = {
+  info: infoCommand,
+};
+
+function help(): string {
+  const lines = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(10)} ${c.summary}\n      ${c.usage}`);
+  return `hdmea — HD-MEA retina recordings to session HDF5 files\n\nCommands:\n${lines.join("\n")}\n`;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === "--help" || name === "-h" || name === "help") {
+    process.stdout.write(help());
+    return name ? 0 : 2;
+  }
+  const command = COMMANDS[name];
+  if (!command) {
+    process.stderr.write(`hdmea: unknown command "${name}"\n\n${help()}`);
+    return 2;
+  }
+  try {
+    return await command.run(rest);
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    process.stderr.write(`hdmea ${name}: ${message}\n`);
+    if (error instanceof UsageError) process.stderr.write(`usage: ${command.usage}\n`);
+    return error instanceof UsageError ? 2 : 1;
+  }
+}
