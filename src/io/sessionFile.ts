@@ -133,10 +133,14 @@ export function readSessionFile(rt: H5Runtime, path: string): ReadSessionResult 
 
     const units = groupAt(file, "units");
     if (units) {
+      const loaded: Unit[] = [];
       for (const id of units.keys()) {
         const group = groupAt(units, id);
-        if (group) session.units.set(id, readUnit(group, id, report));
+        if (group) loaded.push(readUnit(group, id, report));
       }
+      // HDF5 lists names alphabetically (unit_1000 before unit_101); keep the units' numeric order.
+      loaded.sort((a, b) => a.attrs.unit_num - b.attrs.unit_num || a.id.localeCompare(b.id));
+      for (const unit of loaded) session.units.set(unit.id, unit);
     }
     if (savedAt !== undefined) session.markSaved(path, savedAt);
     session.hasUnsavedChanges = false;
