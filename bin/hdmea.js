@@ -1,7 +1,11 @@
 #!/usr/bin/env node
-// Runs the TypeScript CLI straight from source through tsx, so a plain checkout needs no build step.
-import { register } from "tsx/esm/api";
+// The CLI is bundled from src/ by `npm run build:node` (run automatically by `npm ci` / `npm install`).
+import { existsSync } from "node:fs";
 
-register();
-const { main } = await import("../src/cli/main.ts");
+const entry = new URL("../dist-node/src/cli/main.js", import.meta.url);
+if (!existsSync(entry)) {
+  process.stderr.write("hdmea: the CLI is not built yet; run `npm ci` or `npm run build:node` in the project folder\n");
+  process.exit(1);
+}
+const { main } = await import(entry.href);
 process.exitCode = await main(process.argv.slice(2));

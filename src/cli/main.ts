@@ -1,5 +1,6 @@
 import { UsageError } from "./args.ts";
 import { infoCommand } from "./commands/info.ts";
+import { processCommand } from "./commands/process.ts";
 
 export interface Command {
   summary: string;
@@ -10,6 +11,7 @@ export interface Command {
 /** Subcommands: one file each under commands/, one line here. */
 const COMMANDS: Record<string, Command> = {
   info: infoCommand,
+  process: processCommand,
 };
 
 function help(): string {

@@ -12,6 +12,7 @@ import { isTree, mergeOneLevel, treeByteSize, type Tree, type TreeNode } from ".
  * | `addStimulus(tree)`        | merge one level deep into `stimulus`                        | memory warning past the threshold      |
  * | `addFeature(unit, name, …)`| stores `features/<name>/{data, metadata}` on a unit         | SessionError: unknown unit             |
  * | `markStepComplete(name, p)`| records the step with its parameters and time (re-run moves it last) |                       |
+ * | `batch(fn)`                 | groups changes into one notification (one step = one write in immediate mode) | |
  * | `warn(message)`            | records a warning on the session (the UI shows them)        |                                        |
  * | `markSaved(path, at)`      | called by the store after a successful save: state SAVED    |                                        |
  * | `memoryEstimateBytes()`    | bytes of every typed array the session holds                |                                        |
@@ -114,6 +115,7 @@ export class PipelineSession {
   private readonly now: () => Date;
   private memoryWarned = false;
   private listeners = new Set<(change: SessionChange) => void>();
+  private pendingPaths: string[] | undefined;
 
   constructor(datasetId: string, options: SessionOptions = {}) {
     this.datasetId = validateDatasetId(datasetId);
@@ -142,6 +144,22 @@ export class PipelineSession {
   onChange(listener: (change: SessionChange) => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
+  }
+
+  /**
+   * Runs `fn` as one change: listeners hear once, at the end, with every path it touched. A pipeline
+   * step runs inside one batch, so immediate mode writes once per step, as the original did.
+   */
+  batch<T>(fn: () => T): T {
+    if (this.pendingPaths) return fn();
+    this.pendingPaths = [];
+    try {
+      return fn();
+    } finally {
+      const paths = this.pendingPaths;
+      this.pendingPaths = undefined;
+      if (paths.length) this.notify(paths);
+    }
   }
 
   addUnits(units: Iterable<Unit>): void {
@@ -232,6 +250,11 @@ export class PipelineSession {
   private changed(paths: string[], checkMemory = true): void {
     this.hasUnsavedChanges = true;
     if (checkMemory) this.checkMemory();
+    if (this.pendingPaths) this.pendingPaths.push(...paths);
+    else this.notify(paths);
+  }
+
+  private notify(paths: string[]): void {
     for (const listener of this.listeners) listener({ paths });
   }
 

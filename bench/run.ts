@@ -1,0 +1,164 @@
+/**
+ * `npm run bench -- [--sizes 0.1,1,4] [--json] [--recordings 10] [--no-browser] [--no-h5py]`
+ *
+ * Per size, in fresh processes: save and load throughput in Node and (OPFS path) in headless
+ * Chromium, the same file written and read by h5py, ours / h5py, and peak RSS during save over the
+ * session's in-memory size. Then deferred vs immediate mode over N recordings in a row.
+ * Prints a table (or JSON) and writes bench/RESULTS.md and bench/throughput.svg.
+ */
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { cpus, tmpdir, totalmem } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseArgs, option } from "../src/cli/args.ts";
+import { runBrowserBench, type BrowserResult } from "./browserBench.ts";
+import { throughputSvg } from "./plot.ts";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = join(here, "..", "..");
+const args = parseArgs(process.argv.slice(2), ["json", "no-browser", "no-h5py"]);
+const sizes = (option(args, "sizes") ?? "0.1,1").split(",").map(Number);
+const recordings = Number(option(args, "recordings") ?? 10);
+const asJson = args.flags.has("json");
+const log = (line: string) => (asJson ? process.stderr : process.stdout).write(`${line}\n`);
+
+interface NodeResult {
+  sizeGb: number;
+  sessionBytes: number;
+  units: number;
+  fileBytes: number;
+  file: string;
+  saveMs: number;
+  loadMs: number;
+  rssBeforeSave: number;
+  peakSave: number;
+  peakLoad: number;
+  rssBeforeLoad: number;
+}
+
+function runJson<T>(command: string, argv: string[]): T {
+  const run = spawnSync(command, argv, { encoding: "utf8", maxBuffer: 1 << 24 });
+  if (run.status !== 0) throw new Error(`${command} ${argv.join(" ")} failed:\n${run.stderr}`);
+  return JSON.parse(run.stdout.trim().split("\n").at(-1)!) as T;
+}
+
+const mbps = (bytes: number, ms: number) => bytes / 1e6 / (ms / 1000);
+const dir = mkdtempSync(join(tmpdir(), "hdmea-bench-"));
+const rows = [];
+try {
+  for (const size of sizes) {
+    log(`size ${size} GB: Node save/load…`);
+    const node = runJson<NodeResult>(process.execPath, ["--expose-gc", join(here, "nodeSaveLoad.js"), String(size), dir]);
+    let h5py: { saveMs: number; loadMs: number } | undefined;
+    if (!args.flags.has("no-h5py")) {
+      log(`size ${size} GB: h5py…`);
+      h5py = runJson("/usr/bin/python3", [join(root, "bench/h5pyCopy.py"), node.file, join(dir, "h5py.h5")]);
+      rmSync(join(dir, "h5py.h5"), { force: true });
+    }
+    let browser: BrowserResult | undefined;
+    if (!args.flags.has("no-browser")) {
+      log(`size ${size} GB: Chromium (OPFS)…`);
+      browser = await runBrowserBench(root, size);
+    }
+    rmSync(node.file, { force: true });
+    const nodeSave = mbps(node.fileBytes, node.saveMs);
+    const nodeLoad = mbps(node.fileBytes, node.loadMs);
+    const h5pySave = h5py ? mbps(node.fileBytes, h5py.saveMs) : undefined;
+    const h5pyLoad = h5py ? mbps(node.fileBytes, h5py.loadMs) : undefined;
+    rows.push({
+      sizeGb: size,
+      sessionBytes: node.sessionBytes,
+      units: node.units,
+      fileBytes: node.fileBytes,
+      node: { saveMBps: nodeSave, loadMBps: nodeLoad, saveMs: node.saveMs, loadMs: node.loadMs },
+      h5py: h5py && { saveMBps: h5pySave, loadMBps: h5pyLoad, saveMs: h5py.saveMs, loadMs: h5py.loadMs },
+      ratioNodeToH5py: h5py && { save: nodeSave / h5pySave!, load: nodeLoad / h5pyLoad! },
+      browser: browser && {
+        ...browser,
+        ratioToH5py: h5py && { save: browser.saveMBps / h5pySave!, load: browser.loadMBps / h5pyLoad! },
+      },
+      memory: {
+        peakSaveBytes: node.peakSave,
+        peakOverSession: node.peakSave / node.sessionBytes,
+        extraDuringSaveOverSession: (node.peakSave - node.rssBeforeSave) / node.sessionBytes,
+        peakLoadOverSession: node.peakLoad / node.sessionBytes,
+      },
+    });
+  }
+  log(`deferred vs immediate over ${recordings} recordings…`);
+  const modes = runJson<{ immediateMs: number; deferredMs: number; speedup: number; bytesEach: number }>(
+    process.execPath,
+    [join(here, "modes.js"), String(recordings), "50000000"],
+  );
+
+  const result = {
+    date: new Date().toISOString(),
+    machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model, memoryBytes: totalmem(), node: process.version },
+    sizes: rows,
+    modes,
+  };
+  const table = renderTable(result);
+  if (asJson) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+  else process.stdout.write(`${table}\n`);
+  writeFileSync(join(root, "bench/RESULTS.md"), renderMarkdown(result, table));
+  writeFileSync(join(root, "bench/throughput.svg"), throughputSvg(rows));
+} finally {
+  rmSync(dir, { recursive: true, force: true });
+}
+
+type Result = { date: string; machine: Record<string, unknown>; sizes: typeof rows; modes: { immediateMs: number; deferredMs: number; speedup: number; bytesEach: number } };
+
+function fmt(x: number | undefined, digits = 0): string {
+  return x === undefined || !Number.isFinite(x) ? "—" : x.toFixed(digits);
+}
+
+function renderTable(result: Result): string {
+  const head = ["size GB", "units", "node save MB/s", "node load MB/s", "h5py save", "h5py load", "ours/h5py save", "ours/h5py load", "browser save", "browser load", "browser/h5py save", "peak RSS / session", "extra RSS in save / session"];
+  const lines = result.sizes.map((r) => [
+    fmt(r.sizeGb, 1),
+    String(r.units),
+    fmt(r.node.saveMBps),
+    fmt(r.node.loadMBps),
+    fmt(r.h5py?.saveMBps),
+    fmt(r.h5py?.loadMBps),
+    fmt(r.ratioNodeToH5py?.save, 2),
+    fmt(r.ratioNodeToH5py?.load, 2),
+    fmt(r.browser?.saveMBps),
+    fmt(r.browser?.loadMBps),
+    fmt(r.browser?.ratioToH5py?.save, 2),
+    fmt(r.memory.peakOverSession, 2),
+    fmt(r.memory.extraDuringSaveOverSession, 3),
+  ]);
+  const all = [head, ...lines];
+  const widths = head.map((_, i) => Math.max(...all.map((row) => row[i].length)));
+  const render = (row: string[]) => `| ${row.map((c, i) => c.padEnd(widths[i])).join(" | ")} |`;
+  const modes = result.modes;
+  return [
+    render(head),
+    `|${widths.map((w) => "-".repeat(w + 2)).join("|")}|`,
+    ...lines.map(render),
+    "",
+    `deferred vs immediate, ${fmt(modes.bytesEach / 1e6)} MB recordings: immediate ${fmt(modes.immediateMs)} ms, deferred ${fmt(modes.deferredMs)} ms, deferred is ${fmt(modes.speedup, 2)}× faster`,
+  ].join("\n");
+}
+
+function renderMarkdown(result: Result, table: string): string {
+  const m = result.machine;
+  return `# Benchmark results
+
+Last run: ${result.date} on ${m.cpus} × ${m.cpuModel}, ${fmt(Number(m.memoryBytes) / 2 ** 30, 0)} GiB, Node ${m.node}.
+Produced by \`npm run bench -- --sizes ${sizes.join(",")}\`; the JSON below is \`--json\`'s output.
+
+${table}
+
+![throughput and peak memory vs size](throughput.svg)
+
+<details><summary>JSON</summary>
+
+\`\`\`json
+${JSON.stringify(result, null, 2)}
+\`\`\`
+</details>
+`;
+}
