@@ -124,6 +124,23 @@ describe("PipelineSession", () => {
     expect(seen).toEqual([["units/unit_003"], ["units/unit_003/features/f"], ["stimulus/section_time"]]);
   });
 
+  it("batches the changes of one step into one notification", () => {
+    const s = new PipelineSession("r");
+    s.addUnits([unit(1), unit(2)]);
+    const seen: string[][] = [];
+    s.onChange((c) => seen.push(c.paths));
+    const result = s.batch(() => {
+      s.addFeature("unit_001", "f", "a");
+      s.batch(() => s.addFeature("unit_002", "f", "b")); // nested batches join the outer one
+      s.markStepComplete("extract_features");
+      return 42;
+    });
+    expect(result).toBe(42);
+    expect(seen).toEqual([["units/unit_001/features/f", "units/unit_002/features/f", "pipeline/session_info"]]);
+    expect(() => s.batch(() => { s.addMetadata({ x: "1" }); throw new Error("step failed"); })).toThrow("step failed");
+    expect(seen.at(-1)).toEqual(["metadata/x"]); // what did change is still reported
+  });
+
   it("summarises itself as plain data", () => {
     const rand = seededRandom(3);
     const s = new PipelineSession("sum");
