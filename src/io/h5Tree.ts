@@ -25,6 +25,7 @@ export interface WriteOptions {
 
 export const DEFAULT_WRITE_OPTIONS: WriteOptions = { sliceBytes: 16 << 20, compression: 0 };
 const CHUNK_TARGET_BYTES = 1 << 20;
+const COMPRESS_FROM_BYTES = 64 << 10;
 
 export const H5_DTYPE: Record<DType, string> = {
   int8: "<b",
@@ -57,7 +58,9 @@ export function writeNode(group: H5Group, name: string, node: TreeNode, options:
 export function writeArray(group: H5Group, name: string, array: NDArray, options: WriteOptions): H5Dataset {
   const { data, shape } = array;
   const dtype = H5_DTYPE[array.dtype];
-  if (data.byteLength <= options.sliceBytes || shape.length === 0) {
+  // Small arrays stay contiguous (as h5py writes them); compression needs chunks, so it chunks earlier.
+  const chunked = data.byteLength > (options.compression > 0 ? COMPRESS_FROM_BYTES : options.sliceBytes);
+  if (!chunked || shape.length === 0 || shape[0] === 0) {
     return group.create_dataset({ name, data, shape: [...shape], dtype }) as H5Dataset;
   }
   // Chunked along the first axis: create empty, grow to full size, then fill slice by slice.
