@@ -45,7 +45,7 @@ function runJson<T>(command: string, argv: string[]): T {
 
 const mbps = (bytes: number, ms: number) => bytes / 1e6 / (ms / 1000);
 const dir = mkdtempSync(join(tmpdir(), "hdmea-bench-"));
-const rows = [];
+const rows: SizeRow[] = [];
 try {
   for (const size of sizes) {
     log(`size ${size} GB: Node save/load…`);
@@ -62,29 +62,7 @@ try {
       browser = await runBrowserBench(root, size);
     }
     rmSync(node.file, { force: true });
-    const nodeSave = mbps(node.fileBytes, node.saveMs);
-    const nodeLoad = mbps(node.fileBytes, node.loadMs);
-    const h5pySave = h5py ? mbps(node.fileBytes, h5py.saveMs) : undefined;
-    const h5pyLoad = h5py ? mbps(node.fileBytes, h5py.loadMs) : undefined;
-    rows.push({
-      sizeGb: size,
-      sessionBytes: node.sessionBytes,
-      units: node.units,
-      fileBytes: node.fileBytes,
-      node: { saveMBps: nodeSave, loadMBps: nodeLoad, saveMs: node.saveMs, loadMs: node.loadMs },
-      h5py: h5py && { saveMBps: h5pySave, loadMBps: h5pyLoad, saveMs: h5py.saveMs, loadMs: h5py.loadMs },
-      ratioNodeToH5py: h5py && { save: nodeSave / h5pySave!, load: nodeLoad / h5pyLoad! },
-      browser: browser && {
-        ...browser,
-        ratioToH5py: h5py && { save: browser.saveMBps / h5pySave!, load: browser.loadMBps / h5pyLoad! },
-      },
-      memory: {
-        peakSaveBytes: node.peakSave,
-        peakOverSession: node.peakSave / node.sessionBytes,
-        extraDuringSaveOverSession: (node.peakSave - node.rssBeforeSave) / node.sessionBytes,
-        peakLoadOverSession: node.peakLoad / node.sessionBytes,
-      },
-    });
+    rows.push(makeRow(size, node, h5py, browser));
   }
   // Compression: gzip level 4 on chunked datasets (h5wasm applies one filter, so no shuffle).
   log(`size ${sizes[0]} GB: Node save with gzip…`);
@@ -178,4 +156,32 @@ ${JSON.stringify(result, null, 2)}
 \`\`\`
 </details>
 `;
+}
+
+type SizeRow = ReturnType<typeof makeRow>;
+
+function makeRow(size: number, node: NodeResult, h5py: { saveMs: number; loadMs: number } | undefined, browser: BrowserResult | undefined) {
+  const nodeSave = mbps(node.fileBytes, node.saveMs);
+  const nodeLoad = mbps(node.fileBytes, node.loadMs);
+  const h5pySave = h5py ? mbps(node.fileBytes, h5py.saveMs) : Number.NaN;
+  const h5pyLoad = h5py ? mbps(node.fileBytes, h5py.loadMs) : Number.NaN;
+  return {
+    sizeGb: size,
+    sessionBytes: node.sessionBytes,
+    units: node.units,
+    fileBytes: node.fileBytes,
+    node: { saveMBps: nodeSave, loadMBps: nodeLoad, saveMs: node.saveMs, loadMs: node.loadMs },
+    h5py: h5py && { saveMBps: h5pySave, loadMBps: h5pyLoad, saveMs: h5py.saveMs, loadMs: h5py.loadMs },
+    ratioNodeToH5py: h5py && { save: nodeSave / h5pySave, load: nodeLoad / h5pyLoad },
+    browser: browser && {
+      ...browser,
+      ratioToH5py: h5py && { save: browser.saveMBps / h5pySave, load: browser.loadMBps / h5pyLoad },
+    },
+    memory: {
+      peakSaveBytes: node.peakSave,
+      peakOverSession: node.peakSave / node.sessionBytes,
+      extraDuringSaveOverSession: (node.peakSave - node.rssBeforeSave) / node.sessionBytes,
+      peakLoadOverSession: node.peakLoad / node.sessionBytes,
+    },
+  };
 }

@@ -15,17 +15,30 @@ const FILE_MODE = 0o100666;
 const ENOENT = 44;
 const EPERM = 63;
 
-interface OpfsNode extends FS.FSNode {
+interface OpfsNode {
+  id: number;
+  mode: number;
+  node_ops: unknown;
+  stream_ops: unknown;
   handle?: FileSystemSyncAccessHandle;
   timestamp: number;
   contents?: Record<string, OpfsNode>;
 }
 
-type EmscriptenFS = H5Runtime["fs"] & {
-  createNode(parent: FS.FSNode | null, name: string, mode: number, dev: number): OpfsNode;
+interface OpfsStream {
+  node: OpfsNode;
+  position: number;
+}
+
+/** The parts of Emscripten's FS this file uses (its published types omit several). */
+interface EmscriptenFS {
+  createNode(parent: OpfsNode | null, name: string, mode: number, dev: number): OpfsNode;
   ErrnoError: new (errno: number) => Error;
-  isFile(mode: number): boolean;
-};
+  mkdir(path: string): unknown;
+  rmdir(path: string): void;
+  mount(type: unknown, opts: unknown, mountpoint: string): unknown;
+  unmount(mountpoint: string): void;
+}
 
 function makeFsType(fs: EmscriptenFS) {
   const createNode = (parent: OpfsNode | null, name: string, mode: number, handle?: FileSystemSyncAccessHandle) => {
@@ -78,18 +91,18 @@ function makeFsType(fs: EmscriptenFS) {
   };
 
   const streamOps = {
-    read(stream: FS.FSStream, buffer: Uint8Array, offset: number, length: number, position: number) {
-      const handle = (stream.node as OpfsNode).handle!;
+    read(stream: OpfsStream, buffer: Uint8Array, offset: number, length: number, position: number) {
+      const handle = stream.node.handle!;
       return handle.read(buffer.subarray(offset, offset + length), { at: position });
     },
-    write(stream: FS.FSStream, buffer: Uint8Array, offset: number, length: number, position: number) {
-      const handle = (stream.node as OpfsNode).handle!;
+    write(stream: OpfsStream, buffer: Uint8Array, offset: number, length: number, position: number) {
+      const handle = stream.node.handle!;
       return handle.write(buffer.subarray(offset, offset + length), { at: position });
     },
-    llseek(stream: FS.FSStream, offset: number, whence: number) {
+    llseek(stream: OpfsStream, offset: number, whence: number) {
       let position = offset;
       if (whence === 1) position += stream.position;
-      else if (whence === 2) position += (stream.node as OpfsNode).handle?.getSize() ?? 0;
+      else if (whence === 2) position += stream.node.handle?.getSize() ?? 0;
       if (position < 0) throw new fs.ErrnoError(28);
       return position;
     },
@@ -123,7 +136,7 @@ export async function mountOpfsFiles(
   names: string[],
   options: { create: boolean },
 ): Promise<OpfsMount> {
-  const fs = rt.fs as EmscriptenFS;
+  const fs = rt.fs as unknown as EmscriptenFS;
   const handles = new Map<string, FileSystemSyncAccessHandle>();
   try {
     for (const name of names) {
@@ -143,7 +156,7 @@ export async function mountOpfsFiles(
   }
   const mountPoint = `/opfs-${++mountCounter}`;
   fs.mkdir(mountPoint);
-  fs.mount(makeFsType(fs) as never, { files: handles } as never, mountPoint);
+  fs.mount(makeFsType(fs), { files: handles }, mountPoint);
   const paths = new Map(names.map((name) => [name, `${mountPoint}/${name}`]));
   return {
     paths,

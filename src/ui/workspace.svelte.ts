@@ -1,0 +1,194 @@
+/**
+ * The page's state: the recordings opened in this tab, which one is selected, the checkpoints in
+ * browser storage, and what the app is busy with. Components read it directly; every change to the
+ * sessions themselves goes through the worker client.
+ */
+import {
+  WorkerClient,
+  type CheckpointInfo,
+  type OpenedItem,
+  type OpenProgress,
+  type SessionSummary,
+  type UnitTable,
+} from "../worker/client.ts";
+import { downloadFile, pickSaveTarget } from "./saveTarget.ts";
+
+export type RecordingStatus = "loading" | "ready" | "error";
+
+let keyCounter = 0;
+
+/** One row of the recordings list: something being opened, an open session, or a failure. */
+export class Recording {
+  readonly key = `r${++keyCounter}`;
+  name = $state("");
+  status = $state<RecordingStatus>("loading");
+  sessionId = $state<string | undefined>();
+  summary = $state<SessionSummary | undefined>();
+  // Raw: the typed arrays are replaced whole, never mutated, so no deep proxy is needed.
+  units = $state.raw<UnitTable | undefined>();
+  error = $state<string | undefined>();
+  progress = $state<OpenProgress | undefined>();
+
+  /** loading / DEFERRED / SAVED / error, as the list shows it. */
+  readonly stateLabel = $derived(
+    this.status === "ready" ? (this.summary?.saveState ?? "—") : this.status,
+  );
+
+  constructor(name: string) {
+    this.name = name;
+  }
+}
+
+export interface Notice {
+  kind: "error" | "info";
+  text: string;
+}
+
+export class Workspace {
+  recordings = $state<Recording[]>([]);
+  selectedKey = $state<string | undefined>();
+  checkpoints = $state<CheckpointInfo[]>([]);
+  /** What a long operation is doing, for the status line and to disable conflicting buttons. */
+  busy = $state<string | undefined>();
+  notice = $state<Notice | undefined>();
+
+  readonly selected = $derived(this.recordings.find((r) => r.key === this.selectedKey));
+  readonly hasUnsavedWork = $derived(this.recordings.some((r) => r.summary?.hasUnsavedChanges));
+
+  private readonly client: WorkerClient;
+
+  constructor(client = new WorkerClient()) {
+    this.client = client;
+    client.onRestart = (reason) => {
+      // The sessions lived in the dead worker: show them as lost rather than pretending.
+      for (const r of this.recordings) {
+        if (r.status !== "error") {
+          r.status = "error";
+          r.error = "lost when the worker restarted; resume from a checkpoint or open the file again";
+          r.sessionId = undefined;
+        }
+      }
+      this.notice = { kind: "error", text: `The processing worker restarted: ${reason}` };
+    };
+  }
+
+  select(recording: Recording): void {
+    this.selectedKey = recording.key;
+  }
+
+  open(files: File[]): Promise<void> {
+    if (files.length === 0) return Promise.resolve();
+    const label = files.map((f) => f.name).join(" + ");
+    return this.track(label, (onProgress) => this.client.openFiles(files, onProgress));
+  }
+
+  openDemo(): Promise<void> {
+    return this.track("Demo recording", (onProgress) => this.client.openDemo(onProgress));
+  }
+
+  async resume(checkpoint: CheckpointInfo): Promise<void> {
+    await this.track(`${checkpoint.name} (checkpoint)`, async () => [await this.client.resumeCheckpoint(checkpoint.name)]);
+  }
+
+  async save(): Promise<void> {
+    const recording = this.selected;
+    if (!recording?.sessionId || !recording.summary) return;
+    // The picker first: it needs the user activation of the click that called us.
+    const target = await pickSaveTarget(`${recording.summary.datasetId}.h5`);
+    if (target === null) return;
+    await this.run(`Saving ${recording.name}`, async () => {
+      const result = await this.client.save(recording.sessionId!, target);
+      recording.summary = result.summary;
+      if (result.file) downloadFile(result.file);
+      this.notice = { kind: "info", text: `Saved ${result.fileName}${result.file ? " (download)" : ""}.` };
+    });
+  }
+
+  async checkpoint(): Promise<void> {
+    const recording = this.selected;
+    if (!recording?.sessionId) return;
+    await this.run(`Checkpointing ${recording.name}`, async () => {
+      const result = await this.client.checkpoint(recording.sessionId!);
+      recording.summary = result.summary;
+      this.notice = { kind: "info", text: `Checkpoint ${result.checkpoint.name} kept in browser storage.` };
+      await this.refreshCheckpoints();
+    });
+  }
+
+  async refreshCheckpoints(): Promise<void> {
+    try {
+      this.checkpoints = await this.client.listCheckpoints();
+    } catch (error) {
+      this.notice = { kind: "error", text: messageOf(error) };
+    }
+  }
+
+  async exportCheckpoint(checkpoint: CheckpointInfo): Promise<void> {
+    await this.run(`Exporting ${checkpoint.name}`, async () => {
+      downloadFile(await this.client.exportCheckpoint(checkpoint.name));
+    });
+  }
+
+  async deleteCheckpoint(checkpoint: CheckpointInfo): Promise<void> {
+    await this.run(`Deleting ${checkpoint.name}`, async () => {
+      await this.client.deleteCheckpoint(checkpoint.name);
+      await this.refreshCheckpoints();
+    });
+  }
+
+  async close(recording: Recording): Promise<void> {
+    this.recordings = this.recordings.filter((r) => r !== recording);
+    if (this.selectedKey === recording.key) this.selectedKey = this.recordings.find((r) => r.status === "ready")?.key;
+    if (recording.sessionId) await this.client.closeSession(recording.sessionId).catch(() => undefined);
+  }
+
+  /** Shows a placeholder while the worker opens something, then one row per resulting session. */
+  private async track(label: string, open: (onProgress: (p: OpenProgress) => void) => Promise<OpenedItem[]>): Promise<void> {
+    const placeholder = new Recording(label);
+    this.recordings.push(placeholder);
+    const live = this.recordings.at(-1)!;
+    try {
+      const items = await open((progress) => (live.progress = progress));
+      const opened = await Promise.all(items.map((item) => this.toRecording(item)));
+      this.recordings.splice(this.recordings.indexOf(live), 1, ...opened);
+      const first = opened.find((r) => r.status === "ready");
+      if (first) this.selectedKey = first.key;
+      const failed = opened.filter((r) => r.status === "error");
+      if (failed.length) this.notice = { kind: "error", text: failed.map((r) => r.error).join("; ") };
+    } catch (error) {
+      live.status = "error";
+      live.error = messageOf(error);
+      this.notice = { kind: "error", text: live.error };
+    }
+  }
+
+  private async toRecording(item: OpenedItem): Promise<Recording> {
+    const recording = new Recording(item.name);
+    if (item.error || !item.sessionId) {
+      recording.status = "error";
+      recording.error = item.error ?? "nothing could be opened";
+      return recording;
+    }
+    recording.sessionId = item.sessionId;
+    recording.summary = item.summary;
+    recording.units = await this.client.units(item.sessionId);
+    recording.status = "ready";
+    return recording;
+  }
+
+  private async run(label: string, work: () => Promise<void>): Promise<void> {
+    this.busy = label;
+    this.notice = undefined;
+    try {
+      await work();
+    } catch (error) {
+      this.notice = { kind: "error", text: messageOf(error) };
+    } finally {
+      this.busy = undefined;
+    }
+  }
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

@@ -1,0 +1,402 @@
+/**
+ * The worker service: the one contract between the page and the sessions held in the worker.
+ * `WorkerAPI = typeof api` is what the main thread types itself against (see `client.ts`).
+ *
+ * | function                          | arguments                               | returns                         | errors / notes |
+ * |-----------------------------------|-----------------------------------------|---------------------------------|----------------|
+ * | `openFiles(files, onProgress?)`   | dropped `File`s (`.h5`, `.cmcr`, `.cmtr`) | `OpenedItem[]`, one per session file or recording | per item, never thrown: `item.error`; files are mounted (WORKERFS), never read whole |
+ * | `openDemo(onProgress?)`           |                                         | `OpenedItem[]`                  | fetches the demo pair from the app's own origin |
+ * | `summary(sessionId)`              | session id                              | `SessionSummary`                | unknown session |
+ * | `units(sessionId)`                | session id                              | `UnitTable` (typed arrays transferred) | unknown session |
+ * | `save(sessionId, target?)`        | id, `FileSystemFileHandle` from `showSaveFilePicker()` | `SaveResult`; without a target `result.file` is the file to download | state → SAVED only once the bytes reached the target; on failure the old file and the session state stay as they were |
+ * | `checkpoint(sessionId)`           | session id                              | `CheckpointResult`              | writes `checkpoints/<datasetId>.h5` in browser storage (overwrites with a session warning); state unchanged; full storage → clear message |
+ * | `listCheckpoints()`               |                                         | `CheckpointInfo[]` newest first |  |
+ * | `resumeCheckpoint(name)`          | checkpoint name                         | `OpenedItem`                    | the session resumes from browser storage |
+ * | `exportCheckpoint(name)`          | checkpoint name                         | `File` (disk-backed)            | for a download |
+ * | `deleteCheckpoint(name)`          | checkpoint name                         | nothing                         | missing is fine |
+ * | `closeSession(sessionId)`         | session id                              | nothing                         | unmounts its files; unknown id is fine |
+ * | `sessionIds()`                    |                                         | ids of open sessions            | the client uses it after a restart check |
+ *
+ * Every error leaves the worker as a plain `Error` whose message is meant for a person (HDF5's
+ * multi-line diagnostics are reduced to their most specific line). Errors named `FatalWorkerError`
+ * mean the wasm module may be corrupt: the client restarts the worker.
+ */
+import { transfer } from "comlink";
+import type { PipelineSession } from "../core/session.ts";
+import { summarizeSession, type SessionSummary } from "../core/sessionSummary.ts";
+import { NDArray, isTree, scalarNumber, type Tree } from "../core/ndarray.ts";
+import { pairRecordingFiles } from "../core/recordingPairing.ts";
+import { hdf5ErrorSummary, type H5Runtime } from "../io/h5.ts";
+import { checkpointSession, loadSession, saveSession } from "../io/sessionStore.ts";
+import { loadRecording } from "../io/mcs/openRecording.ts";
+import {
+  checkpointExists,
+  checkpointFile,
+  checkpointNameFor,
+  deleteCheckpoint as removeCheckpoint,
+  listCheckpoints as readCheckpointList,
+  storeCheckpoint,
+  type CheckpointInfo,
+} from "./checkpointStore.ts";
+import {
+  copyToWritable,
+  mountFiles,
+  removeWrittenFile,
+  runtime,
+  unmountDrop,
+  writtenFileAsFile,
+  writtenFilePath,
+  writtenFileSize,
+  type MountedDrop,
+} from "./workerFs.ts";
+
+export type { CheckpointInfo } from "./checkpointStore.ts";
+export type { SessionSummary } from "../core/sessionSummary.ts";
+
+/** One thing a drop turned into: a session, or the reason it could not become one. */
+export interface OpenedItem {
+  /** What the user dropped, e.g. `rec.h5` or `rec.cmcr + rec-.cmtr`. */
+  name: string;
+  kind: "session-file" | "recording" | "checkpoint" | "other";
+  sessionId?: string;
+  summary?: SessionSummary;
+  error?: string;
+}
+
+export interface OpenProgress {
+  name: string;
+  fraction: number;
+  message: string;
+}
+
+export type ProgressCallback = (progress: OpenProgress) => void;
+
+/** Column-wise units table: one entry per unit, in the session's order. */
+export interface UnitTable {
+  ids: string[];
+  row: Int32Array;
+  col: Int32Array;
+  spikeCount: Uint32Array;
+  /** Spikes per second over the recording (NaN when the duration is unknown). */
+  meanRateHz: Float64Array;
+  /** Recording duration the rates are based on, and where it came from. */
+  durationS: number | null;
+  durationSource: "metadata" | "last spike" | null;
+}
+
+export interface SaveResult {
+  summary: SessionSummary;
+  fileName: string;
+  bytes: number;
+  /** Only for a download (no target handle): the written file. */
+  file?: File;
+}
+
+export interface CheckpointResult {
+  summary: SessionSummary;
+  checkpoint: CheckpointInfo;
+}
+
+interface OpenSession {
+  session: PipelineSession;
+  name: string;
+  /** Mounted source files, unmounted on close. */
+  drop?: MountedDrop;
+}
+
+const sessions = new Map<string, OpenSession>();
+let sessionCounter = 0;
+
+// ───────────────────────── operations ─────────────────────────
+
+async function openFiles(files: File[], onProgress?: ProgressCallback): Promise<OpenedItem[]> {
+  const rt = await runtime();
+  const items: OpenedItem[] = [];
+  const sessionFiles = files.filter((f) => /\.(h5|hdf5)$/i.test(f.name));
+  const recordingFiles = files.filter((f) => /\.(cmcr|cmtr)$/i.test(f.name));
+  for (const file of files) {
+    if (!sessionFiles.includes(file) && !recordingFiles.includes(file)) {
+      items.push({ name: file.name, kind: "other", error: `${file.name}: not a session file (.h5) or recording (.cmcr/.cmtr)` });
+    }
+  }
+  for (const file of sessionFiles) items.push(openSessionFile(rt, file, "session-file"));
+  if (recordingFiles.length) items.push(...openRecordings(rt, recordingFiles, onProgress));
+  return items;
+}
+
+async function openDemo(onProgress?: ProgressCallback): Promise<OpenedItem[]> {
+  const names = ["demo.cmcr", "demo-.cmtr"];
+  const files = await Promise.all(
+    names.map(async (name) => {
+      const url = new URL(`${import.meta.env.BASE_URL}demo/${name}`, self.location.origin);
+      const response = await fetch(url);
+      if (!response.ok) throw new Error(`demo recording ${name} could not be fetched (HTTP ${response.status})`);
+      return new File([await response.blob()], name);
+    }),
+  );
+  return openFiles(files, onProgress);
+}
+
+async function summary(sessionId: string): Promise<SessionSummary> {
+  return summarizeSession(get(sessionId).session);
+}
+
+async function units(sessionId: string): Promise<UnitTable> {
+  const table = unitTable(get(sessionId).session);
+  return transfer(table, [table.row.buffer, table.col.buffer, table.spikeCount.buffer, table.meanRateHz.buffer]);
+}
+
+async function save(sessionId: string, target?: FileSystemFileHandle): Promise<SaveResult> {
+  const rt = await runtime();
+  const { session } = get(sessionId);
+  const fileName = target?.name ?? `${session.datasetId}.h5`;
+  const tmp = await writtenFilePath(rt, `save-${sessionId}.h5`);
+  const before = stateOf(session);
+  await removeWrittenFile(rt, tmp);
+  try {
+    // The scratch file is ours; "overwrite" at the user's target was decided in the save picker.
+    saveSession(rt, session, tmp, { overwrite: true });
+    const bytes = writtenFileSize(rt, tmp);
+    let file: File | undefined;
+    if (target) await copyToWritable(rt, tmp, await target.createWritable());
+    else file = await writtenFileAsFile(rt, tmp, fileName);
+    // The scratch path means nothing to the user; record the file they chose.
+    session.hdf5Path = fileName;
+    return { summary: summarizeSession(session), fileName, bytes, file };
+  } catch (error) {
+    restoreState(session, before);
+    throw error;
+  } finally {
+    await removeWrittenFile(rt, tmp);
+  }
+}
+
+async function checkpoint(sessionId: string): Promise<CheckpointResult> {
+  const rt = await runtime();
+  const { session } = get(sessionId);
+  const name = checkpointNameFor(session.datasetId);
+  const tmp = await writtenFilePath(rt, `checkpoint-${sessionId}.h5`);
+  const before = stateOf(session);
+  await removeWrittenFile(rt, tmp);
+  try {
+    if (await checkpointExists(name)) session.warn(`overwriting checkpoint ${name} in browser storage`);
+    checkpointSession(rt, session, tmp, { checkpointName: session.datasetId });
+    const info = await storeCheckpoint(rt, tmp, name);
+    return { summary: summarizeSession(session), checkpoint: info };
+  } catch (error) {
+    // Nothing was overwritten, so the "overwriting" warning (and the change it marked) would be false.
+    restoreState(session, before);
+    throw error;
+  } finally {
+    await removeWrittenFile(rt, tmp);
+  }
+}
+
+async function listCheckpoints(): Promise<CheckpointInfo[]> {
+  return readCheckpointList();
+}
+
+async function resumeCheckpoint(name: string): Promise<OpenedItem> {
+  const rt = await runtime();
+  return openSessionFile(rt, await checkpointFile(name), "checkpoint");
+}
+
+async function exportCheckpoint(name: string): Promise<File> {
+  return checkpointFile(name);
+}
+
+async function deleteCheckpoint(name: string): Promise<void> {
+  await removeCheckpoint(name);
+}
+
+async function closeSession(sessionId: string): Promise<void> {
+  const open = sessions.get(sessionId);
+  if (!open) return;
+  sessions.delete(sessionId);
+  if (open.drop) unmountDrop(await runtime(), open.drop.dir);
+}
+
+async function sessionIds(): Promise<string[]> {
+  return [...sessions.keys()];
+}
+
+// ───────────────────────── the rest is plumbing ─────────────────────────
+
+function get(sessionId: string): OpenSession {
+  const open = sessions.get(sessionId);
+  if (!open) throw new Error(`no open session "${sessionId}" (closed, or the worker restarted)`);
+  return open;
+}
+
+function register(open: OpenSession): string {
+  const id = `s${++sessionCounter}`;
+  sessions.set(id, open);
+  return id;
+}
+
+function openSessionFile(rt: H5Runtime, file: File, kind: OpenedItem["kind"]): OpenedItem {
+  const name = kind === "checkpoint" ? `${file.name} (checkpoint)` : file.name;
+  let drop: MountedDrop | undefined;
+  try {
+    drop = mountFiles(rt, [file]);
+    const { session } = loadSession(rt, drop.paths.get(file.name)!);
+    const sessionId = register({ session, name, drop });
+    return { name, kind, sessionId, summary: summarizeSession(session) };
+  } catch (error) {
+    if (isFatal(error)) throw error;
+    if (drop) unmountDrop(rt, drop.dir);
+    return { name, kind, error: personMessage(error) };
+  }
+}
+
+function openRecordings(rt: H5Runtime, files: File[], onProgress?: ProgressCallback): OpenedItem[] {
+  const byName = new Map(files.map((f) => [f.name, f]));
+  const pairing = pairRecordingFiles(files.map((f) => f.name));
+  const items: OpenedItem[] = pairing.problems.map((problem) => ({ name: problem.split(":")[0], kind: "recording", error: problem }));
+  const groups = [
+    ...pairing.pairs.map((p) => ({ names: [p.cmcr, p.cmtr], cmcr: p.cmcr, cmtr: p.cmtr, datasetId: p.datasetId })),
+    // A lone file still opens (the loader warns about the missing partner), as in the original.
+    ...pairing.lone.map((l) => ({ names: [l.name], [l.kind]: l.name, datasetId: l.datasetId }) as {
+      names: string[];
+      cmcr?: string;
+      cmtr?: string;
+      datasetId: string;
+    }),
+  ];
+  for (const group of groups) {
+    const name = group.names.join(" + ");
+    let drop: MountedDrop | undefined;
+    try {
+      // Both files in one directory, so a .cmtr's external link to its .cmcr could resolve too.
+      drop = mountFiles(rt, group.names.map((n) => byName.get(n)!));
+      const session = loadRecording(
+        rt,
+        {
+          cmcrPath: group.cmcr === undefined ? undefined : drop.paths.get(group.cmcr),
+          cmtrPath: group.cmtr === undefined ? undefined : drop.paths.get(group.cmtr),
+        },
+        { datasetId: group.datasetId, onProgress: (fraction, message) => onProgress?.({ name, fraction, message }) },
+      );
+      // The loader saw mount paths (/drops/N/…); the file name is all the browser knows of the real path.
+      session.setSourceFiles({
+        ...(group.cmcr === undefined ? {} : { cmcr: group.cmcr }),
+        ...(group.cmtr === undefined ? {} : { cmtr: group.cmtr }),
+      });
+      const sessionId = register({ session, name, drop });
+      items.push({ name, kind: "recording", sessionId, summary: summarizeSession(session) });
+    } catch (error) {
+      if (isFatal(error)) throw error;
+      if (drop) unmountDrop(rt, drop.dir);
+      items.push({ name, kind: "recording", error: personMessage(error) });
+    }
+  }
+  return items;
+}
+
+function unitTable(session: PipelineSession): UnitTable {
+  const list = [...session.units.values()];
+  const n = list.length;
+  const table: UnitTable = {
+    ids: list.map((u) => u.id),
+    row: new Int32Array(n),
+    col: new Int32Array(n),
+    spikeCount: new Uint32Array(n),
+    meanRateHz: new Float64Array(n).fill(Number.NaN),
+    durationS: null,
+    durationSource: null,
+  };
+  let lastSpike = 0n;
+  list.forEach((unit, i) => {
+    table.row[i] = Number(unit.attrs.row);
+    table.col[i] = Number(unit.attrs.col);
+    table.spikeCount[i] = unit.spikeTimes.length;
+    const last = unit.spikeTimes.at(-1);
+    if (last !== undefined && last > lastSpike) lastSpike = last;
+  });
+  // Spike times are sample indices; rates need the acquisition rate and the recording length.
+  const rate = scalarNumber(session.metadata.acquisition_rate) ?? 20000;
+  const fromMetadata = findNumber(session.metadata, "recording_duration_s");
+  if (fromMetadata !== undefined && fromMetadata > 0) {
+    table.durationS = fromMetadata;
+    table.durationSource = "metadata";
+  } else if (lastSpike > 0n) {
+    table.durationS = Number(lastSpike) / rate;
+    table.durationSource = "last spike";
+  }
+  if (table.durationS) {
+    for (let i = 0; i < n; i++) table.meanRateHz[i] = table.spikeCount[i] / table.durationS;
+  }
+  return table;
+}
+
+/** A scalar named `key` at the top of `tree` or one group down (`cmcr_meta/…`, `sys_meta/…`). */
+function findNumber(tree: Tree, key: string): number | undefined {
+  const direct = tree[key];
+  if (direct instanceof NDArray) return scalarNumber(direct);
+  for (const child of Object.values(tree)) {
+    if (isTree(child) && child[key] instanceof NDArray) return scalarNumber(child[key]);
+  }
+  return undefined;
+}
+
+type SessionState = Pick<PipelineSession, "saveState" | "hdf5Path" | "savedAt" | "hasUnsavedChanges"> & { warnings: number };
+
+function stateOf(session: PipelineSession): SessionState {
+  const { saveState, hdf5Path, savedAt, hasUnsavedChanges } = session;
+  return { saveState, hdf5Path, savedAt, hasUnsavedChanges, warnings: session.warnings.length };
+}
+
+function restoreState(session: PipelineSession, state: SessionState): void {
+  session.saveState = state.saveState;
+  session.hdf5Path = state.hdf5Path;
+  session.savedAt = state.savedAt;
+  session.hasUnsavedChanges = state.hasUnsavedChanges;
+  session.warnings.length = state.warnings;
+}
+
+/** Is the wasm module possibly corrupt after this error (abort, out of bounds, out of memory)? */
+function isFatal(error: unknown): boolean {
+  if (typeof WebAssembly !== "undefined" && error instanceof WebAssembly.RuntimeError) return true;
+  const text = error instanceof Error ? error.message : String(error);
+  return /^Aborted\(|memory access out of bounds|Cannot enlarge memory/.test(text);
+}
+
+function personMessage(error: unknown): string {
+  if (error instanceof DOMException && error.name === "AbortError") return "cancelled";
+  return hdf5ErrorSummary(error);
+}
+
+/** Every operation leaves the worker through here: plain messages, and fatal errors marked as such. */
+function guarded<A extends unknown[], R>(fn: (...args: A) => Promise<R>): (...args: A) => Promise<R> {
+  return async (...args: A) => {
+    try {
+      return await fn(...args);
+    } catch (error) {
+      const plain = new Error(personMessage(error));
+      if (isFatal(error)) {
+        plain.name = "FatalWorkerError";
+        plain.message = `the HDF5 engine failed (${plain.message}); the worker restarts and open sessions are closed`;
+      } else if (error instanceof Error && error.name !== "Error") {
+        plain.name = error.name;
+      }
+      throw plain;
+    }
+  };
+}
+
+export const api = {
+  openFiles: guarded(openFiles),
+  openDemo: guarded(openDemo),
+  summary: guarded(summary),
+  units: guarded(units),
+  save: guarded(save),
+  checkpoint: guarded(checkpoint),
+  listCheckpoints: guarded(listCheckpoints),
+  resumeCheckpoint: guarded(resumeCheckpoint),
+  exportCheckpoint: guarded(exportCheckpoint),
+  deleteCheckpoint: guarded(deleteCheckpoint),
+  closeSession: guarded(closeSession),
+  sessionIds: guarded(sessionIds),
+};
+
+export type WorkerAPI = typeof api;

@@ -1,0 +1,138 @@
+/**
+ * Checkpoints kept in browser storage (the origin private file system, OPFS) under
+ * `checkpoints/<datasetId>.h5`, so a reload or a crashed tab can resume. They are ordinary session
+ * files: resuming mounts the disk-backed `File` from OPFS like a dropped file.
+ */
+import type { H5Runtime } from "../io/h5.ts";
+import { copyToWritable, readSlices } from "./workerFs.ts";
+
+const CHECKPOINT_DIR = "checkpoints";
+
+export interface CheckpointInfo {
+  /** File name in browser storage, `<datasetId>.h5`: the key for resume/delete/export. */
+  name: string;
+  datasetId: string;
+  bytes: number;
+  /** ISO time of the last write. */
+  modifiedAt: string;
+}
+
+export function checkpointNameFor(datasetId: string): string {
+  return `${datasetId}.h5`;
+}
+
+async function checkpointDir(): Promise<FileSystemDirectoryHandle> {
+  if (!globalThis.navigator?.storage?.getDirectory) {
+    throw new Error("this browser has no origin private file system (browser storage for checkpoints)");
+  }
+  const root = await navigator.storage.getDirectory();
+  return root.getDirectoryHandle(CHECKPOINT_DIR, { create: true });
+}
+
+/** Names come back from the page: accept only what `checkpointNameFor` produces. */
+function checkedName(name: string): string {
+  if (!/^[^/\\]+\.h5$/.test(name)) throw new Error(`"${name}" is not a checkpoint name`);
+  return name;
+}
+
+async function infoOf(handle: FileSystemFileHandle): Promise<CheckpointInfo> {
+  const file = await handle.getFile();
+  return {
+    name: handle.name,
+    datasetId: handle.name.replace(/\.h5$/, ""),
+    bytes: file.size,
+    modifiedAt: new Date(file.lastModified).toISOString(),
+  };
+}
+
+export async function listCheckpoints(): Promise<CheckpointInfo[]> {
+  const dir = await checkpointDir();
+  const infos: CheckpointInfo[] = [];
+  // The DOM lib of this TypeScript version lacks the async iterator of directory handles.
+  const entries = (dir as unknown as { values(): AsyncIterable<FileSystemHandle> }).values();
+  for await (const handle of entries) {
+    // Skip half-written files of the fallback writer and anything not ours.
+    if (handle.kind === "file" && handle.name.endsWith(".h5")) {
+      infos.push(await infoOf(handle as FileSystemFileHandle));
+    }
+  }
+  return infos.sort((a, b) => b.modifiedAt.localeCompare(a.modifiedAt));
+}
+
+export async function checkpointExists(name: string): Promise<boolean> {
+  const dir = await checkpointDir();
+  try {
+    await dir.getFileHandle(checkedName(name));
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Copies a written session file into browser storage in slices; the previous checkpoint survives a failure. */
+export async function storeCheckpoint(rt: H5Runtime, sourcePath: string, name: string): Promise<CheckpointInfo> {
+  const dir = await checkpointDir();
+  const handle = await dir.getFileHandle(checkedName(name), { create: true });
+  try {
+    if (typeof handle.createWritable === "function") {
+      // Atomic: the swap file replaces the old checkpoint only on close().
+      await copyToWritable(rt, sourcePath, await handle.createWritable());
+    } else {
+      await writeWithSyncHandle(rt, sourcePath, dir, name);
+    }
+  } catch (error) {
+    throw storageError(error);
+  }
+  return infoOf(await dir.getFileHandle(name));
+}
+
+/** Browsers without `createWritable` in workers: write a partial file, then move it over the old one. */
+async function writeWithSyncHandle(rt: H5Runtime, sourcePath: string, dir: FileSystemDirectoryHandle, name: string): Promise<void> {
+  const partialName = `${name}.partial`;
+  const partial = await dir.getFileHandle(partialName, { create: true });
+  const access = await partial.createSyncAccessHandle();
+  try {
+    access.truncate(0);
+    let at = 0;
+    for (const slice of readSlices(rt, sourcePath)) {
+      access.write(slice, { at });
+      at += slice.byteLength;
+    }
+    access.flush();
+  } catch (error) {
+    access.close();
+    await dir.removeEntry(partialName).catch(() => undefined);
+    throw error;
+  }
+  access.close();
+  const movable = partial as FileSystemFileHandle & { move?(dir: FileSystemDirectoryHandle, name: string): Promise<void> };
+  if (!movable.move) throw new Error("this browser cannot replace files in browser storage");
+  await dir.removeEntry(name).catch(() => undefined);
+  await movable.move(dir, name);
+}
+
+export async function checkpointFile(name: string): Promise<File> {
+  const dir = await checkpointDir();
+  try {
+    return await (await dir.getFileHandle(checkedName(name))).getFile();
+  } catch (error) {
+    if (error instanceof DOMException && error.name === "NotFoundError") {
+      throw new Error(`checkpoint ${name} is not in browser storage (deleted in another tab?)`);
+    }
+    throw error;
+  }
+}
+
+export async function deleteCheckpoint(name: string): Promise<void> {
+  const dir = await checkpointDir();
+  await dir.removeEntry(checkedName(name)).catch((error: unknown) => {
+    if (!(error instanceof DOMException && error.name === "NotFoundError")) throw error;
+  });
+}
+
+function storageError(error: unknown): unknown {
+  if (error instanceof DOMException && error.name === "QuotaExceededError") {
+    return new Error("browser storage is full: delete old checkpoints or save the session to a file instead");
+  }
+  return error;
+}

@@ -1,0 +1,159 @@
+/**
+ * The page's handle on the worker: one method per `WorkerAPI` operation. Errors are turned into
+ * `WorkerError`s with a message naming what failed, here and nowhere else; a worker that died (or
+ * reports a fatal HDF5 error) is replaced by a fresh one and `onRestart` tells the page that the
+ * sessions it held are gone.
+ */
+import * as Comlink from "comlink";
+import type {
+  CheckpointInfo,
+  CheckpointResult,
+  OpenedItem,
+  ProgressCallback,
+  SaveResult,
+  SessionSummary,
+  UnitTable,
+  WorkerAPI,
+} from "./api.ts";
+
+export type {
+  CheckpointInfo,
+  CheckpointResult,
+  OpenedItem,
+  OpenProgress,
+  ProgressCallback,
+  SaveResult,
+  SessionSummary,
+  UnitTable,
+  WorkerAPI,
+} from "./api.ts";
+
+export class WorkerError extends Error {
+  override name = "WorkerError";
+  constructor(
+    message: string,
+    /** The name the worker gave the error (`FileExistsError`, `AbortError`, …). */
+    readonly errorName: string,
+    /** The worker was restarted: every open session is gone. */
+    readonly fatal = false,
+  ) {
+    super(message);
+  }
+}
+
+function spawnWorker(): Worker {
+  // This exact shape lets Vite find, bundle and emit the worker as a module.
+  return new Worker(new URL("./worker.ts", import.meta.url), { type: "module", name: "hdmea-worker" });
+}
+
+export class WorkerClient {
+  /** Called after the worker had to be replaced; the page should forget its sessions. */
+  onRestart: ((reason: string) => void) | undefined;
+
+  private worker!: Worker;
+  private remote!: Comlink.Remote<WorkerAPI>;
+  /** Rejecters of calls in flight, so a dying worker does not leave promises hanging forever. */
+  private inFlight = new Set<(error: Error) => void>();
+
+  constructor(private readonly create: () => Worker = spawnWorker) {
+    this.start();
+  }
+
+  openFiles(files: File[], onProgress?: ProgressCallback): Promise<OpenedItem[]> {
+    return this.call("Opening files", (r) => r.openFiles(files, onProgress && Comlink.proxy(onProgress)));
+  }
+
+  openDemo(onProgress?: ProgressCallback): Promise<OpenedItem[]> {
+    return this.call("Opening the demo recording", (r) => r.openDemo(onProgress && Comlink.proxy(onProgress)));
+  }
+
+  summary(sessionId: string): Promise<SessionSummary> {
+    return this.call("Reading the session", (r) => r.summary(sessionId));
+  }
+
+  units(sessionId: string): Promise<UnitTable> {
+    return this.call("Reading the units", (r) => r.units(sessionId));
+  }
+
+  /** With a handle from `showSaveFilePicker()` the worker writes the file; without, it returns it for a download. */
+  save(sessionId: string, target?: FileSystemFileHandle): Promise<SaveResult> {
+    return this.call("Saving", (r) => r.save(sessionId, target));
+  }
+
+  checkpoint(sessionId: string): Promise<CheckpointResult> {
+    return this.call("Checkpointing", (r) => r.checkpoint(sessionId));
+  }
+
+  listCheckpoints(): Promise<CheckpointInfo[]> {
+    return this.call("Listing checkpoints", (r) => r.listCheckpoints());
+  }
+
+  resumeCheckpoint(name: string): Promise<OpenedItem> {
+    return this.call(`Resuming ${name}`, (r) => r.resumeCheckpoint(name));
+  }
+
+  exportCheckpoint(name: string): Promise<File> {
+    return this.call(`Exporting ${name}`, (r) => r.exportCheckpoint(name));
+  }
+
+  deleteCheckpoint(name: string): Promise<void> {
+    return this.call(`Deleting ${name}`, (r) => r.deleteCheckpoint(name));
+  }
+
+  closeSession(sessionId: string): Promise<void> {
+    return this.call("Closing the session", (r) => r.closeSession(sessionId));
+  }
+
+  dispose(): void {
+    this.stop();
+  }
+
+  private start(): void {
+    this.worker = this.create();
+    this.worker.addEventListener("error", (event) => {
+      // An uncaught error in the worker scope (or a module that failed to load): start afresh.
+      event.preventDefault();
+      this.restart(`the worker stopped (${event.message || "it could not start"})`);
+    });
+    this.remote = Comlink.wrap<WorkerAPI>(this.worker);
+  }
+
+  private stop(): void {
+    this.remote[Comlink.releaseProxy]();
+    this.worker.terminate();
+  }
+
+  private restart(reason: string): void {
+    this.stop();
+    const pending = [...this.inFlight];
+    this.inFlight.clear();
+    for (const reject of pending) reject(new WorkerError(reason, "FatalWorkerError", true));
+    this.start();
+    this.onRestart?.(reason);
+  }
+
+  private async call<R>(what: string, run: (remote: Comlink.Remote<WorkerAPI>) => Promise<R>): Promise<R> {
+    let reject!: (error: Error) => void;
+    const died = new Promise<never>((_, r) => (reject = r));
+    this.inFlight.add(reject);
+    try {
+      return await Promise.race([run(this.remote), died]);
+    } catch (error) {
+      throw this.translate(what, error);
+    } finally {
+      this.inFlight.delete(reject);
+    }
+  }
+
+  private translate(what: string, error: unknown): WorkerError {
+    if (error instanceof WorkerError) return new WorkerError(`${what} failed: ${error.message}`, error.errorName, error.fatal);
+    const name = error instanceof Error ? error.name : "Error";
+    const message = error instanceof Error ? error.message : String(error);
+    if (name === "FatalWorkerError") {
+      this.restart(message);
+      return new WorkerError(`${what} failed: ${message}`, name, true);
+    }
+    // DataCloneError and friends come from the page side of postMessage, not from the worker.
+    return new WorkerError(`${what} failed: ${message}`, name);
+  }
+}
