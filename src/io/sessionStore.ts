@@ -69,6 +69,22 @@ export function checkpointSession(
   return path;
 }
 
+/**
+ * Writes the session to a fresh file with no overwrite policy and no state change, for callers that
+ * own the target's policy (the browser's save picker, the checkpoint store). Returns the time to
+ * record with `session.markSaved` once the file has reached its place.
+ */
+export function writeSessionTo(
+  rt: H5Runtime,
+  session: PipelineSession,
+  path: string,
+  options: { checkpointName?: string; write?: SaveOptions["write"] } = {},
+): string {
+  const savedAt = session.timestamp();
+  writeSessionFile(rt, path, session, { ...options.write, savedAt, checkpointName: options.checkpointName });
+  return savedAt;
+}
+
 /** Resumes a session from a checkpoint or a saved file (state SAVED, bound to that file). */
 export function loadSession(rt: H5Runtime, path: string): ReadSessionResult {
   const result = readSessionFile(rt, path);

@@ -27,7 +27,7 @@ import { summarizeSession, type SessionSummary } from "../core/sessionSummary.ts
 import { NDArray, isTree, scalarNumber, type Tree } from "../core/ndarray.ts";
 import { pairRecordingFiles } from "../core/recordingPairing.ts";
 import { hdf5ErrorSummary, type H5Runtime } from "../io/h5.ts";
-import { checkpointSession, loadSession, saveSession } from "../io/sessionStore.ts";
+import { loadSession, writeSessionTo } from "../io/sessionStore.ts";
 import { loadRecording } from "../io/mcs/openRecording.ts";
 import {
   checkpointExists,
@@ -40,14 +40,12 @@ import {
 } from "./checkpointStore.ts";
 import {
   copyToWritable,
+  createScratchFile,
   mountFiles,
-  removeWrittenFile,
   runtime,
   unmountDrop,
-  writtenFileAsFile,
-  writtenFilePath,
-  writtenFileSize,
   type MountedDrop,
+  type ScratchFile,
 } from "./workerFs.ts";
 
 export type { CheckpointInfo } from "./checkpointStore.ts";
@@ -102,6 +100,8 @@ interface OpenSession {
   name: string;
   /** Mounted source files, unmounted on close. */
   drop?: MountedDrop;
+  /** The last saved file offered as a download: kept until the next save or close. */
+  lastExport?: ScratchFile;
 }
 
 const sessions = new Map<string, OpenSession>();
@@ -148,26 +148,29 @@ async function units(sessionId: string): Promise<UnitTable> {
 
 async function save(sessionId: string, target?: FileSystemFileHandle): Promise<SaveResult> {
   const rt = await runtime();
-  const { session } = get(sessionId);
+  const open = get(sessionId);
+  const { session } = open;
   const fileName = target?.name ?? `${session.datasetId}.h5`;
-  const tmp = await writtenFilePath(rt, `save-${sessionId}.h5`);
-  const before = stateOf(session);
-  await removeWrittenFile(rt, tmp);
+  // A download still reading the previous export is done by now: the page asked for a new save.
+  await open.lastExport?.dispose();
+  open.lastExport = undefined;
+  const scratch = await createScratchFile(rt, `save-${sessionId}-${Date.now()}.h5`, session.memoryEstimateBytes());
   try {
-    // The scratch file is ours; "overwrite" at the user's target was decided in the save picker.
-    saveSession(rt, session, tmp, { overwrite: true });
-    const bytes = writtenFileSize(rt, tmp);
-    let file: File | undefined;
-    if (target) await copyToWritable(rt, tmp, await target.createWritable());
-    else file = await writtenFileAsFile(rt, tmp, fileName);
-    // The scratch path means nothing to the user; record the file they chose.
-    session.hdf5Path = fileName;
-    return { summary: summarizeSession(session), fileName, bytes, file };
+    const savedAt = writeSessionTo(rt, session, scratch.path);
+    const bytes = scratch.size();
+    const file = await scratch.file(fileName);
+    if (target) {
+      await copyToWritable(file, await target.createWritable());
+      await scratch.dispose();
+    } else {
+      open.lastExport = scratch; // the download reads it after we return
+    }
+    // State changes only once the bytes reached the user's file; the scratch path means nothing to them.
+    session.markSaved(fileName, savedAt);
+    return { summary: summarizeSession(session), fileName, bytes, file: target ? undefined : file };
   } catch (error) {
-    restoreState(session, before);
+    await scratch.dispose();
     throw error;
-  } finally {
-    await removeWrittenFile(rt, tmp);
   }
 }
 
@@ -175,20 +178,16 @@ async function checkpoint(sessionId: string): Promise<CheckpointResult> {
   const rt = await runtime();
   const { session } = get(sessionId);
   const name = checkpointNameFor(session.datasetId);
-  const tmp = await writtenFilePath(rt, `checkpoint-${sessionId}.h5`);
-  const before = stateOf(session);
-  await removeWrittenFile(rt, tmp);
+  const scratch = await createScratchFile(rt, `checkpoint-${sessionId}-${Date.now()}.h5`, session.memoryEstimateBytes());
   try {
-    if (await checkpointExists(name)) session.warn(`overwriting checkpoint ${name} in browser storage`);
-    checkpointSession(rt, session, tmp, { checkpointName: session.datasetId });
-    const info = await storeCheckpoint(rt, tmp, name);
+    const existed = await checkpointExists(name);
+    writeSessionTo(rt, session, scratch.path, { checkpointName: session.datasetId });
+    const info = await storeCheckpoint(await scratch.file(name), name);
+    // Only now, when it happened: a failed checkpoint overwrote nothing.
+    if (existed) session.warn(`overwrote checkpoint ${name} in browser storage`);
     return { summary: summarizeSession(session), checkpoint: info };
-  } catch (error) {
-    // Nothing was overwritten, so the "overwriting" warning (and the change it marked) would be false.
-    restoreState(session, before);
-    throw error;
   } finally {
-    await removeWrittenFile(rt, tmp);
+    await scratch.dispose();
   }
 }
 
@@ -213,6 +212,7 @@ async function closeSession(sessionId: string): Promise<void> {
   const open = sessions.get(sessionId);
   if (!open) return;
   sessions.delete(sessionId);
+  await open.lastExport?.dispose();
   if (open.drop) unmountDrop(await runtime(), open.drop.dir);
 }
 
@@ -337,21 +337,6 @@ function findNumber(tree: Tree, key: string): number | undefined {
     if (isTree(child) && child[key] instanceof NDArray) return scalarNumber(child[key]);
   }
   return undefined;
-}
-
-type SessionState = Pick<PipelineSession, "saveState" | "hdf5Path" | "savedAt" | "hasUnsavedChanges"> & { warnings: number };
-
-function stateOf(session: PipelineSession): SessionState {
-  const { saveState, hdf5Path, savedAt, hasUnsavedChanges } = session;
-  return { saveState, hdf5Path, savedAt, hasUnsavedChanges, warnings: session.warnings.length };
-}
-
-function restoreState(session: PipelineSession, state: SessionState): void {
-  session.saveState = state.saveState;
-  session.hdf5Path = state.hdf5Path;
-  session.savedAt = state.savedAt;
-  session.hasUnsavedChanges = state.hasUnsavedChanges;
-  session.warnings.length = state.warnings;
 }
 
 /** Is the wasm module possibly corrupt after this error (abort, out of bounds, out of memory)? */

@@ -3,8 +3,7 @@
  * `checkpoints/<datasetId>.h5`, so a reload or a crashed tab can resume. They are ordinary session
  * files: resuming mounts the disk-backed `File` from OPFS like a dropped file.
  */
-import type { H5Runtime } from "../io/h5.ts";
-import { copyToWritable, readSlices } from "./workerFs.ts";
+import { COPY_SLICE_BYTES, copyToWritable } from "./workerFs.ts";
 
 const CHECKPOINT_DIR = "checkpoints";
 
@@ -70,15 +69,15 @@ export async function checkpointExists(name: string): Promise<boolean> {
 }
 
 /** Copies a written session file into browser storage in slices; the previous checkpoint survives a failure. */
-export async function storeCheckpoint(rt: H5Runtime, sourcePath: string, name: string): Promise<CheckpointInfo> {
+export async function storeCheckpoint(source: Blob, name: string): Promise<CheckpointInfo> {
   const dir = await checkpointDir();
   const handle = await dir.getFileHandle(checkedName(name), { create: true });
   try {
     if (typeof handle.createWritable === "function") {
       // Atomic: the swap file replaces the old checkpoint only on close().
-      await copyToWritable(rt, sourcePath, await handle.createWritable());
+      await copyToWritable(source, await handle.createWritable());
     } else {
-      await writeWithSyncHandle(rt, sourcePath, dir, name);
+      await writeWithSyncHandle(source, dir, name);
     }
   } catch (error) {
     throw storageError(error);
@@ -87,16 +86,14 @@ export async function storeCheckpoint(rt: H5Runtime, sourcePath: string, name: s
 }
 
 /** Browsers without `createWritable` in workers: write a partial file, then move it over the old one. */
-async function writeWithSyncHandle(rt: H5Runtime, sourcePath: string, dir: FileSystemDirectoryHandle, name: string): Promise<void> {
+async function writeWithSyncHandle(source: Blob, dir: FileSystemDirectoryHandle, name: string): Promise<void> {
   const partialName = `${name}.partial`;
   const partial = await dir.getFileHandle(partialName, { create: true });
   const access = await partial.createSyncAccessHandle();
   try {
     access.truncate(0);
-    let at = 0;
-    for (const slice of readSlices(rt, sourcePath)) {
-      access.write(slice, { at });
-      at += slice.byteLength;
+    for (let at = 0; at < source.size; at += COPY_SLICE_BYTES) {
+      access.write(new Uint8Array(await source.slice(at, at + COPY_SLICE_BYTES).arrayBuffer()), { at });
     }
     access.flush();
   } catch (error) {

@@ -4,5 +4,9 @@
  */
 import { expose } from "comlink";
 import { api } from "./api.ts";
+import { clearStaleScratch } from "./workerFs.ts";
 
 expose(api);
+
+// Scratch files of a crashed or closed tab would otherwise fill browser storage.
+clearStaleScratch().catch(() => undefined);

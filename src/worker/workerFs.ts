@@ -5,12 +5,12 @@
  * - Dropped files: each drop is mounted read-only with WORKERFS in its own directory
  *   (`/drops/<n>/<name>`). WORKERFS reads slices of the `File` lazily, so a 50 GB `.cmcr` is never
  *   copied into memory. The directory is unmounted when the session that uses it closes.
- * - Written files (saves, checkpoints before they are copied to browser storage): for now MEMFS
- *   under `/out`. `writtenFilePath()` is the one place that decides this; swapping it for an
- *   OPFS-backed file system later changes nothing else.
+ * - Written files (saves, checkpoints before they reach their place): `ScratchFile`, in browser
+ *   storage through an OPFS-backed file system, MEMFS under `/out` only where OPFS is missing.
  */
 import { browserRuntime } from "../io/h5browser.ts";
 import type { H5Runtime } from "../io/h5.ts";
+import { mountOpfsFiles } from "../io/opfsFs.ts";
 
 /** The few Emscripten FS calls used here (h5wasm's own typing of `FS` is loose). */
 interface EmscriptenFs {
@@ -76,26 +76,95 @@ export function unmountDrop(rt: H5Runtime, dir: string): void {
 }
 
 /**
- * Where a file the worker writes lives before it is streamed to the user or to browser storage.
- * Async although MEMFS needs no waiting: an OPFS-backed file system must open its handle first.
+ * A file the worker writes (a save or a checkpoint) before it goes to the user's file or to the
+ * checkpoint store. In browser storage (OPFS) through `opfsFs.ts` when the browser has it: HDF5
+ * writes slices straight to disk, the wasm heap stays small, and `file()` is disk-backed, so a
+ * download or a copy never holds the session in memory. Elsewhere MEMFS, for small sessions only.
  */
-export async function writtenFilePath(rt: H5Runtime, name: string): Promise<string> {
+export interface ScratchFile {
+  /** Where HDF5 writes. */
+  path: string;
+  size(): number;
+  /** The written file (disk-backed with OPFS). Call once HDF5 has closed it. */
+  file(name: string): Promise<File>;
+  /** Releases and deletes it. A download still reading it must be finished first. */
+  dispose(): Promise<void>;
+}
+
+const SCRATCH_DIR = "scratch";
+/** Above this, a MEMFS scratch file (about 2.3× its size in tab memory) is refused. */
+export const MEMFS_SCRATCH_LIMIT_BYTES = 1.5e9;
+
+export function hasOpfs(): boolean {
+  return (
+    typeof navigator !== "undefined" &&
+    typeof navigator.storage?.getDirectory === "function" &&
+    typeof FileSystemFileHandle !== "undefined" &&
+    "createSyncAccessHandle" in FileSystemFileHandle.prototype
+  );
+}
+
+async function scratchDir(): Promise<FileSystemDirectoryHandle> {
+  const root = await navigator.storage.getDirectory();
+  return root.getDirectoryHandle(SCRATCH_DIR, { create: true });
+}
+
+/** `expectedBytes` is the session's size: MEMFS refuses what it cannot hold. */
+export async function createScratchFile(rt: H5Runtime, name: string, expectedBytes: number): Promise<ScratchFile> {
+  if (hasOpfs()) {
+    const dir = await scratchDir();
+    const mount = await mountOpfsFiles(rt, dir, [name], { create: true });
+    const path = mount.paths.get(name)!;
+    let open = true;
+    const close = () => {
+      if (open) mount.close();
+      open = false;
+    };
+    return {
+      path,
+      size: () => fsOf(rt).stat(path).size,
+      async file(fileName) {
+        close(); // flushes; the OPFS file stays
+        const file = await (await dir.getFileHandle(name)).getFile();
+        return new File([file], fileName, { type: "application/x-hdf5" });
+      },
+      async dispose() {
+        close();
+        await dir.removeEntry(name).catch(() => undefined);
+      },
+    };
+  }
+  if (expectedBytes > MEMFS_SCRATCH_LIMIT_BYTES) {
+    throw new Error(
+      `this browser has no origin private file system, and a ${(expectedBytes / 1e9).toFixed(1)} GB session is too big ` +
+        "to write in memory; use Chromium, Firefox or Safari, or the hdmea CLI",
+    );
+  }
   const fs = fsOf(rt);
   if (!fs.analyzePath(OUTPUT_DIR).exists) fs.mkdirTree(OUTPUT_DIR);
-  return `${OUTPUT_DIR}/${name}`;
+  const path = `${OUTPUT_DIR}/${name}`;
+  return {
+    path,
+    size: () => fs.stat(path).size,
+    async file(fileName) {
+      return new File([...readSlices(rt, path)] as BlobPart[], fileName, { type: "application/x-hdf5" });
+    },
+    async dispose() {
+      if (fs.analyzePath(path).exists) fs.unlink(path);
+    },
+  };
 }
 
-export async function removeWrittenFile(rt: H5Runtime, path: string): Promise<void> {
-  const fs = fsOf(rt);
-  if (fs.analyzePath(path).exists) fs.unlink(path);
+/** Removes scratch files a crashed or closed tab left behind (files open in another tab are locked and stay). */
+export async function clearStaleScratch(): Promise<void> {
+  if (!hasOpfs()) return;
+  const dir = await scratchDir();
+  const entries = (dir as unknown as { keys(): AsyncIterable<string> }).keys();
+  for await (const name of entries) await dir.removeEntry(name).catch(() => undefined);
 }
 
-export function writtenFileSize(rt: H5Runtime, path: string): number {
-  return fsOf(rt).stat(path).size;
-}
-
-/** Reads a written file in bounded slices (each slice a fresh buffer, safe to hand to a stream). */
-export function* readSlices(rt: H5Runtime, path: string, sliceBytes = COPY_SLICE_BYTES): Generator<Uint8Array> {
+/** Reads a MEMFS file in bounded slices (each slice a fresh buffer). */
+function* readSlices(rt: H5Runtime, path: string, sliceBytes = COPY_SLICE_BYTES): Generator<Uint8Array> {
   const fs = fsOf(rt);
   const size = fs.stat(path).size;
   const stream = fs.open(path, "r");
@@ -110,21 +179,13 @@ export function* readSlices(rt: H5Runtime, path: string, sliceBytes = COPY_SLICE
   }
 }
 
-/**
- * A written file as a `File` the page can download. With MEMFS this is a copy in memory; with the
- * OPFS-backed file system it will be the disk-backed `getFile()` of the handle instead.
- */
-export async function writtenFileAsFile(rt: H5Runtime, path: string, name: string): Promise<File> {
-  const parts = [...readSlices(rt, path)];
-  return new File(parts as BlobPart[], name, { type: "application/x-hdf5" });
-}
-
-/** Streams a written file into a writable (the user's file or browser storage); aborts on failure. */
-export async function copyToWritable(rt: H5Runtime, path: string, writable: FileSystemWritableFileStream): Promise<number> {
+/** Streams a file into a writable (the user's file or browser storage); aborts on failure. */
+export async function copyToWritable(file: Blob, writable: FileSystemWritableFileStream): Promise<number> {
   let bytes = 0;
   try {
-    for (const slice of readSlices(rt, path)) {
-      await writable.write(slice as Uint8Array<ArrayBuffer>);
+    for (let at = 0; at < file.size; at += COPY_SLICE_BYTES) {
+      const slice = new Uint8Array(await file.slice(at, at + COPY_SLICE_BYTES).arrayBuffer());
+      await writable.write(slice);
       bytes += slice.byteLength;
     }
     await writable.close();
