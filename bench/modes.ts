@@ -10,7 +10,7 @@ import { NDArray } from "../src/core/ndarray.ts";
 import type { PipelineSession } from "../src/core/session.ts";
 import { nodeRuntime } from "../src/io/h5node.ts";
 import { saveSession, startImmediateMode } from "../src/io/sessionStore.ts";
-import { sessionOfSize } from "./sessionOfSize.ts";
+import { sessionOfSize } from "../src/core/syntheticSession.ts";
 
 const recordings = Number(process.argv[2] ?? 10);
 const bytesEach = Number(process.argv[3] ?? 50e6);

@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { nodeRuntime } from "../src/io/h5node.ts";
 import { loadSession, saveSession } from "../src/io/sessionStore.ts";
 import { startRssSampler } from "./rssSampler.ts";
-import { sessionOfSize } from "./sessionOfSize.ts";
+import { sessionOfSize } from "../src/core/syntheticSession.ts";
 
 const [sizeGb, dir, compression = "0"] = process.argv.slice(2);
 const gc = (globalThis as { gc?: () => void }).gc ?? (() => {});

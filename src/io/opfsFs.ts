@@ -14,6 +14,16 @@ const FILE_MODE = 0o100666;
 // Emscripten errno values (wasi numbering).
 const ENOENT = 44;
 const EPERM = 63;
+const EIO = 29;
+
+/**
+ * Test hook: the next writes fail with EIO once this many more bytes were written, so tests can
+ * prove that a save failing midway damages nothing. Off (infinite) unless a test sets it.
+ */
+let writeBudget = Number.POSITIVE_INFINITY;
+export function failWritesAfter(bytes: number): void {
+  writeBudget = bytes;
+}
 
 interface OpfsNode {
   id: number;
@@ -97,6 +107,11 @@ function makeFsType(fs: EmscriptenFS) {
     },
     write(stream: OpfsStream, buffer: Uint8Array, offset: number, length: number, position: number) {
       const handle = stream.node.handle!;
+      writeBudget -= length;
+      if (writeBudget < 0) {
+        writeBudget = Number.POSITIVE_INFINITY;
+        throw new fs.ErrnoError(EIO);
+      }
       return handle.write(buffer.subarray(offset, offset + length), { at: position });
     },
     llseek(stream: OpfsStream, offset: number, whence: number) {

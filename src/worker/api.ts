@@ -15,6 +15,8 @@
  * | `exportCheckpoint(name)`          | checkpoint name                         | `File` (disk-backed)            | for a download |
  * | `deleteCheckpoint(name)`          | checkpoint name                         | nothing                         | missing is fine |
  * | `closeSession(sessionId)`         | session id                              | nothing                         | unmounts its files; unknown id is fine |
+ * | `benchmarkSaveLoad(bytes)`        | session size in bytes                   | timings, sizes, wasm heap       | a synthetic session saved through OPFS and loaded (bench/) |
+ * | `injectWriteFault(bytes)`         | bytes                                   | nothing                         | test hook: OPFS writes fail after that many bytes |
  * | `sessionIds()`                    |                                         | ids of open sessions            | the client uses it after a restart check |
  *
  * Every error leaves the worker as a plain `Error` whose message is meant for a person (HDF5's
@@ -27,7 +29,9 @@ import { summarizeSession, type SessionSummary } from "../core/sessionSummary.ts
 import { NDArray, isTree, scalarNumber, type Tree } from "../core/ndarray.ts";
 import { pairRecordingFiles } from "../core/recordingPairing.ts";
 import { hdf5ErrorSummary, type H5Runtime } from "../io/h5.ts";
+import { failWritesAfter } from "../io/opfsFs.ts";
 import { loadSession, writeSessionTo } from "../io/sessionStore.ts";
+import { benchmarkSaveLoad } from "./selfBenchmark.ts";
 import { loadRecording } from "../io/mcs/openRecording.ts";
 import {
   checkpointExists,
@@ -369,6 +373,11 @@ function guarded<A extends unknown[], R>(fn: (...args: A) => Promise<R>): (...ar
   };
 }
 
+/** Test hook: the next OPFS writes fail after `bytes` more bytes (proves failed saves damage nothing). */
+async function injectWriteFault(bytes: number): Promise<void> {
+  failWritesAfter(bytes);
+}
+
 export const api = {
   openFiles: guarded(openFiles),
   openDemo: guarded(openDemo),
@@ -380,6 +389,8 @@ export const api = {
   resumeCheckpoint: guarded(resumeCheckpoint),
   exportCheckpoint: guarded(exportCheckpoint),
   deleteCheckpoint: guarded(deleteCheckpoint),
+  benchmarkSaveLoad: guarded(benchmarkSaveLoad),
+  injectWriteFault: guarded(injectWriteFault),
   closeSession: guarded(closeSession),
   sessionIds: guarded(sessionIds),
 };

@@ -15,6 +15,7 @@ import type {
   UnitTable,
   WorkerAPI,
 } from "./api.ts";
+import type { SelfBenchmarkResult } from "./selfBenchmark.ts";
 
 export type {
   CheckpointInfo,
@@ -98,6 +99,18 @@ export class WorkerClient {
 
   deleteCheckpoint(name: string): Promise<void> {
     return this.call(`Deleting ${name}`, (r) => r.deleteCheckpoint(name));
+  }
+
+  benchmarkSaveLoad(bytes: number): Promise<SelfBenchmarkResult> {
+    return this.call("Benchmarking", (r) => r.benchmarkSaveLoad(bytes));
+  }
+
+  injectWriteFault(bytes: number): Promise<void> {
+    return this.call("Injecting a write fault", (r) => r.injectWriteFault(bytes));
+  }
+
+  sessionIds(): Promise<string[]> {
+    return this.call("Listing sessions", (r) => r.sessionIds());
   }
 
   closeSession(sessionId: string): Promise<void> {

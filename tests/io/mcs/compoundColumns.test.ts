@@ -46,7 +46,7 @@ describe("readCompoundColumns", () => {
       expect(columns.get("IncludePeak")).toBeInstanceOf(Uint8Array);
       expect(columns.get("Timestamp")).toBeInstanceOf(BigInt64Array);
       layout.fields.forEach((f, j) => {
-        expect(Array.from(columns.get(f.name)!)).toEqual(rows.map((r) => r[j]));
+        expect(Array.from(columns.get(f.name)! as ArrayLike<unknown>)).toEqual(rows.map((r) => r[j]));
       });
     } finally {
       reader.close();

@@ -1,18 +1,19 @@
 /**
- * Synthetic sessions of a requested in-memory size in the real layout: long light-reference traces,
+ * Synthetic sessions (for the benchmark, in Node and in the worker) of a requested in-memory size in the real layout: long light-reference traces,
  * spike trains, sectioned trials and per-unit features (an eimage STA stack), as a processed
  * recording has them. Deterministic per seed.
  */
-import { NDArray, f64, i64 } from "../src/core/ndarray.ts";
-import { PipelineSession, unitIdFor, type Unit } from "../src/core/session.ts";
-import { seededRandom } from "../tests/fixtures/randomSession.ts";
+import { NDArray, f64, i64 } from "./ndarray.ts";
+import { Prng } from "./prng.ts";
+import { PipelineSession, unitIdFor, type Unit } from "./session.ts";
 
 const RATE = 20000;
 const EIMAGE_BYTES = 50 * 65 * 65 * 8;
 const SPIKES_PER_UNIT = 60_000;
 
 export function sessionOfSize(bytes: number, seed = 1, datasetId = `bench-${seed}`): PipelineSession {
-  const rand = seededRandom(seed);
+  const prng = new Prng(seed);
+  const rand = () => prng.next();
   const session = new PipelineSession(datasetId, { memoryWarningBytes: Number.POSITIVE_INFINITY });
   // About 10% in traces (capped at a 20-minute recording), the rest in units.
   const traceSamples = Math.min(Math.floor((bytes * 0.1) / 8), 20 * 60 * RATE);

@@ -1,0 +1,167 @@
+/**
+ * Reads what the load step needs from a `.cmcr` (MCS raw recording), never the whole file:
+ *
+ *   /@LB.RecordingDuration (µs), @DateTime, @ProgramName, …   → rootAttrs (metadata.cmcr_meta)
+ *   Acquisition/Analog Data/ChannelData 1   [channels × samples]: row 0 light, row 1 frame sync
+ *   Acquisition/Sensor Data/SensorMeta      field Tick (µs per sample), logged beside the rate estimate
+ *   Acquisition/Sensor Data/SensorData 1 1  [time × 65 × 65]: only through `openSensorData`, in slices
+ *
+ * The analog rows are read in column slices, so the wasm heap never holds more than one slice.
+ */
+import { elementCount } from "../../core/ndarray.ts";
+import type { CmcrContents } from "../../core/recordingContents.ts";
+import { baseName, openH5, type H5Dataset, type H5File, type H5Group, type H5Runtime } from "../h5.ts";
+import { numericDtype } from "../h5Tree.ts";
+import { compoundLayout, readCompoundColumns } from "./compoundColumns.ts";
+import { assertCmosMeaFile } from "./mcsFileCheck.ts";
+import { attrsToTree, childName, findPath, isDataset, isGroup, mcsKey, readAttr } from "./mcsNames.ts";
+import { guarded } from "./readGuard.ts";
+
+const ANALOG_PATH = "Acquisition/Analog Data/ChannelData 1";
+const SENSOR_GROUP = "Acquisition/Sensor Data";
+const SENSOR_NAMES = ["SensorData 1 1", "SensorData_1_1", "SensorData1"];
+/** Samples per analog read (per row): 4 Mi samples = 16 MB of int32. */
+const ANALOG_SLICE = 1 << 22;
+
+export interface ReadCmcrOptions {
+  /** Fraction (0–1) of the analog channels read. */
+  onProgress?: (fraction: number) => void;
+}
+
+export function readCmcr(rt: H5Runtime, path: string, options: ReadCmcrOptions = {}): CmcrContents {
+  const name = baseName(path);
+  const file = openH5(rt, path, "r");
+  try {
+    assertCmosMeaFile(file, name, ".cmcr");
+    const rootAttrs = guarded(name, "the root attributes", () => attrsToTree(file));
+    const duration = readAttr(file, "LB.RecordingDuration");
+    const analogNode = findPath(file, ANALOG_PATH) ?? firstChildLike(file, "Acquisition/Analog Data", "channeldata");
+    const analog = isDataset(analogNode)
+      ? guarded(name, `/${ANALOG_PATH}`, () => readAnalog(analogNode, name, options.onProgress))
+      : undefined;
+    return {
+      fileName: name,
+      path,
+      rootAttrs,
+      recordingDurationUs: typeof duration === "number" && duration > 0 ? duration : undefined,
+      analog,
+      tickUs: readTick(rt, file, name),
+    };
+  } finally {
+    file.close();
+  }
+}
+
+function readAnalog(dataset: H5Dataset, fileName: string, onProgress?: (fraction: number) => void): CmcrContents["analog"] {
+  const meta = dataset.metadata;
+  const shape = (meta.shape ?? []).map(Number);
+  const where = `${fileName}: ${dataset.path}`;
+  if (!numericDtype(meta)) throw new Error(`${where} is not numeric (HDF5 type class ${meta.type})`);
+  if (shape.length !== 2 || shape[0] < 1) {
+    throw new Error(`${where} has shape [${shape.join(", ")}], expected [channels × samples]`);
+  }
+  const [channels, samples] = shape;
+  const ch1 = new Float32Array(samples);
+  const ch2 = channels >= 2 ? new Float32Array(samples) : undefined;
+  for (let start = 0; start < samples; start += ANALOG_SLICE) {
+    const end = Math.min(samples, start + ANALOG_SLICE);
+    copyInto(ch1, dataset.slice([[0, 1], [start, end]]), start);
+    if (ch2) copyInto(ch2, dataset.slice([[1, 2], [start, end]]), start);
+    onProgress?.(end / samples);
+  }
+  return { ch1, ch2 };
+}
+
+/** Typed-array `set` converts numbers to float32; 64-bit integers need an explicit conversion. */
+function copyInto(out: Float32Array, value: unknown, at: number): void {
+  if (value instanceof BigInt64Array || value instanceof BigUint64Array) {
+    for (let i = 0; i < value.length; i++) out[at + i] = Number(value[i]);
+  } else if (ArrayBuffer.isView(value)) {
+    out.set(value as unknown as Float32Array, at);
+  } else {
+    throw new Error(`unexpected analog slice of type ${typeof value}`);
+  }
+}
+
+/** µs per sample: SensorMeta's Tick, else the analog ChannelMeta's. Absent or odd → undefined. */
+function readTick(rt: H5Runtime, file: H5File, fileName: string): number | undefined {
+  for (const path of [`${SENSOR_GROUP}/SensorMeta`, "Acquisition/Analog Data/ChannelMeta"]) {
+    const node = findPath(file, path);
+    if (!isDataset(node)) continue;
+    const layout = compoundLayout(node);
+    if (typeof layout === "string" || layout.rowCount === 0) continue;
+    const field = layout.fields.find((f) => mcsKey(f.name) === "tick" && f.dtype);
+    if (!field) continue;
+    const columns = guarded(fileName, `/${path}`, () => readCompoundColumns(rt, node, { ...layout, fields: [field] }));
+    const tick = Number(columns.get(field.name)![0]);
+    if (tick > 0) return tick;
+  }
+  return undefined;
+}
+
+function firstChildLike(file: H5File, groupPath: string, fragment: string): H5Group | H5Dataset | undefined {
+  const group = findPath(file, groupPath);
+  if (!isGroup(group)) return undefined;
+  const name = group.keys().find((k) => mcsKey(k).includes(fragment));
+  return name === undefined ? undefined : (group.get(name) as H5Group | H5Dataset);
+}
+
+/**
+ * Lazy access to the raw sensor frames ([time × rows × cols], int16) for steps that need a window of
+ * them (the eimage STA reads the first 120 s). Keeps the file open until `close()`.
+ */
+export interface SensorDataSource {
+  fileName: string;
+  /** [frames, rows, cols] */
+  shape: [number, number, number];
+  /** Frames [start, end) as int16, row-major. */
+  readFrames(start: number, end: number): Int16Array;
+  close(): void;
+}
+
+export function openSensorData(rt: H5Runtime, path: string): SensorDataSource {
+  const name = baseName(path);
+  const file = openH5(rt, path, "r");
+  try {
+    assertCmosMeaFile(file, name, ".cmcr");
+    const group = findPath(file, SENSOR_GROUP);
+    let node: H5Group | H5Dataset | undefined;
+    if (isGroup(group)) {
+      for (const candidate of SENSOR_NAMES) {
+        const child = childName(group, candidate);
+        if (child !== undefined) {
+          node = group.get(child) as H5Dataset;
+          break;
+        }
+      }
+      node ??= firstChildLike(file, SENSOR_GROUP, "sensordata");
+    }
+    if (!isDataset(node)) throw new Error(`${name}: no sensor data (/${SENSOR_GROUP}/SensorData 1 1 missing)`);
+    const dataset = node;
+    const meta = dataset.metadata;
+    const shape = (meta.shape ?? []).map(Number);
+    if (!numericDtype(meta) || shape.length !== 3) {
+      throw new Error(`${name}: ${dataset.path} has shape [${shape.join(", ")}], expected [time × rows × cols] numbers`);
+    }
+    return {
+      fileName: name,
+      shape: shape as [number, number, number],
+      readFrames(start: number, end: number): Int16Array {
+        const from = Math.max(0, Math.min(start, shape[0]));
+        const to = Math.max(from, Math.min(end, shape[0]));
+        const out = new Int16Array(elementCount([to - from, shape[1], shape[2]]));
+        if (to === from) return out;
+        const value = guarded(name, `${dataset.path} frames ${from}–${to}`, () => dataset.slice([[from, to], [], []]));
+        if (value instanceof Int16Array) return value;
+        if (!ArrayBuffer.isView(value)) throw new Error(`${name}: ${dataset.path} returned no numbers`);
+        const src = value as unknown as ArrayLike<number | bigint>;
+        for (let i = 0; i < out.length; i++) out[i] = Number(src[i]);
+        return out;
+      },
+      close: () => file.close(),
+    };
+  } catch (error) {
+    file.close();
+    throw error;
+  }
+}
