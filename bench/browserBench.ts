@@ -8,6 +8,7 @@ import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { chromium } from "@playwright/test";
+import config from "../playwright.config.ts";
 
 export interface BrowserResult {
   sessionBytes: number;
@@ -20,15 +21,6 @@ export interface BrowserResult {
   wasmHeapBytes: number;
 }
 
-export const CHROMIUM_ARGS = [
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-  "--disable-quic",
-  "--no-first-run",
-];
 
 const PORT = 4180;
 
@@ -44,11 +36,8 @@ export async function runBrowserBench(root: string, sizeGb: number): Promise<Bro
   const profile = mkdtempSync(join(tmpdir(), "hdmea-chromium-"));
   try {
     await waitForServer(`http://127.0.0.1:${PORT}/`);
-    const context = await chromium.launchPersistentContext(profile, {
-      executablePath: "/usr/bin/chromium",
-      args: CHROMIUM_ARGS,
-      headless: true,
-    });
+    // The same Chromium and flags as the end-to-end tests.
+    const context = await chromium.launchPersistentContext(profile, { ...config.use?.launchOptions, headless: true });
     try {
       const page = context.pages()[0] ?? (await context.newPage());
       await page.goto(`http://127.0.0.1:${PORT}/?bench`);

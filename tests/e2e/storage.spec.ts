@@ -3,18 +3,11 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import config from "../../playwright.config.ts";
+import type { SelfBenchmarkResult as Bench } from "../../src/worker/selfBenchmark.ts";
 import { recordingFixture, scratchDir } from "./sessionFixtures.ts";
 
 const BASE = "http://127.0.0.1:4173";
 
-interface Bench {
-  sessionBytes: number;
-  fileBytes: number;
-  saveMs: number;
-  loadMs: number;
-  wasmHeapBytes: number;
-  units: number;
-}
 
 test("a 1 GB session saves and loads through OPFS on disk with a small wasm heap", async () => {
   test.setTimeout(240_000);
