@@ -1,0 +1,30 @@
+import { describe, expect, it } from "vitest";
+import { firingRatePerFrame, frif } from "../../../src/core/features/frif.ts";
+import { NDArray, f64 } from "../../../src/core/ndarray.ts";
+import { makeUnit, nums } from "../fixtures/exampleSession.ts";
+
+describe("frif", () => {
+  it("counts spikes in [t_i, t_i+1) per interval, in samples, and divides by its length", () => {
+    // rate 1000 Hz: intervals of 0.1, 0.1 and 0.2 s (a zero-length one in between gets 0)
+    const frames = Float64Array.of(0, 100, 200, 200, 400);
+    const spikes = Float64Array.of(399, 0, 50, 99, 100, 250, 400, 1000);
+    const { rates, starts } = firingRatePerFrame(spikes, frames, 1000);
+    expect(Array.from(rates)).toEqual([30, 10, 0, 10]);
+    expect(rates).toBeInstanceOf(Float32Array);
+    expect(Array.from(starts)).toEqual([0, 0.1, 0.2, 0.2]);
+  });
+
+  it("reads sample-index spike times (the original compared them with µs frame times)", () => {
+    const unit = makeUnit(1, [20000, 20001, 40000]);
+    const ctx = { metadata: {}, stimulus: {}, acquisitionRate: 20000, frameTimestamps: Float64Array.of(20000, 40000, 60000) };
+    const data = frif.extract(unit, ctx);
+    expect(nums((data.FRIF as NDArray).data)).toEqual([2, 1]);
+    expect(nums((data.FRIF_x_axis as NDArray).data)).toEqual([1, 2]);
+    expect((data.FRIF_x_axis as NDArray).dtype).toBe("float64");
+  });
+
+  it("declares its inputs and refuses sessions with fewer than two frames", () => {
+    expect(frif.requires.session).toEqual(["metadata/frame_timestamps", "metadata/acquisition_rate"]);
+    expect(frif.check!({ metadata: { acquisition_rate: f64(1) }, stimulus: {}, acquisitionRate: 1, frameTimestamps: Float64Array.of(5) })).toBe("needs at least 2 frame timestamps");
+  });
+});
