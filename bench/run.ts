@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- [--sizes 0.1,1,4] [--json] [--recordings 10] [--no-browser] [--no-h5py]`
+ * `npm run bench -- [--sizes 0.1,1,4] [--json] [--recordings 10] [--open-gb 0.5,20] [--no-browser] [--no-h5py]`
  *
  * Per size, in fresh processes: save and load throughput in Node and (OPFS path) in headless
  * Chromium, the same file written and read by h5py, ours / h5py, and peak RSS during save over the
@@ -20,6 +20,7 @@ const root = join(here, "..", "..");
 const args = parseArgs(process.argv.slice(2), ["json", "no-browser", "no-h5py"]);
 const sizes = (option(args, "sizes") ?? "0.1,1").split(",").map(Number);
 const recordings = Number(option(args, "recordings") ?? 10);
+const openSizes = (option(args, "open-gb") ?? "0.5").split(",").map(Number);
 const asJson = args.flags.has("json");
 const log = (line: string) => (asJson ? process.stderr : process.stdout).write(`${line}\n`);
 
@@ -85,12 +86,22 @@ try {
     [join(here, "modes.js"), String(recordings), "50000000"],
   );
 
+  // Opening a pair reads the .cmtr and the analog channels; raw sensor frames are only mounted.
+  const opens = openSizes.map((gb) => {
+    log(`opening a generated ${gb} GB recording pair (generated once, then cached)…`);
+    return runJson<{ sizeGb: number; pairBytes: number; units: number; openMs: number; rssBytes: number }>(process.execPath, [
+      join(here, "openRecording.js"),
+      String(gb),
+    ]);
+  });
+
   const result = {
     date: new Date().toISOString(),
     machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model, memoryBytes: totalmem(), node: process.version },
     sizes: rows,
     compression,
     modes,
+    opens,
   };
   const table = renderTable(result);
   if (asJson) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
@@ -101,7 +112,7 @@ try {
   rmSync(dir, { recursive: true, force: true });
 }
 
-type Result = { date: string; machine: Record<string, unknown>; sizes: typeof rows; compression: { sizeGb: number; bytesSaved: number; slowdown: number }; modes: { immediateMs: number; deferredMs: number; speedup: number; bytesEach: number } };
+type Result = { date: string; machine: Record<string, unknown>; sizes: typeof rows; compression: { sizeGb: number; bytesSaved: number; slowdown: number }; opens: { pairBytes: number; units: number; openMs: number }[]; modes: { immediateMs: number; deferredMs: number; speedup: number; bytesEach: number } };
 
 function fmt(x: number | undefined, digits = 0): string {
   return x === undefined || !Number.isFinite(x) ? "—" : x.toFixed(digits);
@@ -133,6 +144,7 @@ function renderTable(result: Result): string {
     `|${widths.map((w) => "-".repeat(w + 2)).join("|")}|`,
     ...lines.map(render),
     "",
+    ...result.opens.map((o) => `open a ${fmt(o.pairBytes / 1e9, 1)} GB recording pair (${o.units} units, 20 min) and have its unit table: ${fmt(o.openMs)} ms`),
     `gzip (level 4) at ${result.compression.sizeGb} GB: file ${fmt(100 * result.compression.bytesSaved)}% smaller, save ${fmt(result.compression.slowdown, 2)}× the time`,
     `deferred vs immediate, ${fmt(modes.bytesEach / 1e6)} MB recordings: immediate ${fmt(modes.immediateMs)} ms, deferred ${fmt(modes.deferredMs)} ms, deferred is ${fmt(modes.speedup, 2)}× faster`,
   ].join("\n");
