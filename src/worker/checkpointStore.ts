@@ -3,7 +3,8 @@
  * `checkpoints/<datasetId>.h5`, so a reload or a crashed tab can resume. They are ordinary session
  * files: resuming mounts the disk-backed `File` from OPFS like a dropped file.
  */
-import { COPY_SLICE_BYTES, copyToWritable } from "./workerFs.ts";
+import type { H5Runtime } from "../io/h5.ts";
+import { COPY_SLICE_BYTES, copyToWritable, withOpfsFile } from "./workerFs.ts";
 
 const CHECKPOINT_DIR = "checkpoints";
 
@@ -112,6 +113,19 @@ export async function checkpointFile(name: string): Promise<File> {
   const dir = await checkpointDir();
   try {
     return await (await dir.getFileHandle(checkedName(name))).getFile();
+  } catch (error) {
+    if (error instanceof DOMException && error.name === "NotFoundError") {
+      throw new Error(`checkpoint ${name} is not in browser storage (deleted in another tab?)`);
+    }
+    throw error;
+  }
+}
+
+/** Runs `read` on a checkpoint mounted through a sync access handle (fast, and locked meanwhile). */
+export async function readCheckpoint<T>(rt: H5Runtime, name: string, read: (path: string) => T): Promise<T> {
+  const dir = await checkpointDir();
+  try {
+    return await withOpfsFile(rt, dir, checkedName(name), read);
   } catch (error) {
     if (error instanceof DOMException && error.name === "NotFoundError") {
       throw new Error(`checkpoint ${name} is not in browser storage (deleted in another tab?)`);

@@ -5,7 +5,7 @@
 import { summarizeSession } from "../core/sessionSummary.ts";
 import { sessionOfSize } from "../core/syntheticSession.ts";
 import { loadSession, writeSessionTo } from "../io/sessionStore.ts";
-import { createScratchFile, mountFiles, runtime, unmountDrop } from "./workerFs.ts";
+import { createScratchFile, runtime } from "./workerFs.ts";
 
 export interface SelfBenchmarkResult {
   sessionBytes: number;
@@ -28,22 +28,17 @@ export async function benchmarkSaveLoad(bytes: number): Promise<SelfBenchmarkRes
     const file = await scratch.file("bench.h5"); // flushed and closed: the time includes reaching disk
     const saveMs = performance.now() - t;
     session = undefined; // let the original go before loading the copy
-    const drop = mountFiles(rt, [file]);
-    try {
-      t = performance.now();
-      const loaded = loadSession(rt, drop.paths.get(file.name)!).session;
-      const loadMs = performance.now() - t;
-      return {
-        sessionBytes,
-        fileBytes: file.size,
-        saveMs,
-        loadMs,
-        wasmHeapBytes: rt.module.HEAPU8.length,
-        units: summarizeSession(loaded).unitCount,
-      };
-    } finally {
-      unmountDrop(rt, drop.dir);
-    }
+    t = performance.now();
+    const loaded = await scratch.read((path) => loadSession(rt, path).session);
+    const loadMs = performance.now() - t;
+    return {
+      sessionBytes,
+      fileBytes: file.size,
+      saveMs,
+      loadMs,
+      wasmHeapBytes: rt.module.HEAPU8.length,
+      units: summarizeSession(loaded).unitCount,
+    };
   } finally {
     await scratch.dispose();
   }
