@@ -5,7 +5,8 @@ export interface ParsedArgs {
   flags: Set<string>;
 }
 
-export function parseArgs(argv: string[], booleanFlags: readonly string[] = []): ParsedArgs {
+/** With `valueOptions`, any other `--name` is a usage error (instead of swallowing the next argument). */
+export function parseArgs(argv: string[], booleanFlags: readonly string[] = [], valueOptions?: readonly string[]): ParsedArgs {
   const parsed: ParsedArgs = { positionals: [], options: new Map(), flags: new Set() };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
@@ -19,6 +20,7 @@ export function parseArgs(argv: string[], booleanFlags: readonly string[] = []):
       parsed.flags.add(name);
       continue;
     }
+    if (valueOptions && !valueOptions.includes(name)) throw new UsageError(`unknown option --${name}`);
     const value = eq >= 0 ? arg.slice(eq + 1) : argv[++i];
     if (value === undefined) throw new UsageError(`--${name} needs a value`);
     parsed.options.set(name, [...(parsed.options.get(name) ?? []), value]);
@@ -32,4 +34,15 @@ export function option(args: ParsedArgs, name: string): string | undefined {
 
 export class UsageError extends Error {
   override name = "UsageError";
+}
+
+/** Every value of a repeatable option (`--param a=1 --param b=2`), in order. */
+export function options(args: ParsedArgs, name: string): string[] {
+  return args.options.get(name) ?? [];
+}
+
+/** Rejects options the command does not know, so a typo is a usage error instead of being ignored. */
+export function rejectUnknown(args: ParsedArgs, known: readonly string[]): void {
+  const unknown = [...args.options.keys(), ...args.flags].filter((n) => !known.includes(n));
+  if (unknown.length) throw new UsageError(`unknown option(s) ${unknown.map((n) => `--${n}`).join(", ")}`);
 }

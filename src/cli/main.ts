@@ -5,6 +5,8 @@ import { processCommand } from "./commands/process.ts";
 export interface Command {
   summary: string;
   usage: string;
+  /** Options and behaviour, shown by `hdmea --help` and `hdmea <command> --help`. */
+  help?: string;
   run(argv: string[]): Promise<number>;
 }
 
@@ -15,8 +17,11 @@ const COMMANDS: Record<string, Command> = {
 };
 
 function help(): string {
-  const lines = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(10)} ${c.summary}\n      ${c.usage}`);
-  return `hdmea — HD-MEA retina recordings to session HDF5 files\n\nCommands:\n${lines.join("\n")}\n`;
+  const indent = (text: string) => text.replace(/\n(?=.)/g, "\n  ");
+  const lines = Object.entries(COMMANDS).map(
+    ([name, c]) => `  ${name.padEnd(10)} ${c.summary}\n\n  usage: ${indent(c.usage)}${c.help ? `\n\n  ${indent(c.help)}` : ""}\n`,
+  );
+  return `hdmea — HD-MEA retina recordings to session HDF5 files\n\nCommands:\n${lines.join("\n")}`;
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -29,6 +34,10 @@ export async function main(argv: string[]): Promise<number> {
   if (!command) {
     process.stderr.write(`hdmea: unknown command "${name}"\n\n${help()}`);
     return 2;
+  }
+  if (rest.includes("--help") || rest.includes("-h")) {
+    process.stdout.write(`usage: ${command.usage}\n${command.help ? `\n${command.help}\n` : ""}`);
+    return 0;
   }
   try {
     return await command.run(rest);

@@ -48,7 +48,8 @@ export function parseNpy(bytes: Uint8Array, fileName: string): NDArray {
   const dataStart = headerStart + headerLength;
   if (bytes.length - dataStart < count * itemSize) fail(`${count} elements need ${count * itemSize} bytes, the file has ${bytes.length - dataStart}`);
   // Copy into an aligned buffer: typed arrays need offsets that are multiples of the item size.
-  const copy = bytes.slice(dataStart, dataStart + count * itemSize);
+  // (A fresh Uint8Array: Node's Buffer.slice would share memory and keep the header in front.)
+  const copy = new Uint8Array(bytes.subarray(dataStart, dataStart + count * itemSize));
   const Ctor = TYPED_ARRAY_BY_DTYPE[dtype];
   return new NDArray(new Ctor(copy.buffer, 0, count), shape);
 }

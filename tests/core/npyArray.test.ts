@@ -31,3 +31,20 @@ describe("parseNpy", () => {
     expect(() => parseNpy(npy("|u1", "(3, 3)", new Uint8Array(4)), "s.npy")).toThrow(/9 elements need 9 bytes, the file has 4/);
   });
 });
+
+describe("parseNpy on Node Buffers", () => {
+  it("reads the data, not the header, when given a Buffer (whose slice shares memory)", () => {
+    const header = "{'descr': '|u1', 'fortran_order': False, 'shape': (2, 3), }";
+    const padded = header.padEnd(118, " ") + "\n";
+    const bytes = Buffer.concat([
+      Buffer.from([0x93]),
+      Buffer.from("NUMPY"),
+      Buffer.from([1, 0, padded.length & 0xff, padded.length >> 8]),
+      Buffer.from(padded, "latin1"),
+      Buffer.from([1, 2, 3, 4, 5, 6]),
+    ]);
+    const array = parseNpy(bytes, "movie.npy");
+    expect(array.shape).toEqual([2, 3]);
+    expect([...array.data]).toEqual([1, 2, 3, 4, 5, 6]);
+  });
+});

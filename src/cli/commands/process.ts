@@ -1,74 +1,166 @@
-import { existsSync, readdirSync } from "node:fs";
-import { dirname, join, resolve } from "node:path";
-import { NDArray } from "../../core/ndarray.ts";
-import { pairingKey, parseRecordingFileName } from "../../core/recordingPairing.ts";
-import { nodeRuntime } from "../../io/h5node.ts";
-import { loadRecording } from "../../io/mcs/openRecording.ts";
-import { saveSession } from "../../io/sessionStore.ts";
+import { statSync } from "node:fs";
+import { availableParallelism } from "node:os";
+import { resolve } from "node:path";
+import { ALL_STEPS, PIPELINE_STEPS, PipelineParamsError, resolveStepParams } from "../../core/pipeline.ts";
+import { parseRecordingFileName } from "../../core/recordingPairing.ts";
 import { UsageError, option, parseArgs } from "../args.ts";
+import { runBatch } from "../batch.ts";
+import { CANCELLED_EXIT_CODE, handleInterrupts } from "../interrupt.ts";
 import type { Command } from "../main.ts";
+import { checkInputFiles } from "../pipelineInputs.ts";
+import { processOne } from "../processOne.ts";
+import { BOOLEAN_FLAGS, KNOWN_STEPS, VALUE_OPTIONS, parseProcessOptions, type ProcessOptions } from "../processOptions.ts";
+import { StatusLine, formatProgress } from "../progressBar.ts";
+import { discoverRecordings, findPartner, recordingFiles } from "../recordingFiles.ts";
+import { planSteps } from "../stepPlan.ts";
 
-/** Steps this command can run, in pipeline order. */
-const SUPPORTED_STEPS = ["load_recording"] as const;
+const USAGE =
+  "hdmea process NAME.cmtr [--cmcr NAME.cmcr] --out OUT.h5 [options]\n" +
+  "       hdmea process FILES.cmtr…|DIR… --out-dir OUT [--jobs N] [options]";
+
+const HELP = `Runs load_recording (unless resuming from a checkpoint) and then the requested steps, and saves the
+session file. Several recordings (files or folders) with --out-dir run as a batch, one worker thread each.
+
+  --out OUT.h5               the session file (one recording)
+  --cmcr NAME.cmcr           the raw file, if not beside the .cmtr with the matching name
+  --out-dir OUT              batch: write OUT/<dataset_id>.h5 and OUT/summary.json
+  --jobs N                   batch: recordings at once (default: CPU count)
+  --steps all|a,b,…          default load_recording; all = load_recording, ${ALL_STEPS.join(", ")}
+                             steps: ${KNOWN_STEPS.join(", ")}
+  --playlist P.csv           playlist table (add_section_time)
+  --playlist-name NAME       the playlist that was shown (= --param add_section_time.playlist_name=NAME)
+  --movie-length M.csv       movie-length table (add_section_time)
+  --stimulus-config DIR      folder of <movie>.json trial definitions (section_spike_times)
+  --noise-movie [MOVIE=]F.npy  dense-noise stimulus [frames, H, W] (compute_sta); repeatable
+  --mode deferred|immediate  save once at the end (default) or rewrite the file after every step
+  --checkpoint-every step|S  write a checkpoint after every step, or after the named step(s)
+  --checkpoint PATH          checkpoint file (default OUT.checkpoint.h5; implies --checkpoint-every step)
+  --param step.key=value     a step parameter (value as JSON, else text); repeatable
+  --force                    ignore checkpoints and complete outputs; start from the recording
+  --overwrite                replace an existing OUT.h5
+  --json                     print the result (batch: an array of rows) as JSON on stdout
+
+A step whose input file is not given is skipped with a warning (e.g. compute_sta without --noise-movie).
+An existing checkpoint is resumed from (completed steps are skipped) and removed after a successful save.
+Exit codes: 0 ok, 1 a recording failed, 2 bad arguments, 130 cancelled (Ctrl-C; the checkpoint is kept).`;
 
 export const processCommand: Command = {
-  summary: "run pipeline steps on a recording pair and save the session file",
-  usage: "hdmea process NAME.cmtr [--cmcr NAME.cmcr] --out OUT.h5 [--steps load_recording] [--overwrite]",
+  summary: "run pipeline steps on recording pairs and save the session files (one, or a batch)",
+  usage: USAGE,
+  help: HELP,
   async run(argv) {
-    const args = parseArgs(argv, ["overwrite"]);
-    if (args.positionals.length !== 1) throw new UsageError("give exactly one recording file (NAME.cmtr, or NAME.cmcr alone)");
-    const out = option(args, "out");
-    if (!out) throw new UsageError("--out OUT.h5 is required");
-    const steps = (option(args, "steps") ?? "load_recording").split(",").map((s) => s.trim()).filter(Boolean);
-    const unknown = steps.filter((s) => !(SUPPORTED_STEPS as readonly string[]).includes(s));
-    if (unknown.length) throw new UsageError(`unknown step(s) ${unknown.join(", ")}; available: ${SUPPORTED_STEPS.join(", ")}`);
-    if (!steps.includes("load_recording")) throw new UsageError("--steps must include load_recording (every session starts with it)");
+    const args = parseArgs(argv, BOOLEAN_FLAGS, VALUE_OPTIONS);
+    const opts = parseProcessOptions(args);
+    if (!args.positionals.length) throw new UsageError("give a recording (NAME.cmtr, or NAME.cmcr alone), several, or a folder");
+    validateParams(opts);
 
-    const [input] = args.positionals;
-    const kind = parseRecordingFileName(input)?.kind;
-    let cmtrPath: string | undefined;
-    let cmcrPath = option(args, "cmcr");
-    if (kind === "cmcr" && cmcrPath === undefined) cmcrPath = input;
-    else {
-      cmtrPath = input;
-      cmcrPath ??= findPartnerCmcr(input);
+    const outDir = option(args, "out-dir");
+    const batch = outDir !== undefined || args.positionals.length > 1 || isDirectory(args.positionals[0]);
+    if (!batch) return runSingle(args.positionals[0], option(args, "cmcr"), option(args, "out"), opts);
+
+    if (!outDir) throw new UsageError("several recordings (or a folder) need --out-dir OUT instead of --out");
+    for (const name of ["out", "cmcr", "checkpoint"]) {
+      if (option(args, name) !== undefined) throw new UsageError(`--${name} is for one recording; a batch writes OUT/<dataset_id>.h5 and .checkpoint.h5`);
     }
-    if (cmcrPath !== undefined && !existsSync(cmcrPath)) throw new Error(`${cmcrPath}: file not found`);
-
-    const rt = await nodeRuntime();
-    // Emscripten's Node file system resolves relative paths against its own cwd: pass absolute ones.
-    const session = loadRecording(rt, {
-      cmtrPath: cmtrPath && resolve(cmtrPath),
-      cmcrPath: cmcrPath && resolve(cmcrPath),
-    });
-    saveSession(rt, session, resolve(out), { overwrite: args.flags.has("overwrite") });
-    let spikes = 0;
-    for (const unit of session.units.values()) spikes += unit.spikeTimes.length;
-    const frames = session.metadata.frame_timestamps;
-    const frameCount = frames instanceof NDArray ? frames.data.length : 0;
-    process.stdout.write(
-      `wrote ${out}: dataset ${session.datasetId}, ${session.unitCount} units (${spikes} spikes), ` +
-        `${frameCount} frames, steps ${session.completedSteps.map((s) => s.name).join(", ")}\n`,
-    );
-    for (const warning of session.warnings) process.stdout.write(`warning: ${warning.message}\n`);
-    return 0;
+    const jobsText = option(args, "jobs");
+    const jobs = jobsText === undefined ? availableParallelism() : Number(jobsText);
+    if (!Number.isInteger(jobs) || jobs < 1) throw new UsageError(`--jobs must be a whole number ≥ 1, got "${jobsText}"`);
+    checkInputFiles(opts);
+    return runBatch(discoverRecordings(args.positionals), outDir, jobs, opts);
   },
 };
 
-/** `NAME.cmcr` next to `NAME-.cmtr` (names compared as pairing does), or undefined. */
-function findPartnerCmcr(cmtrPath: string): string | undefined {
-  const parsed = parseRecordingFileName(cmtrPath);
-  if (!parsed) return undefined;
-  const dir = dirname(cmtrPath);
-  let names: string[];
-  try {
-    names = readdirSync(dir);
-  } catch {
-    return undefined;
+async function runSingle(input: string, cmcrOption: string | undefined, out: string | undefined, opts: ProcessOptions): Promise<number> {
+  if (!out) throw new UsageError("--out OUT.h5 is required (or --out-dir OUT for a batch)");
+  const kind = parseRecordingFileName(input)?.kind;
+  let cmtrPath: string | undefined;
+  let cmcrPath = cmcrOption;
+  if (kind === "cmcr" && cmcrPath === undefined) cmcrPath = input;
+  else {
+    cmtrPath = input;
+    cmcrPath ??= findPartner(input, "cmcr");
   }
-  const match = names.find((n) => {
-    const other = parseRecordingFileName(n);
-    return other?.kind === "cmcr" && pairingKey(other.stem) === parsed.key;
-  });
-  return match === undefined ? undefined : join(dir, match);
+  for (const path of [cmtrPath, cmcrPath]) {
+    if (path !== undefined && !isFile(path)) throw new Error(`${path}: file not found`);
+  }
+  const files = recordingFiles(cmtrPath && resolve(cmtrPath), cmcrPath && resolve(cmcrPath));
+  const outPath = resolve(out);
+  const job = {
+    ...files,
+    out: outPath,
+    checkpointPath: resolve(opts.checkpointPath ?? `${outPath.replace(/\.h5$/i, "")}.checkpoint.h5`),
+    resumeFromOutput: false,
+  };
+
+  const status = new StatusLine();
+  const started = Date.now();
+  const controller = new AbortController();
+  const stopInterrupts = handleInterrupts(() => controller.abort(), (line) => status.log(line));
+  let result;
+  try {
+    result = await processOne(
+      job,
+      opts,
+      {
+        progress: (p) => status.set(formatProgress(p, Date.now() - started), p.stepFraction >= 1),
+        log: (line) => status.log(`hdmea: ${line}`),
+      },
+      controller.signal,
+    );
+  } finally {
+    stopInterrupts();
+    status.clear();
+  }
+
+  if (opts.json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+  if (result.result === "cancelled") {
+    process.stderr.write(`hdmea process: ${result.error}\n`);
+    return CANCELLED_EXIT_CODE;
+  }
+  if (result.result === "failed") {
+    if (opts.json) return 1;
+    throw new Error(result.error);
+  }
+  if (!opts.json) {
+    process.stdout.write(
+      `wrote ${out}: dataset ${result.datasetId}, ${result.units} units (${result.spikes} spikes), ` +
+        `${result.frames} frames, steps ${result.steps.join(", ")}${result.resumedFrom ? " (resumed)" : ""}\n`,
+    );
+    for (const warning of result.warnings) process.stdout.write(`warning: ${warning}\n`);
+  }
+  return 0;
+}
+
+/** Parameter mistakes are usage errors, found before hours of loading rather than after. */
+function validateParams(opts: ProcessOptions): void {
+  const run = planSteps(opts).run;
+  for (const def of PIPELINE_STEPS) {
+    const given = (opts.params as Record<string, object | undefined>)[def.name];
+    try {
+      if (run.includes(def.name)) resolveStepParams(def, given);
+      else if (given) {
+        const unknown = Object.keys(given).filter((k) => !(k in def.defaults));
+        if (unknown.length) throw new PipelineParamsError(`${def.name}: unknown parameter(s) ${unknown.join(", ")} (it takes ${Object.keys(def.defaults).join(", ")})`);
+      }
+    } catch (e) {
+      if (e instanceof PipelineParamsError) throw new UsageError(e.message);
+      throw e;
+    }
+  }
+}
+
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+function isFile(path: string): boolean {
+  try {
+    return statSync(path).isFile();
+  } catch {
+    return false;
+  }
 }

@@ -1,0 +1,60 @@
+/**
+ * Reads the files `hdmea process` was given (playlist and movie-length tables, stimulus configs,
+ * noise movies) into the `PipelineInputs` the core steps take; the core never touches the disk.
+ * Every error names the file and the problem.
+ */
+import { readFileSync, readdirSync, statSync } from "node:fs";
+import { basename, join } from "node:path";
+import { parseNpy } from "../core/npyArray.ts";
+import type { PipelineInputs } from "../core/pipeline.ts";
+import type { ProcessOptions } from "./processOptions.ts";
+
+export function readPipelineInputs(opts: ProcessOptions): PipelineInputs {
+  const inputs: PipelineInputs = {};
+  if (opts.playlist !== undefined) inputs.playlistCsv = { name: basename(opts.playlist), text: readText(opts.playlist) };
+  if (opts.movieLength !== undefined) inputs.movieLengthCsv = { name: basename(opts.movieLength), text: readText(opts.movieLength) };
+  if (opts.stimulusConfigDir !== undefined) inputs.stimulusConfigs = readConfigDir(opts.stimulusConfigDir);
+  if (opts.noiseMovies.length) {
+    inputs.stimulusMovies = {};
+    for (const { movie, path } of opts.noiseMovies) {
+      const buf = readBytes(path);
+      // A plain Uint8Array view, not the Buffer: Buffer#slice shares memory instead of copying, and
+      // parseNpy relies on slice() returning a copy that starts at offset 0 of its own ArrayBuffer.
+      inputs.stimulusMovies[movie] = parseNpy(new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength), basename(path));
+    }
+  }
+  return inputs;
+}
+
+/** Cheap existence checks, so a batch fails before it starts any worker. */
+export function checkInputFiles(opts: ProcessOptions): void {
+  for (const path of [opts.playlist, opts.movieLength, ...opts.noiseMovies.map((m) => m.path)]) {
+    if (path !== undefined) statOrThrow(path);
+  }
+  if (opts.stimulusConfigDir !== undefined) readConfigDir(opts.stimulusConfigDir);
+}
+
+function readConfigDir(dir: string): Record<string, string> {
+  if (!statOrThrow(dir).isDirectory()) throw new Error(`${dir}: not a directory (--stimulus-config takes the folder of <movie>.json files)`);
+  const names = readdirSync(dir).filter((n) => n.toLowerCase().endsWith(".json"));
+  if (!names.length) throw new Error(`${dir}: no .json stimulus configs in this folder`);
+  // Keyed by file name: the core strips ".json" and the file name, not the `name` field, is the movie.
+  return Object.fromEntries(names.map((n) => [n, readText(join(dir, n))]));
+}
+
+function statOrThrow(path: string) {
+  try {
+    return statSync(path);
+  } catch {
+    throw new Error(`${path}: file not found`);
+  }
+}
+
+function readText(path: string): string {
+  return readBytes(path).toString("utf8");
+}
+
+function readBytes(path: string): Buffer {
+  if (statOrThrow(path).isDirectory()) throw new Error(`${path}: is a folder, expected a file`);
+  return readFileSync(path);
+}

@@ -1,0 +1,271 @@
+/**
+ * One recording through `hdmea process`: load (or resume), run the planned steps, checkpoint, save.
+ * Used as is by the single-recording command and by each batch worker thread, so both behave alike.
+ *
+ * 1. Resume: a checkpoint at `job.checkpointPath` (or, in batch, an incomplete output) is loaded
+ *    instead of the recording, unless --force; the runner then skips its completed steps.
+ * 2. Otherwise load_recording reads the pair (checkpointed if asked).
+ * 3. runPipeline runs the planned steps; after each (onStepDone) a checkpoint is written if due.
+ * 4. Deferred mode saves once at the end; immediate mode has written through after every step.
+ * 5. After a successful save the checkpoint is removed. A failure or Ctrl-C leaves it for the next run.
+ */
+import { existsSync, renameSync, unlinkSync } from "node:fs";
+import { NDArray } from "../core/ndarray.ts";
+import { PipelineCancelledError, PipelineParamsError, PipelineStepError, runPipeline, type PipelineReport } from "../core/pipeline.ts";
+import type { PipelineSession } from "../core/session.ts";
+import { baseName, type H5Runtime } from "../io/h5.ts";
+import { nodeRuntime } from "../io/h5node.ts";
+import { loadRecording } from "../io/mcs/openRecording.ts";
+import { openSensorInput, type OpenSensorInput } from "../io/mcs/sensorInput.ts";
+import { checkpointSession, loadSession, saveSession, startImmediateMode } from "../io/sessionStore.ts";
+import { UsageError } from "./args.ts";
+import { readPipelineInputs } from "./pipelineInputs.ts";
+import { LOAD_STEP, checkpointAfter, type ProcessOptions } from "./processOptions.ts";
+import { planSteps, type SkippedStep } from "./stepPlan.ts";
+import { testHooks } from "./testHooks.ts";
+
+const EIMAGE_STEP = "load_recording_with_eimage_sta";
+
+export interface RecordingJob {
+  /** How the recording is named in messages and the summary (the .cmtr file name, else the .cmcr). */
+  label: string;
+  cmtrPath?: string;
+  cmcrPath?: string;
+  datasetId: string;
+  out: string;
+  checkpointPath: string;
+  /** Batch: an existing output that is not complete is resumed from and replaced. */
+  resumeFromOutput: boolean;
+}
+
+export interface RunProgress {
+  step: string;
+  /** 0-based position among this run's steps (load included) and their number. */
+  index: number;
+  count: number;
+  stepFraction: number;
+  fraction: number;
+  message: string;
+}
+
+export interface RecordingEvents {
+  progress(p: RunProgress): void;
+  /** A finished piece of work worth one line (step done, resumed, checkpoint written). */
+  log(line: string): void;
+}
+
+export type RecordingOutcome = "ok" | "up to date" | "failed" | "cancelled";
+
+export interface StepLine {
+  name: string;
+  status: string;
+  message?: string;
+  ms: number;
+}
+
+/** Plain data (sent from worker threads, written to summary.json). */
+export interface RecordingResult {
+  recording: string;
+  datasetId: string;
+  out: string;
+  result: RecordingOutcome;
+  units: number | null;
+  spikes: number | null;
+  frames: number | null;
+  /** Completed steps of the session, in order. */
+  steps: string[];
+  /** What this run asked for: load_recording + the requested steps. */
+  requestedSteps: string[];
+  seconds: number;
+  resumedFrom?: string;
+  skippedSteps: SkippedStep[];
+  stepReports: StepLine[];
+  warnings: string[];
+  error?: string;
+}
+
+/** A "failed" result with nothing done yet, filled in as the run goes. */
+export function newResult(job: RecordingJob, opts: ProcessOptions): RecordingResult {
+  return {
+    recording: job.label,
+    datasetId: job.datasetId,
+    out: job.out,
+    result: "failed",
+    units: null,
+    spikes: null,
+    frames: null,
+    steps: [],
+    requestedSteps: [LOAD_STEP, ...opts.steps],
+    seconds: 0,
+    skippedSteps: [],
+    stepReports: [],
+    warnings: [],
+  };
+}
+
+export async function processOne(job: RecordingJob, opts: ProcessOptions, events: RecordingEvents, signal?: AbortSignal): Promise<RecordingResult> {
+  const started = Date.now();
+  const result = newResult(job, opts);
+  let session: PipelineSession | undefined;
+  let warningsBefore = 0;
+  let stopImmediate: (() => void) | undefined;
+  let sensorInput: OpenSensorInput | undefined;
+  const finish = (outcome: RecordingOutcome, error?: string): RecordingResult => {
+    stopImmediate?.();
+    sensorInput?.close();
+    result.result = outcome;
+    if (error !== undefined) result.error = error;
+    result.seconds = (Date.now() - started) / 1000;
+    if (session) {
+      result.units = session.unitCount;
+      result.spikes = [...session.units.values()].reduce((n, u) => n + u.spikeTimes.length, 0);
+      const frames = session.metadata.frame_timestamps;
+      result.frames = frames instanceof NDArray ? frames.data.length : 0;
+      result.steps = session.completedSteps.map((s) => s.name);
+      result.warnings.push(...session.warnings.slice(warningsBefore).map((w) => w.message));
+    }
+    return result;
+  };
+
+  try {
+    const rt = await nodeRuntime();
+    const inputs = readPipelineInputs(opts);
+    const outExists = existsSync(job.out);
+    if (outExists && !opts.overwrite && !job.resumeFromOutput) {
+      throw new Error(`${baseName(job.out)} already exists; save with overwrite (--overwrite) to replace it`);
+    }
+
+    // 1–2. Resume or load.
+    const resumeFrom = pickResumeSource(job, opts, outExists);
+    let plan = planSteps(opts);
+    const totalSteps = () => 1 + plan.run.length;
+    if (resumeFrom) {
+      session = loadSession(rt, resumeFrom).session;
+      if (session.datasetId !== job.datasetId) {
+        throw new Error(`${baseName(resumeFrom)}: holds dataset ${session.datasetId}, not ${job.datasetId}; remove it or pass --force`);
+      }
+      warningsBefore = session.warnings.length;
+      result.resumedFrom = resumeFrom;
+      const done = session.completedSteps.map((s) => s.name).join(", ") || "none";
+      events.log(`resuming from ${baseName(resumeFrom)} (completed: ${done})`);
+      plan = planSteps(opts, session.completedSteps.map((s) => s.name));
+      events.progress({ step: LOAD_STEP, index: 0, count: totalSteps(), stepFraction: 1, fraction: 1 / totalSteps(), message: "resumed" });
+    } else {
+      const loadStarted = Date.now();
+      session = loadRecording(
+        rt,
+        { cmtrPath: job.cmtrPath, cmcrPath: job.cmcrPath },
+        {
+          datasetId: job.datasetId,
+          onProgress: (f, message) =>
+            events.progress({ step: LOAD_STEP, index: 0, count: totalSteps(), stepFraction: f, fraction: f / totalSteps(), message }),
+        },
+      );
+      result.stepReports.push({ name: LOAD_STEP, status: "completed", ms: Date.now() - loadStarted });
+      events.log(`${LOAD_STEP} completed in ${seconds(Date.now() - loadStarted)} (${session.unitCount} units)`);
+      if (checkpointAfter(opts, LOAD_STEP)) writeCheckpoint(rt, session, job.checkpointPath, LOAD_STEP, events);
+      testHooks.afterStep(LOAD_STEP);
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+    // The eimage STA reads the raw sensor frames straight from the .cmcr, a block at a time.
+    if (plan.run.includes(EIMAGE_STEP)) {
+      try {
+        if (!job.cmcrPath) throw new Error("no .cmcr was given");
+        sensorInput = openSensorInput(rt, job.cmcrPath);
+        inputs.sensorData = sensorInput;
+      } catch (e) {
+        plan.run = plan.run.filter((s) => s !== EIMAGE_STEP);
+        plan.skipped.push({ step: EIMAGE_STEP, why: `needs the raw sensor data: ${(e as Error).message}` });
+      }
+    }
+    result.skippedSteps = plan.skipped;
+    for (const s of plan.skipped) {
+      result.warnings.push(`${s.step} skipped: ${s.why}`);
+      events.log(`warning: ${s.step} skipped: ${s.why}`);
+    }
+
+    // 3. The analysis steps.
+    if (opts.mode === "immediate") stopImmediate = startImmediateMode(rt, session, job.out, { overwrite: opts.overwrite || job.resumeFromOutput });
+    let report: PipelineReport;
+    try {
+      report = await runPipeline(session, {
+        steps: plan.run,
+        params: opts.params,
+        inputs,
+        signal,
+        onProgress: (p) => {
+          testHooks.atStep(p.step);
+          events.progress({ ...p, index: p.index + 1, count: totalSteps(), fraction: (p.index + 1 + p.stepFraction) / totalSteps() });
+        },
+        onStepDone: async (step, s) => {
+          result.stepReports.push({ name: step.name, status: step.status, message: step.message, ms: step.ms });
+          events.log(`${step.name} ${step.status}${step.message ? ` (${step.message})` : ""} in ${seconds(step.ms)}`);
+          if (step.status === "completed" && checkpointAfter(opts, step.name)) writeCheckpoint(rt, s, job.checkpointPath, step.name, events);
+          testHooks.afterStep(step.name);
+          // Let a pending Ctrl-C (or a worker's cancel message) in, so the runner sees it before the next step.
+          await new Promise<void>((resolve) => setImmediate(resolve));
+        },
+      });
+    } catch (e) {
+      if (e instanceof PipelineParamsError) throw new UsageError(e.message);
+      throw e;
+    }
+    if (signal?.aborted) throw new PipelineCancelledError("saving", report);
+
+    // 4. Save.
+    stopImmediate?.();
+    stopImmediate = undefined;
+    if (opts.mode === "deferred") {
+      saveSession(rt, session, job.out, { overwrite: opts.overwrite || job.resumeFromOutput || outExists });
+    } else if (session.hasUnsavedChanges) {
+      saveSession(rt, session, job.out, { overwrite: true });
+    }
+    // 5. The saved file supersedes the checkpoint.
+    for (const stale of [job.checkpointPath, `${job.checkpointPath}.next`]) {
+      if (existsSync(stale)) {
+        unlinkSync(stale);
+        if (stale === job.checkpointPath) events.log(`removed checkpoint ${baseName(stale)}`);
+      }
+    }
+    return finish("ok");
+  } catch (e) {
+    if (e instanceof UsageError) throw e;
+    if (e instanceof PipelineCancelledError) {
+      const kept = existsSync(job.checkpointPath) ? `; checkpoint ${baseName(job.checkpointPath)} kept` : "";
+      return finish("cancelled", `${job.label}: ${e.message}${kept}`);
+    }
+    const message = (e instanceof Error ? e.message : String(e)).split("\n")[0];
+    return finish("failed", e instanceof PipelineStepError || !namesAFile(message, job) ? `${job.label}: ${message}` : message);
+  }
+}
+
+/** Loader, reader and input errors start with the file they are about; step errors do not. */
+function namesAFile(message: string, job: RecordingJob): boolean {
+  const names = [job.label, job.cmcrPath, job.cmtrPath, job.out, job.checkpointPath].filter((n): n is string => n !== undefined).map(baseName);
+  return names.some((n) => message.startsWith(`${n}:`) || message.startsWith(`${n} `)) || /^\S+\.(cmtr|cmcr|h5|csv|json|npy): /i.test(message) || /^\S+: (file not found|not a directory|no \.json)/.test(message);
+}
+
+function pickResumeSource(job: RecordingJob, opts: ProcessOptions, outExists: boolean): string | undefined {
+  if (opts.force) return undefined;
+  if (existsSync(job.checkpointPath)) return job.checkpointPath;
+  if (job.resumeFromOutput && outExists) return job.out;
+  return undefined;
+}
+
+/**
+ * Writes beside the checkpoint and renames over it: the previous checkpoint survives a kill during
+ * the write, and checkpointSession's "overwriting checkpoint" warning does not pile up in the
+ * session once per step.
+ */
+function writeCheckpoint(rt: H5Runtime, session: PipelineSession, path: string, after: string, events: RecordingEvents): void {
+  const next = `${path}.next`;
+  if (existsSync(next)) unlinkSync(next);
+  const started = Date.now();
+  checkpointSession(rt, session, next, { checkpointName: `after ${after}` });
+  renameSync(next, path);
+  events.log(`checkpoint ${baseName(path)} written in ${seconds(Date.now() - started)}`);
+}
+
+function seconds(ms: number): string {
+  return `${(ms / 1000).toFixed(ms < 10_000 ? 2 : 1)} s`;
+}

@@ -1,0 +1,23 @@
+/**
+ * Fault injection for the CLI tests, driven by environment variables so the tests exercise the real
+ * binary. Unset (always, outside tests) they do nothing.
+ *
+ * - `HDMEA_TEST_KILL_AFTER=<step>`: SIGKILL this process right after <step> finished and its
+ *   checkpoint (if due) was written — a machine dying mid-run, with no chance to clean up.
+ * - `HDMEA_TEST_INTERRUPT_AT=<step>`: send SIGINT to this process when <step> starts — Ctrl-C.
+ */
+const killAfter = process.env.HDMEA_TEST_KILL_AFTER;
+const interruptAt = process.env.HDMEA_TEST_INTERRUPT_AT;
+let interrupted = false;
+
+export const testHooks = {
+  afterStep(step: string): void {
+    if (killAfter === step) process.kill(process.pid, "SIGKILL");
+  },
+  atStep(step: string): void {
+    if (interruptAt === step && !interrupted) {
+      interrupted = true;
+      process.kill(process.pid, "SIGINT");
+    }
+  },
+};
