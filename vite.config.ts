@@ -1,9 +1,10 @@
 /// <reference types="vitest/config" />
 import { defineConfig } from "vite";
 import { svelte } from "@sveltejs/vite-plugin-svelte";
+import { serviceWorker } from "./scripts/serviceWorkerPlugin.ts";
 
 export default defineConfig({
-  plugins: [svelte()],
+  plugins: [svelte(), serviceWorker()],
   worker: { format: "es" },
   build: { target: "es2022", sourcemap: true },
   optimizeDeps: { exclude: ["h5wasm"] },

@@ -12,4 +12,11 @@ if (new URLSearchParams(location.search).has("bench")) {
   Object.assign(window, { hdmeaBench: (bytes: number) => client.benchmarkSaveLoad(bytes), hdmeaWorker: client });
 }
 
+// Offline after the first visit (production builds only: the dev server has no sw.js).
+if (import.meta.env.PROD && "serviceWorker" in navigator) {
+  navigator.serviceWorker.register(`${import.meta.env.BASE_URL}sw.js`, { scope: import.meta.env.BASE_URL }).catch((error) => {
+    console.warn("offline support unavailable:", error);
+  });
+}
+
 export default mount(App, { target, props: { client } });

@@ -9,9 +9,11 @@ import {
   type OpenedItem,
   type OpenProgress,
   type SessionSummary,
+  type StorageEstimate,
   type UnitTable,
 } from "../worker/client.ts";
 import { downloadFile, pickSaveTarget } from "./saveTarget.ts";
+import { UnitSelection } from "./unitSelection.svelte.ts";
 
 export type RecordingStatus = "loading" | "ready" | "error";
 
@@ -28,6 +30,10 @@ export class Recording {
   units = $state.raw<UnitTable | undefined>();
   error = $state<string | undefined>();
   progress = $state<OpenProgress | undefined>();
+  /** Units picked in the table or on the map; the plots follow it. Each recording keeps its own. */
+  readonly selection = new UnitSelection();
+  /** The file the last Save went to: "Save" writes there again, "Save as" asks. Not reactive on purpose. */
+  saveTarget: FileSystemFileHandle | undefined;
 
   /** loading / DEFERRED / SAVED / error, as the list shows it. */
   readonly stateLabel = $derived(
@@ -51,11 +57,14 @@ export class Workspace {
   /** What a long operation is doing, for the status line and to disable conflicting buttons. */
   busy = $state<string | undefined>();
   notice = $state<Notice | undefined>();
+  /** Browser storage used and quota (checkpoints and scratch files live there). */
+  storage = $state<StorageEstimate | undefined>();
 
   readonly selected = $derived(this.recordings.find((r) => r.key === this.selectedKey));
   readonly hasUnsavedWork = $derived(this.recordings.some((r) => r.summary?.hasUnsavedChanges));
 
-  private readonly client: WorkerClient;
+  /** Views read their data through it (in `$effect`s); state changes go through the methods below. */
+  readonly client: WorkerClient;
 
   constructor(client = new WorkerClient()) {
     this.client = client;
@@ -90,15 +99,17 @@ export class Workspace {
     await this.track(`${checkpoint.name} (checkpoint)`, async () => [await this.client.resumeCheckpoint(checkpoint.name)]);
   }
 
-  async save(): Promise<void> {
+  /** Save writes to the file chosen last time; Save as (or a first Save) asks where. */
+  async save(saveAs = false): Promise<void> {
     const recording = this.selected;
     if (!recording?.sessionId || !recording.summary) return;
     // The picker first: it needs the user activation of the click that called us.
-    const target = await pickSaveTarget(`${recording.summary.datasetId}.h5`);
+    const target = !saveAs && recording.saveTarget ? recording.saveTarget : await pickSaveTarget(`${recording.summary.datasetId}.h5`);
     if (target === null) return;
     await this.run(`Saving ${recording.name}`, async () => {
       const result = await this.client.save(recording.sessionId!, target);
       recording.summary = result.summary;
+      recording.saveTarget = target;
       if (result.file) downloadFile(result.file);
       this.notice = { kind: "info", text: `Saved ${result.fileName}${result.file ? " (download)" : ""}.` };
     });
@@ -112,6 +123,7 @@ export class Workspace {
       recording.summary = result.summary;
       this.notice = { kind: "info", text: `Checkpoint ${result.checkpoint.name} kept in browser storage.` };
       await this.refreshCheckpoints();
+      await this.refreshStorage();
     });
   }
 
@@ -121,6 +133,20 @@ export class Workspace {
     } catch (error) {
       this.notice = { kind: "error", text: messageOf(error) };
     }
+  }
+
+  async refreshStorage(): Promise<void> {
+    this.storage = await this.client.storageEstimate().catch(() => undefined);
+  }
+
+  /** Asks the browser not to evict checkpoints under storage pressure (a page-only API, not in workers). */
+  async persistStorage(): Promise<void> {
+    const granted = await navigator.storage?.persist?.().catch(() => false);
+    await this.refreshStorage();
+    this.notice = {
+      kind: "info",
+      text: granted ? "Browser storage is now persistent." : "The browser declined to make storage persistent (it may ask again after more use).",
+    };
   }
 
   async exportCheckpoint(checkpoint: CheckpointInfo): Promise<void> {
@@ -133,6 +159,7 @@ export class Workspace {
     await this.run(`Deleting ${checkpoint.name}`, async () => {
       await this.client.deleteCheckpoint(checkpoint.name);
       await this.refreshCheckpoints();
+      await this.refreshStorage();
     });
   }
 
@@ -172,6 +199,8 @@ export class Workspace {
     recording.sessionId = item.sessionId;
     recording.summary = item.summary;
     recording.units = await this.client.units(item.sessionId);
+    // Plots show something at once: the first unit, until the user picks another.
+    if (recording.units.ids.length) recording.selection.pick(recording.units.ids[0]);
     recording.status = "ready";
     return recording;
   }

@@ -17,7 +17,18 @@
  * | `closeSession(sessionId)`         | session id                              | nothing                         | unmounts its files; unknown id is fine |
  * | `benchmarkSaveLoad(bytes)`        | session size in bytes                   | timings, sizes, wasm heap       | a synthetic session saved through OPFS and loaded (bench/) |
  * | `injectWriteFault(bytes)`         | bytes                                   | nothing                         | test hook: OPFS writes fail after that many bytes |
+ * | `pipelineSteps()`                 |                                         | `StepInfo[]` in run order       | names, defaults, prerequisites (pipelineOps.ts) |
+ * | `runSteps(sessionId, req, onProgress?)` | id, steps/params/force/input `File`s | `RunStepsResult` (report, summary, cancelled) | parameter errors before anything runs; a cancelled or failed step leaves the session as before it |
+ * | `cancelSteps(sessionId)`          | session id                              | nothing                         | the running step stops at its next check |
+ * | `playlistNames(file)`             | a playlist CSV `File`                   | its playlist names              | the file and line of a malformed row |
  * | `sessionIds()`                    |                                         | ids of open sessions            | the client uses it after a restart check |
+ * | `unitDetail(sessionId, unitId)`   | session id, `unit_NNN`                  | `UnitDetail` (waveform, firing_rate_10hz, meta scalars; transferred) | unknown session or unit (views.ts) |
+ * | `lightReference(sessionId, range?)` | id, `{from, to, points}` in seconds / pixel buckets | `LightReferenceView`: min/max envelope + section_time boxes | no light reference → empty trace |
+ * | `raster(sessionId, unitId, opts?)` | id, unit, `{movie, binS, windowS}`      | `RasterView`: spikes per trial (s from trial start) + PSTH | no sections → recording-time raster, one row |
+ * | `unitColumn(sessionId, name)`     | id, `spike_count`/`rate_hz`/unit_meta/feature scalar | `UnitColumn` (one value per unit, NaN if missing) | |
+ * | `electrodeMap(sessionId, colorBy)` | id, column name                        | `ElectrodeMap`: row/col per unit + the column | |
+ * | `sessionTree(sessionId)`          | session id                              | `LayoutNode`: the HDF5 layout a save writes | |
+ * | `storageEstimate()`               |                                         | browser storage usage, quota, persisted | nulls where the browser has no estimate |
  *
  * Every error leaves the worker as a plain `Error` whose message is meant for a person (HDF5's
  * multi-line diagnostics are reduced to their most specific line). Errors named `FatalWorkerError`
@@ -32,10 +43,13 @@ import { hdf5ErrorSummary, type H5Runtime } from "../io/h5.ts";
 import { failWritesAfter } from "../io/opfsFs.ts";
 import { loadSession, writeSessionTo } from "../io/sessionStore.ts";
 import { benchmarkSaveLoad } from "./selfBenchmark.ts";
+import { pipelineOperations } from "./pipelineOps.ts";
+import { viewOperations } from "./views.ts";
 import { loadRecording } from "../io/mcs/openRecording.ts";
 import {
   checkpointExists,
   checkpointFile,
+  readCheckpoint,
   checkpointNameFor,
   deleteCheckpoint as removeCheckpoint,
   listCheckpoints as readCheckpointList,
@@ -54,6 +68,9 @@ import {
 
 export type { CheckpointInfo } from "./checkpointStore.ts";
 export type { SessionSummary } from "../core/sessionSummary.ts";
+export type { RunStepsRequest, RunStepsResult, StepInfo, StepInputFiles, StepProgressCallback } from "./pipelineOps.ts";
+export type { PipelineProgress, StepReport } from "../core/pipeline.ts";
+export type { ElectrodeMap, LayoutNode, LightReferenceRange, LightReferenceView, RasterOptions, RasterView, StorageEstimate, UnitColumn, UnitDetail } from "./views.ts";
 
 /** One thing a drop turned into: a session, or the reason it could not become one. */
 export interface OpenedItem {
@@ -201,7 +218,15 @@ async function listCheckpoints(): Promise<CheckpointInfo[]> {
 
 async function resumeCheckpoint(name: string): Promise<OpenedItem> {
   const rt = await runtime();
-  return openSessionFile(rt, await checkpointFile(name), "checkpoint");
+  const label = `${name} (checkpoint)`;
+  try {
+    const { session } = await readCheckpoint(rt, name, (path) => loadSession(rt, path));
+    const sessionId = register({ session, name: label });
+    return { name: label, kind: "checkpoint", sessionId, summary: summarizeSession(session) };
+  } catch (error) {
+    if (isFatal(error)) throw error;
+    return { name: label, kind: "checkpoint", error: personMessage(error) };
+  }
 }
 
 async function exportCheckpoint(name: string): Promise<File> {
@@ -378,6 +403,10 @@ async function injectWriteFault(bytes: number): Promise<void> {
   failWritesAfter(bytes);
 }
 
+const views = viewOperations((sessionId) => get(sessionId).session);
+
+const pipeline = pipelineOperations((sessionId) => get(sessionId).session, checkpoint);
+
 export const api = {
   openFiles: guarded(openFiles),
   openDemo: guarded(openDemo),
@@ -393,6 +422,17 @@ export const api = {
   injectWriteFault: guarded(injectWriteFault),
   closeSession: guarded(closeSession),
   sessionIds: guarded(sessionIds),
+  pipelineSteps: guarded(pipeline.pipelineSteps),
+  runSteps: guarded(pipeline.runSteps),
+  cancelSteps: guarded(pipeline.cancelSteps),
+  playlistNames: guarded(pipeline.playlistNames),
+  unitDetail: guarded(views.unitDetail),
+  lightReference: guarded(views.lightReference),
+  raster: guarded(views.raster),
+  unitColumn: guarded(views.unitColumn),
+  electrodeMap: guarded(views.electrodeMap),
+  sessionTree: guarded(views.sessionTree),
+  storageEstimate: guarded(views.storageEstimate),
 };
 
 export type WorkerAPI = typeof api;

@@ -15,7 +15,21 @@ import type {
   UnitTable,
   WorkerAPI,
 } from "./api.ts";
+import type {
+  ElectrodeMap,
+  LayoutNode,
+  LightReferenceRange,
+  LightReferenceView,
+  RasterOptions,
+  RasterView,
+  StorageEstimate,
+  UnitColumn,
+  UnitDetail,
+} from "./views.ts";
+export type { RunStepsRequest, RunStepsResult, StepInfo, StepInputFiles, StepProgressCallback } from "./pipelineOps.ts";
+export type { PipelineProgress, StepReport } from "../core/pipeline.ts";
 import type { SelfBenchmarkResult } from "./selfBenchmark.ts";
+import type { RunStepsRequest, RunStepsResult, StepInfo, StepProgressCallback } from "./pipelineOps.ts";
 
 export type {
   CheckpointInfo,
@@ -28,6 +42,20 @@ export type {
   UnitTable,
   WorkerAPI,
 } from "./api.ts";
+export type {
+  ElectrodeMap,
+  LayoutAttr,
+  LayoutNode,
+  LightReferenceRange,
+  LightReferenceView,
+  Psth,
+  RasterOptions,
+  RasterView,
+  SectionBox,
+  StorageEstimate,
+  UnitColumn,
+  UnitDetail,
+} from "./views.ts";
 
 export class WorkerError extends Error {
   override name = "WorkerError";
@@ -109,12 +137,56 @@ export class WorkerClient {
     return this.call("Injecting a write fault", (r) => r.injectWriteFault(bytes));
   }
 
+  pipelineSteps(): Promise<StepInfo[]> {
+    return this.call("Listing pipeline steps", (r) => r.pipelineSteps());
+  }
+
+  runSteps(sessionId: string, request: RunStepsRequest, onProgress?: StepProgressCallback): Promise<RunStepsResult> {
+    return this.call("Running steps", (r) => r.runSteps(sessionId, request, onProgress && Comlink.proxy(onProgress)));
+  }
+
+  cancelSteps(sessionId: string): Promise<void> {
+    return this.call("Cancelling", (r) => r.cancelSteps(sessionId));
+  }
+
+  playlistNames(file: File): Promise<string[]> {
+    return this.call(`Reading ${file.name}`, (r) => r.playlistNames(file));
+  }
+
   sessionIds(): Promise<string[]> {
     return this.call("Listing sessions", (r) => r.sessionIds());
   }
 
   closeSession(sessionId: string): Promise<void> {
     return this.call("Closing the session", (r) => r.closeSession(sessionId));
+  }
+
+  unitDetail(sessionId: string, unitId: string): Promise<UnitDetail> {
+    return this.call(`Reading ${unitId}`, (r) => r.unitDetail(sessionId, unitId));
+  }
+
+  lightReference(sessionId: string, range?: LightReferenceRange): Promise<LightReferenceView> {
+    return this.call("Reading the light reference", (r) => r.lightReference(sessionId, range));
+  }
+
+  raster(sessionId: string, unitId: string, options?: RasterOptions): Promise<RasterView> {
+    return this.call(`Building the raster of ${unitId}`, (r) => r.raster(sessionId, unitId, options));
+  }
+
+  unitColumn(sessionId: string, name: string): Promise<UnitColumn> {
+    return this.call(`Reading the ${name} column`, (r) => r.unitColumn(sessionId, name));
+  }
+
+  electrodeMap(sessionId: string, colorBy: string): Promise<ElectrodeMap> {
+    return this.call("Reading the electrode map", (r) => r.electrodeMap(sessionId, colorBy));
+  }
+
+  sessionTree(sessionId: string): Promise<LayoutNode> {
+    return this.call("Reading the file layout", (r) => r.sessionTree(sessionId));
+  }
+
+  storageEstimate(): Promise<StorageEstimate> {
+    return this.call("Reading the storage estimate", (r) => r.storageEstimate());
   }
 
   dispose(): void {

@@ -51,7 +51,8 @@ test("drop a checkpoint, see its units, save it as a download that round-trips",
   await expect(panel).toContainText("all changes saved");
   const steps = panel.getByRole("list", { name: "Completed steps" });
   for (const step of session.completedSteps) await expect(steps).toContainText(step.name);
-  await expect(panel.getByRole("list", { name: "Warnings" })).toContainText("rand-7-checkpoint.h5: fixture warning");
+  // Warnings of every recording are listed together, each naming its recording.
+  await expect(page.getByRole("list", { name: "Warnings and errors" })).toContainText("rand-7-checkpoint.h5: fixture warning");
   await expect(panel.getByRole("meter", { name: /memory estimate/i })).toBeVisible();
 
   const table = page.getByRole("table", { name: "Units of rand-7" });
@@ -67,7 +68,7 @@ test("drop a checkpoint, see its units, save it as a download that round-trips",
   await page.emulateMedia({ colorScheme: "light" });
 
   const downloading = page.waitForEvent("download");
-  await panel.getByRole("button", { name: "Save" }).click();
+  await panel.getByRole("button", { name: "Save", exact: true }).click();
   const download = await downloading;
   expect(download.suggestedFilename()).toBe("rand-7.h5");
   const saved = `${dir}/downloaded.h5`;
@@ -95,7 +96,7 @@ test("Save with the File System Access picker writes the chosen file from the wo
   await page.goto("/");
   await dropFiles(page, [path]);
   const panel = page.getByRole("region", { name: `Session ${session.datasetId}` });
-  await panel.getByRole("button", { name: "Save" }).click();
+  await panel.getByRole("button", { name: "Save", exact: true }).click();
   await expect(page.getByRole("status")).toHaveText("Saved picked.h5.");
   await expect(panel).toContainText("picked.h5");
   const bytes = await page.evaluate(async () => {

@@ -57,7 +57,7 @@ test("a save that fails midway leaves the previous file intact and the session D
     await expect(item).toContainText("DEFERRED");
     const panel = page.getByRole("region", { name: "Session faulty-save" });
     await page.evaluate(() => (window as unknown as { hdmeaWorker: { injectWriteFault(b: number): Promise<void> } }).hdmeaWorker.injectWriteFault(50_000));
-    await panel.getByRole("button", { name: "Save" }).click();
+    await panel.getByRole("button", { name: "Save", exact: true }).click();
     await expect(page.getByRole("alert")).toContainText(/Saving failed/);
     const target = await page.evaluate(async () => {
       const file = await (await (await navigator.storage.getDirectory()).getFileHandle("target.h5")).getFile();
@@ -76,7 +76,7 @@ test("a save that fails midway leaves the previous file intact and the session D
     expect(scratch).toEqual([]);
 
     // The worker and the session are fine: the next save goes through.
-    await panel.getByRole("button", { name: "Save" }).click();
+    await panel.getByRole("button", { name: "Save", exact: true }).click();
     await expect(page.getByRole("status")).toHaveText("Saved target.h5.");
     const size = await page.evaluate(async () => (await (await (await navigator.storage.getDirectory()).getFileHandle("target.h5")).getFile()).size);
     expect(size).toBeGreaterThan(50_000);

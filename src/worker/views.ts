@@ -1,0 +1,578 @@
+/**
+ * Data for the page's views, computed in the worker from an open `PipelineSession`: small, already
+ * downsampled, column-wise typed arrays the page can hand straight to a plot. Pure functions of the
+ * session (unit-tested in Node); `viewOperations` wraps them for `api.ts` so their typed arrays leave
+ * the worker transferred, never copied.
+ *
+ * | function                              | returns                                                                 |
+ * |---------------------------------------|-------------------------------------------------------------------------|
+ * | `unitDetail(s, unitId)`               | waveform, firing_rate_10hz, spike count, attrs, unit_meta scalars, features, sectioned movies |
+ * | `lightReference(s, {from,to,points})` | min/max envelope of `raw_ch1` (seconds) + section_time rectangles per movie |
+ * | `raster(s, unitId, {movie, binS})`    | spikes per trial in seconds from trial start + PSTH; no sections: recording time, one row |
+ * | `unitColumn(s, name)` / `electrodeMap(s, colorBy)` | one numeric value per unit (spike count, rate, unit_meta, feature scalars), with row/col |
+ * | `sessionTree(s)`                      | the HDF5 layout `io/sessionFile.ts` writes for this session: groups, datasets, shapes, dtypes, attributes |
+ * | `storageEstimate()`                   | browser storage used / quota and whether it is persistent               |
+ */
+import { transfer } from "comlink";
+import { NDArray, StringArray, isTree, scalarNumber, type Tree, type TreeNode } from "../core/ndarray.ts";
+import type { PipelineSession, Unit } from "../core/session.ts";
+
+// ───────────────────────── downsampling ─────────────────────────
+
+/** A trace reduced for plotting: x in the signal's index units, y its values. */
+export interface EnvelopeTrace {
+  x: Float64Array;
+  y: Float32Array;
+}
+
+/**
+ * Min/max envelope of `signal[start, end)` in `buckets` buckets: each bucket contributes its minimum
+ * and its maximum, in the order they occur, so a line through the points draws the same ink as the
+ * full trace at that pixel width (peaks and flashes are never averaged away). Ranges that already fit
+ * are returned as they are.
+ */
+export function minMaxEnvelope(signal: ArrayLike<number>, start: number, end: number, buckets: number): EnvelopeTrace {
+  const lo = Math.max(0, Math.floor(start));
+  const hi = Math.min(signal.length, Math.ceil(end));
+  const n = Math.max(0, hi - lo);
+  const b = Math.max(1, Math.floor(buckets));
+  if (n <= 2 * b) {
+    const x = new Float64Array(n);
+    const y = new Float32Array(n);
+    for (let i = 0; i < n; i++) {
+      x[i] = lo + i;
+      y[i] = signal[lo + i];
+    }
+    return { x, y };
+  }
+  const x = new Float64Array(2 * b);
+  const y = new Float32Array(2 * b);
+  for (let k = 0; k < b; k++) {
+    const i0 = lo + Math.floor((k * n) / b);
+    const i1 = lo + Math.floor(((k + 1) * n) / b);
+    let iMin = i0;
+    let iMax = i0;
+    for (let i = i0 + 1; i < i1; i++) {
+      const v = signal[i];
+      if (v < signal[iMin]) iMin = i;
+      if (v > signal[iMax]) iMax = i;
+    }
+    const [first, second] = iMin <= iMax ? [iMin, iMax] : [iMax, iMin];
+    x[2 * k] = first;
+    y[2 * k] = signal[first];
+    x[2 * k + 1] = second;
+    y[2 * k + 1] = signal[second];
+  }
+  return { x, y };
+}
+
+// ───────────────────────── units ─────────────────────────
+
+export interface UnitDetail {
+  id: string;
+  attrs: Record<string, number | string>;
+  spikeCount: number;
+  meanRateHz: number;
+  /** Mean spike cutout; `waveformMs` is each sample's time from the cutout start. */
+  waveform: Float32Array;
+  waveformMs: Float64Array;
+  /** firing_rate_10hz (spikes/s in 100 ms bins); `firingRateS` is each bin's start. */
+  firingRate: Float32Array;
+  firingRateS: Float64Array;
+  /** Scalar entries of `unit_meta` (snr, separability, …), shape () or (1,). */
+  meta: { name: string; value: number | string }[];
+  features: string[];
+  sectionedMovies: string[];
+}
+
+export function acquisitionRateOf(session: PipelineSession): number {
+  const rate = scalarNumber(session.metadata.acquisition_rate);
+  return rate !== undefined && rate > 0 ? rate : 20000;
+}
+
+/** Recording length in seconds: `recording_duration_s` (metadata or one group down), else the last spike. */
+export function recordingDurationS(session: PipelineSession): number {
+  const direct = scalarNumber(session.metadata.recording_duration_s);
+  if (direct && direct > 0) return direct;
+  for (const child of Object.values(session.metadata)) {
+    if (isTree(child)) {
+      const v = scalarNumber(child.recording_duration_s);
+      if (v && v > 0) return v;
+    }
+  }
+  const light = lightTrace(session);
+  if (light) return light.length / acquisitionRateOf(session);
+  let last = 0;
+  for (const unit of session.units.values()) {
+    const t = unit.spikeTimes.at(-1);
+    if (t !== undefined && Number(t) > last) last = Number(t);
+  }
+  return last / acquisitionRateOf(session);
+}
+
+export function unitDetail(session: PipelineSession, unitId: string): UnitDetail {
+  const unit = session.getUnit(unitId);
+  const rate = acquisitionRateOf(session);
+  const duration = recordingDurationS(session);
+  const waveform = unit.waveform ? Float32Array.from(unit.waveform) : new Float32Array(0);
+  const firingRate = unit.firingRate10hz ? Float32Array.from(unit.firingRate10hz) : new Float32Array(0);
+  const features = unit.children.features;
+  const sectioned = unit.children.spike_times_sectioned;
+  return {
+    id: unit.id,
+    attrs: { ...unit.attrs },
+    spikeCount: unit.spikeTimes.length,
+    meanRateHz: duration > 0 ? unit.spikeTimes.length / duration : Number.NaN,
+    waveform,
+    waveformMs: Float64Array.from(waveform, (_, i) => (i * 1000) / rate),
+    firingRate,
+    firingRateS: Float64Array.from(firingRate, (_, i) => i * 0.1),
+    meta: metaScalars(unit),
+    features: isTree(features) ? Object.keys(features) : [],
+    sectionedMovies: isTree(sectioned) ? Object.keys(sectioned) : [],
+  };
+}
+
+function metaScalars(unit: Unit): { name: string; value: number | string }[] {
+  const meta = unit.children.unit_meta;
+  if (!isTree(meta)) return [];
+  const out: { name: string; value: number | string }[] = [];
+  for (const [name, node] of Object.entries(meta)) {
+    const n = scalarNumber(node);
+    if (n !== undefined) out.push({ name, value: n });
+    else if (typeof node === "string") out.push({ name, value: node });
+    else if (node instanceof StringArray && node.data.length === 1) out.push({ name, value: node.data[0] });
+  }
+  return out;
+}
+
+/** Numeric scalars a unit can be coloured or sorted by: `unit_meta/<x>` → `x`, `features/<f>/data/<k>` → `f/k`. */
+function unitScalars(unit: Unit): Map<string, number> {
+  const out = new Map<string, number>();
+  const meta = unit.children.unit_meta;
+  if (isTree(meta)) {
+    for (const [name, node] of Object.entries(meta)) {
+      const v = scalarNumber(node);
+      if (v !== undefined) out.set(name, v);
+    }
+  }
+  const features = unit.children.features;
+  if (isTree(features)) {
+    for (const [feature, node] of Object.entries(features)) {
+      const data = isTree(node) ? node.data : undefined;
+      if (!isTree(data)) continue;
+      for (const [key, leaf] of Object.entries(data)) {
+        const v = scalarNumber(leaf);
+        if (v !== undefined) out.set(`${feature}/${key}`, v);
+      }
+    }
+  }
+  return out;
+}
+
+export const BUILTIN_COLUMNS = ["spike_count", "rate_hz"] as const;
+
+export interface UnitColumn {
+  name: string;
+  /** One value per unit in the session's order (NaN where a unit lacks it). */
+  values: Float64Array;
+  /** Every column name the session's units offer. */
+  available: string[];
+}
+
+export function unitColumn(session: PipelineSession, name: string): UnitColumn {
+  const units = [...session.units.values()];
+  const duration = recordingDurationS(session);
+  const available = new Set<string>(BUILTIN_COLUMNS);
+  const values = new Float64Array(units.length).fill(Number.NaN);
+  units.forEach((unit, i) => {
+    const scalars = unitScalars(unit);
+    for (const key of scalars.keys()) available.add(key);
+    if (name === "spike_count") values[i] = unit.spikeTimes.length;
+    else if (name === "rate_hz") values[i] = duration > 0 ? unit.spikeTimes.length / duration : Number.NaN;
+    else values[i] = scalars.get(name) ?? Number.NaN;
+  });
+  return { name, values, available: [...available] };
+}
+
+export interface ElectrodeMap extends UnitColumn {
+  ids: string[];
+  row: Int32Array;
+  col: Int32Array;
+}
+
+export function electrodeMap(session: PipelineSession, colorBy: string): ElectrodeMap {
+  const units = [...session.units.values()];
+  return {
+    ...unitColumn(session, colorBy),
+    ids: units.map((u) => u.id),
+    row: Int32Array.from(units, (u) => Number(u.attrs.row)),
+    col: Int32Array.from(units, (u) => Number(u.attrs.col)),
+  };
+}
+
+// ───────────────────────── light reference ─────────────────────────
+
+export interface SectionBox {
+  movie: string;
+  occurrence: number;
+  startS: number;
+  endS: number;
+}
+
+export interface LightReferenceView {
+  channel: string | null;
+  durationS: number;
+  timeS: Float64Array;
+  value: Float32Array;
+  sections: SectionBox[];
+}
+
+function lightTrace(session: PipelineSession): { name: string; data: ArrayLike<number>; length: number } | undefined {
+  const light = session.stimulus.light_reference;
+  if (!isTree(light)) return undefined;
+  for (const name of ["raw_ch1", "1khz_ch1", "10hz_ch1"]) {
+    const node = light[name];
+    if (node instanceof NDArray && node.data.length > 0 && !(node.data instanceof BigInt64Array || node.data instanceof BigUint64Array)) {
+      return { name, data: node.data as ArrayLike<number>, length: node.data.length };
+    }
+  }
+  return undefined;
+}
+
+/** `stimulus/section_time/<movie>` rows in seconds. */
+export function sectionBoxes(session: PipelineSession): SectionBox[] {
+  const group = session.stimulus.section_time;
+  if (!isTree(group)) return [];
+  const rate = acquisitionRateOf(session);
+  const boxes: SectionBox[] = [];
+  for (const [movie, node] of Object.entries(group)) {
+    if (!(node instanceof NDArray)) continue;
+    const v = Array.from(node.data as ArrayLike<number | bigint>, Number);
+    for (let i = 0; i + 1 < v.length; i += 2) boxes.push({ movie, occurrence: i / 2, startS: v[i] / rate, endS: v[i + 1] / rate });
+  }
+  return boxes;
+}
+
+export interface LightReferenceRange {
+  /** Seconds; default the whole recording. */
+  from?: number;
+  to?: number;
+  /** Pixel buckets (≈ plot width); the result has at most twice as many points. */
+  points?: number;
+}
+
+export function lightReference(session: PipelineSession, range: LightReferenceRange = {}): LightReferenceView {
+  const trace = lightTrace(session);
+  const sections = sectionBoxes(session);
+  if (!trace) return { channel: null, durationS: recordingDurationS(session), timeS: new Float64Array(0), value: new Float32Array(0), sections };
+  // The downsampled channels are block means: their sample rate follows from the raw length's ratio.
+  const rate = acquisitionRateOf(session);
+  const traceRate = trace.name === "raw_ch1" ? rate : trace.name === "1khz_ch1" ? rate / Math.max(1, Math.floor(rate / 1000)) : rate / Math.max(1, Math.floor(rate / 10));
+  const durationS = trace.length / traceRate;
+  const from = Math.max(0, range.from ?? 0);
+  const to = Math.min(durationS, range.to ?? durationS);
+  const env = minMaxEnvelope(trace.data, from * traceRate, to * traceRate, range.points ?? 2000);
+  const timeS = env.x.map((i) => i / traceRate);
+  return { channel: trace.name, durationS, timeS, value: env.y, sections };
+}
+
+// ───────────────────────── raster and PSTH ─────────────────────────
+
+export interface Psth {
+  /** Bin starts in seconds. */
+  binStartS: Float64Array;
+  /** Spikes per second per trial. */
+  rateHz: Float64Array;
+  binS: number;
+}
+
+/** Mean rate over `trials` trials in bins of `binS` from `startS` to `endS` (times relative to trial start). */
+export function psth(times: ArrayLike<number>, trials: number, startS: number, endS: number, binS: number): Psth {
+  const n = Math.max(1, Math.ceil((endS - startS) / binS - 1e-9));
+  const counts = new Float64Array(n);
+  for (let i = 0; i < times.length; i++) {
+    const k = Math.floor((times[i] - startS) / binS);
+    if (k >= 0 && k < n) counts[k]++;
+  }
+  const scale = 1 / (Math.max(1, trials) * binS);
+  return {
+    binStartS: Float64Array.from({ length: n }, (_, k) => startS + k * binS),
+    rateHz: counts.map((c) => c * scale),
+    binS,
+  };
+}
+
+export interface RasterView {
+  /** "trials": a sectioned movie; "sections": section_time occurrences; "recording": no sections yet. */
+  mode: "trials" | "sections" | "recording";
+  movie: string | null;
+  /** Movies the raster could be aligned to. */
+  movies: string[];
+  trialCount: number;
+  /** Plot range in seconds relative to trial start. */
+  startS: number;
+  endS: number;
+  /** One point per spike, sorted by time: seconds from its trial's start, and the trial index. */
+  timeS: Float64Array;
+  trial: Float64Array;
+  psth: Psth;
+}
+
+export interface RasterOptions {
+  movie?: string | null;
+  binS?: number;
+  /** Recording-time mode: how many seconds from the start (default the whole recording, at most 300 s). */
+  windowS?: number;
+}
+
+/** Trial [start, end] sample rows and per-trial spikes (samples) of a sectioned movie, if the unit has it. */
+function sectionedTrials(unit: Unit, movie: string): { bounds: number[][]; spikes: Float64Array[] } | undefined {
+  const sectioned = unit.children.spike_times_sectioned;
+  const entry = isTree(sectioned) ? sectioned[movie] : undefined;
+  if (!isTree(entry)) return undefined;
+  const startEnd = entry.trials_start_end;
+  const trials = entry.trials_spike_times;
+  if (!(startEnd instanceof NDArray) || !isTree(trials)) return undefined;
+  const v = Array.from(startEnd.data as ArrayLike<number | bigint>, Number);
+  const bounds: number[][] = [];
+  for (let i = 0; i + 1 < v.length; i += 2) bounds.push([v[i], v[i + 1]]);
+  // Keys are decimal strings ("0", "1", …) in a fresh or a loaded session alike.
+  const spikes = bounds.map((_, n) => {
+    const node = trials[String(n)];
+    return node instanceof NDArray ? Float64Array.from(node.data as ArrayLike<number | bigint>, Number) : new Float64Array(0);
+  });
+  return { bounds, spikes };
+}
+
+function spikesInWindow(samples: Float64Array, lo: number, hi: number): Float64Array {
+  let a = 0;
+  let b = samples.length;
+  while (a < b) {
+    const m = (a + b) >> 1;
+    if (samples[m] < lo) a = m + 1;
+    else b = m;
+  }
+  const out: number[] = [];
+  for (let i = a; i < samples.length && samples[i] < hi; i++) out.push(samples[i]);
+  return Float64Array.from(out);
+}
+
+export function raster(session: PipelineSession, unitId: string, options: RasterOptions = {}): RasterView {
+  const unit = session.getUnit(unitId);
+  const rate = acquisitionRateOf(session);
+  const sectionGroup = session.stimulus.section_time;
+  const sectionedGroup = unit.children.spike_times_sectioned;
+  const movies = [...new Set([...(isTree(sectionedGroup) ? Object.keys(sectionedGroup) : []), ...(isTree(sectionGroup) ? Object.keys(sectionGroup) : [])])];
+  const movie = options.movie && movies.includes(options.movie) ? options.movie : null;
+
+  let mode: RasterView["mode"] = "recording";
+  let bounds: number[][] = [];
+  let perTrial: Float64Array[] = [];
+  const sectioned = movie ? sectionedTrials(unit, movie) : undefined;
+  const samples = Float64Array.from(unit.spikeTimes as unknown as ArrayLike<number>, Number).sort();
+  if (movie && sectioned) {
+    mode = "trials";
+    ({ bounds, spikes: perTrial } = sectioned);
+  } else if (movie) {
+    // Sectioning has not run: each showing of the movie is one row.
+    mode = "sections";
+    bounds = sectionBoxes(session).filter((b) => b.movie === movie).map((b) => [b.startS * rate, b.endS * rate]);
+    perTrial = bounds.map(([lo, hi]) => spikesInWindow(samples, lo, hi));
+  } else {
+    const duration = recordingDurationS(session);
+    const windowS = options.windowS ?? Math.min(duration > 0 ? duration : 60, 300);
+    bounds = [[0, windowS * rate]];
+    perTrial = [spikesInWindow(samples, 0, windowS * rate)];
+  }
+
+  const points: [number, number][] = [];
+  let startS = 0;
+  let endS = 0;
+  bounds.forEach(([lo, hi], n) => {
+    endS = Math.max(endS, (hi - lo) / rate);
+    for (const s of perTrial[n]) {
+      const t = (s - lo) / rate;
+      startS = Math.min(startS, t);
+      endS = Math.max(endS, t);
+      points.push([t, n]);
+    }
+  });
+  points.sort((a, b) => a[0] - b[0]);
+  const timeS = Float64Array.from(points, (p) => p[0]);
+  const binS = options.binS ?? (endS - startS > 60 ? 1 : 0.05);
+  return {
+    mode,
+    movie,
+    movies,
+    trialCount: bounds.length,
+    startS,
+    endS,
+    timeS,
+    trial: Float64Array.from(points, (p) => p[1]),
+    psth: psth(timeS, bounds.length, startS, endS, binS),
+  };
+}
+
+// ───────────────────────── the file layout ─────────────────────────
+
+export interface LayoutAttr {
+  name: string;
+  dtype: string;
+}
+
+export interface LayoutNode {
+  name: string;
+  /** Path from the file root, without a leading slash: `units/unit_001/spike_times`. */
+  path: string;
+  kind: "group" | "dataset";
+  /** Datasets: shape ([] for a scalar), dtype (`uint64`, `float32`, …, or `string`) and bytes in memory. */
+  shape?: number[];
+  dtype?: string;
+  bytes?: number;
+  attrs: LayoutAttr[];
+  children?: LayoutNode[];
+}
+
+/**
+ * The HDF5 layout a save of this session produces, built by walking the session the way
+ * `io/sessionFile.ts` writes it (same paths, dtypes and shapes, without h5wasm). Keep the two in step:
+ * tests/worker/views.test.ts compares this with a file the writer actually wrote.
+ */
+export function sessionTree(session: PipelineSession, options: { checkpointName?: string } = {}): LayoutNode {
+  const str = (name: string): LayoutAttr => ({ name, dtype: "string" });
+  const root = group("", "", [str("dataset_id"), str("created_at"), str("hdmea_version"), { name: "hdmea_web_format_version", dtype: "int32" }]);
+
+  const sourceAttrs: LayoutAttr[] = [];
+  if (session.sourceFiles.cmcr !== undefined) sourceAttrs.push(str("cmcr_path"));
+  if (session.sourceFiles.cmtr !== undefined) sourceAttrs.push(str("cmtr_path"));
+  root.children!.push(group("source_files", "source_files", sourceAttrs));
+
+  const pipeline = group("pipeline", "pipeline", [{ name: "stage1_completed", dtype: "int8" }, str("stage1_timestamp")]);
+  const info = group("session_info", "pipeline/session_info", [str("saved_at"), ...(options.checkpointName !== undefined ? [str("checkpoint_name")] : [])]);
+  const strings = (name: string, values: string[]) => {
+    if (values.length) info.children!.push(dataset(name, `pipeline/session_info/${name}`, [values.length], "string", byteLength(values)));
+  };
+  strings("completed_steps", session.completedSteps.map((s) => s.name));
+  strings("warnings", session.warnings.map((w) => w.message));
+  strings("step_log", session.completedSteps.map((s) => JSON.stringify(s)));
+  strings("warning_log", session.warnings.map((w) => JSON.stringify(w)));
+  pipeline.children!.push(info);
+  root.children!.push(pipeline);
+
+  root.children!.push(treeNode("metadata", "metadata", session.metadata));
+  root.children!.push(treeNode("stimulus", "stimulus", session.stimulus));
+
+  const units = group("units", "units", []);
+  for (const unit of session.units.values()) {
+    const path = `units/${unit.id}`;
+    const attrs = Object.entries(unit.attrs).map(([name, value]): LayoutAttr => ({
+      name,
+      dtype: typeof value === "string" ? "string" : Number.isInteger(value) ? "int64" : "float64",
+    }));
+    const node = group(unit.id, path, attrs);
+    node.children!.push(dataset("spike_times", `${path}/spike_times`, [unit.spikeTimes.length], "uint64", unit.spikeTimes.byteLength));
+    if (unit.waveform) node.children!.push(dataset("waveform", `${path}/waveform`, [unit.waveform.length], "float32", unit.waveform.byteLength));
+    if (unit.firingRate10hz) {
+      node.children!.push(dataset("firing_rate_10hz", `${path}/firing_rate_10hz`, [unit.firingRate10hz.length], "float32", unit.firingRate10hz.byteLength));
+    }
+    node.children!.push(...treeChildren(path, unit.children));
+    units.children!.push(node);
+  }
+  root.children!.push(units);
+  return root;
+}
+
+function group(name: string, path: string, attrs: LayoutAttr[]): LayoutNode {
+  return { name, path, kind: "group", attrs, children: [] };
+}
+
+function dataset(name: string, path: string, shape: number[], dtype: string, bytes: number): LayoutNode {
+  return { name, path, kind: "dataset", shape, dtype, bytes, attrs: [] };
+}
+
+function byteLength(values: readonly string[]): number {
+  let n = 0;
+  for (const v of values) n += new TextEncoder().encode(v).length;
+  return n;
+}
+
+function treeNode(name: string, path: string, tree: Tree): LayoutNode {
+  const node = group(name, path, []);
+  node.children!.push(...treeChildren(path, tree));
+  return node;
+}
+
+/** The writer's mapping (`h5Tree.writeNode`): NDArray → dataset, StringArray/string → string dataset, tree → group. */
+function treeChildren(parent: string, tree: Tree): LayoutNode[] {
+  const out: LayoutNode[] = [];
+  for (const [name, child] of Object.entries(tree)) {
+    const node = leafOrGroup(name, parent ? `${parent}/${name}` : name, child);
+    if (node) out.push(node);
+  }
+  return out;
+}
+
+function leafOrGroup(name: string, path: string, node: TreeNode): LayoutNode | undefined {
+  if (node instanceof NDArray) return dataset(name, path, [...node.shape], node.dtype, node.byteLength);
+  if (node instanceof StringArray) return dataset(name, path, [...node.shape], "string", byteLength(node.data));
+  if (typeof node === "string") return dataset(name, path, [], "string", byteLength([node]));
+  if (isTree(node)) return treeNode(name, path, node);
+  return undefined;
+}
+
+// ───────────────────────── browser storage ─────────────────────────
+
+export interface StorageEstimate {
+  usage: number | null;
+  quota: number | null;
+  /** Whether the browser promised not to evict this origin's storage (`navigator.storage.persist()`). */
+  persisted: boolean | null;
+}
+
+export async function storageEstimate(): Promise<StorageEstimate> {
+  const storage = globalThis.navigator?.storage;
+  if (!storage?.estimate) return { usage: null, quota: null, persisted: null };
+  const estimate = await storage.estimate();
+  const persisted = storage.persisted ? await storage.persisted() : null;
+  return { usage: estimate.usage ?? null, quota: estimate.quota ?? null, persisted };
+}
+
+// ───────────────────────── as worker operations ─────────────────────────
+
+/**
+ * The view functions as the worker exposes them: by session id, with every typed array transferred.
+ * `session` resolves an id (and throws the worker's "no open session" error for an unknown one).
+ */
+export function viewOperations(session: (sessionId: string) => PipelineSession) {
+  return {
+    async unitDetail(sessionId: string, unitId: string): Promise<UnitDetail> {
+      const d = unitDetail(session(sessionId), unitId);
+      return transfer(d, buffers(d.waveform, d.waveformMs, d.firingRate, d.firingRateS));
+    },
+    async lightReference(sessionId: string, range: LightReferenceRange = {}): Promise<LightReferenceView> {
+      const v = lightReference(session(sessionId), range);
+      return transfer(v, buffers(v.timeS, v.value));
+    },
+    async raster(sessionId: string, unitId: string, options: RasterOptions = {}): Promise<RasterView> {
+      const v = raster(session(sessionId), unitId, options);
+      return transfer(v, buffers(v.timeS, v.trial, v.psth.binStartS, v.psth.rateHz));
+    },
+    async unitColumn(sessionId: string, name: string): Promise<UnitColumn> {
+      const c = unitColumn(session(sessionId), name);
+      return transfer(c, buffers(c.values));
+    },
+    async electrodeMap(sessionId: string, colorBy: string): Promise<ElectrodeMap> {
+      const m = electrodeMap(session(sessionId), colorBy);
+      return transfer(m, buffers(m.values, m.row, m.col));
+    },
+    async sessionTree(sessionId: string): Promise<LayoutNode> {
+      return sessionTree(session(sessionId));
+    },
+    storageEstimate,
+  };
+}
+
+function buffers(...arrays: ArrayBufferView[]): ArrayBuffer[] {
+  return arrays.map((a) => a.buffer as ArrayBuffer);
+}
