@@ -17,10 +17,12 @@ export function formatTime(iso: string | null | undefined): string {
   return Number.isNaN(date.getTime()) ? iso : date.toLocaleString();
 }
 
+/** Parameters a step recorded, minus its bookkeeping (what it found, input hashes), each kept short. */
 export function formatParams(params: Record<string, unknown>): string {
-  const entries = Object.entries(params);
+  const entries = Object.entries(params).filter(([k]) => k !== "summary" && k !== "inputs_fingerprint");
   if (entries.length === 0) return "no parameters";
-  return entries.map(([k, v]) => `${k}=${typeof v === "string" ? v : JSON.stringify(v)}`).join(", ");
+  const short = (text: string) => (text.length > 60 ? `${text.slice(0, 57)}…` : text);
+  return entries.map(([k, v]) => `${k}=${short(typeof v === "string" ? v : JSON.stringify(v))}`).join(", ");
 }
 
 export function formatRate(hz: number): string {

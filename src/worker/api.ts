@@ -196,6 +196,11 @@ async function save(sessionId: string, target?: FileSystemFileHandle): Promise<S
 }
 
 async function checkpoint(sessionId: string): Promise<CheckpointResult> {
+  return writeCheckpoint(sessionId, true);
+}
+
+/** `warnOnOverwrite` is off for the automatic checkpoint after each step, where replacing is the point. */
+async function writeCheckpoint(sessionId: string, warnOnOverwrite: boolean): Promise<CheckpointResult> {
   const rt = await runtime();
   const { session } = get(sessionId);
   const name = checkpointNameFor(session.datasetId);
@@ -205,7 +210,7 @@ async function checkpoint(sessionId: string): Promise<CheckpointResult> {
     writeSessionTo(rt, session, scratch.path, { checkpointName: session.datasetId });
     const info = await storeCheckpoint(await scratch.file(name), name);
     // Only now, when it happened: a failed checkpoint overwrote nothing.
-    if (existed) session.warn(`overwrote checkpoint ${name} in browser storage`);
+    if (existed && warnOnOverwrite) session.warn(`overwrote checkpoint ${name} in browser storage`);
     return { summary: summarizeSession(session), checkpoint: info };
   } finally {
     await scratch.dispose();
@@ -405,7 +410,10 @@ async function injectWriteFault(bytes: number): Promise<void> {
 
 const views = viewOperations((sessionId) => get(sessionId).session);
 
-const pipeline = pipelineOperations((sessionId) => get(sessionId).session, checkpoint);
+const pipeline = pipelineOperations(
+  (sessionId) => get(sessionId).session,
+  (sessionId) => writeCheckpoint(sessionId, false),
+);
 
 export const api = {
   openFiles: guarded(openFiles),
