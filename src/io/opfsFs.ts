@@ -4,17 +4,10 @@
  * memory and is not bounded by the 2 GiB wasm heap. Worker-only (sync access handles need one).
  *
  * Handles are created asynchronously, so the files are opened *before* mounting and the mount knows
- * exactly those files; creating, renaming or deleting through the FS is refused (OPFS does that part
- * directly, in `opfsStorage.ts`).
+ * exactly those files (`fixedFileFs.ts`); creating, renaming or deleting is done on OPFS directly.
  */
+import { EIO, errno, mountFixedFiles, type FileBackend } from "./fixedFileFs.ts";
 import type { H5Runtime } from "./h5.ts";
-
-const DIR_MODE = 0o40777;
-const FILE_MODE = 0o100666;
-// Emscripten errno values (wasi numbering).
-const ENOENT = 44;
-const EPERM = 63;
-const EIO = 29;
 
 /**
  * Test hook: the next writes fail with EIO once this many more bytes were written, so tests can
@@ -25,110 +18,19 @@ export function failWritesAfter(bytes: number): void {
   writeBudget = bytes;
 }
 
-interface OpfsNode {
-  id: number;
-  mode: number;
-  node_ops: unknown;
-  stream_ops: unknown;
-  handle?: FileSystemSyncAccessHandle;
-  timestamp: number;
-  contents?: Record<string, OpfsNode>;
-}
-
-interface OpfsStream {
-  node: OpfsNode;
-  position: number;
-}
-
-/** The parts of Emscripten's FS this file uses (its published types omit several). */
-interface EmscriptenFS {
-  createNode(parent: OpfsNode | null, name: string, mode: number, dev: number): OpfsNode;
-  ErrnoError: new (errno: number) => Error;
-  mkdir(path: string): unknown;
-  rmdir(path: string): void;
-  mount(type: unknown, opts: unknown, mountpoint: string): unknown;
-  unmount(mountpoint: string): void;
-}
-
-function makeFsType(fs: EmscriptenFS) {
-  const createNode = (parent: OpfsNode | null, name: string, mode: number, handle?: FileSystemSyncAccessHandle) => {
-    const node = fs.createNode(parent, name, mode, 0);
-    node.node_ops = nodeOps as never;
-    node.stream_ops = streamOps as never;
-    node.timestamp = Date.now();
-    if (handle) node.handle = handle;
-    else node.contents = {};
-    if (parent?.contents) parent.contents[name] = node;
-    return node;
-  };
-
-  const nodeOps = {
-    getattr(node: OpfsNode) {
-      const size = node.handle ? node.handle.getSize() : 4096;
-      const time = new Date(node.timestamp);
-      return {
-        dev: 1, ino: node.id, mode: node.mode, nlink: 1, uid: 0, gid: 0, rdev: 0, size,
-        atime: time, mtime: time, ctime: time, blksize: 4096, blocks: Math.ceil(size / 4096),
-      };
-    },
-    setattr(node: OpfsNode, attr: { size?: number; mode?: number; timestamp?: number; mtime?: number }) {
-      // Opening with mode "w" (O_TRUNC) arrives here as size 0; HDF5 also truncates on close.
-      if (attr.size !== undefined && node.handle) node.handle.truncate(attr.size);
-      if (attr.mode !== undefined) node.mode = attr.mode;
-      node.timestamp = Date.now();
-    },
-    lookup(): never {
-      throw new fs.ErrnoError(ENOENT);
-    },
-    mknod(): never {
-      throw new fs.ErrnoError(EPERM);
-    },
-    rename(): never {
-      throw new fs.ErrnoError(EPERM);
-    },
-    unlink(): never {
-      throw new fs.ErrnoError(EPERM);
-    },
-    rmdir(): never {
-      throw new fs.ErrnoError(EPERM);
-    },
-    readdir(node: OpfsNode) {
-      return [".", "..", ...Object.keys(node.contents ?? {})];
-    },
-    symlink(): never {
-      throw new fs.ErrnoError(EPERM);
-    },
-  };
-
-  const streamOps = {
-    read(stream: OpfsStream, buffer: Uint8Array, offset: number, length: number, position: number) {
-      const handle = stream.node.handle!;
-      return handle.read(buffer.subarray(offset, offset + length), { at: position });
-    },
-    write(stream: OpfsStream, buffer: Uint8Array, offset: number, length: number, position: number) {
-      const handle = stream.node.handle!;
-      writeBudget -= length;
+function handleBackend(rt: H5Runtime, handle: FileSystemSyncAccessHandle): FileBackend {
+  return {
+    size: () => handle.getSize(),
+    read: (into, at) => handle.read(into, { at }),
+    write(from, at) {
+      writeBudget -= from.length;
       if (writeBudget < 0) {
         writeBudget = Number.POSITIVE_INFINITY;
-        throw new fs.ErrnoError(EIO);
+        throw errno(rt, EIO);
       }
-      return handle.write(buffer.subarray(offset, offset + length), { at: position });
+      return handle.write(from, { at });
     },
-    llseek(stream: OpfsStream, offset: number, whence: number) {
-      let position = offset;
-      if (whence === 1) position += stream.position;
-      else if (whence === 2) position += stream.node.handle?.getSize() ?? 0;
-      if (position < 0) throw new fs.ErrnoError(28);
-      return position;
-    },
-  };
-
-  return {
-    mount(mount: { opts: { files: Map<string, FileSystemSyncAccessHandle> } }) {
-      const root = createNode(null, "/", DIR_MODE);
-      for (const [name, handle] of mount.opts.files) createNode(root, name, FILE_MODE, handle);
-      return root;
-    },
+    truncate: (size) => handle.truncate(size),
   };
 }
 
@@ -138,8 +40,6 @@ export interface OpfsMount {
   /** Flushes and closes the handles, unmounts. The OPFS files stay. Close h5wasm files first. */
   close(): void;
 }
-
-let mountCounter = 0;
 
 /**
  * Opens `names` in `dir` (creating them when `create`) with sync access handles and mounts them.
@@ -151,7 +51,6 @@ export async function mountOpfsFiles(
   names: string[],
   options: { create: boolean },
 ): Promise<OpfsMount> {
-  const fs = rt.fs as unknown as EmscriptenFS;
   const handles = new Map<string, FileSystemSyncAccessHandle>();
   try {
     for (const name of names) {
@@ -169,16 +68,12 @@ export async function mountOpfsFiles(
     for (const handle of handles.values()) handle.close();
     throw error;
   }
-  const mountPoint = `/opfs-${++mountCounter}`;
-  fs.mkdir(mountPoint);
-  fs.mount(makeFsType(fs), { files: handles }, mountPoint);
-  const paths = new Map(names.map((name) => [name, `${mountPoint}/${name}`]));
+  const mount = mountFixedFiles(rt, new Map([...handles].map(([name, handle]) => [name, handleBackend(rt, handle)])), "opfs");
   return {
-    paths,
+    paths: mount.paths,
     close() {
       for (const handle of handles.values()) handle.flush();
-      fs.unmount(mountPoint);
-      fs.rmdir(mountPoint);
+      mount.unmount();
       for (const handle of handles.values()) handle.close();
     },
   };

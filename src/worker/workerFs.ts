@@ -2,14 +2,15 @@
  * Where the worker's files live on h5wasm's virtual file system, kept out of `api.ts` so that file
  * stays a readable list of operations.
  *
- * - Dropped files: each drop is mounted read-only with WORKERFS in its own directory
- *   (`/drops/<n>/<name>`). WORKERFS reads slices of the `File` lazily, so a 50 GB `.cmcr` is never
+ * - Dropped files: each drop is mounted read-only in its own directory (`/drop-<n>/<name>`) by
+ *   `io/blobFs.ts`, which reads blocks of the `File` lazily (cached), so a 50 GB `.cmcr` is never
  *   copied into memory. The directory is unmounted when the session that uses it closes.
  * - Written files (saves, checkpoints before they reach their place): `ScratchFile`, in browser
  *   storage through an OPFS-backed file system, MEMFS under `/out` only where OPFS is missing.
  */
 import { browserRuntime } from "../io/h5browser.ts";
 import type { H5Runtime } from "../io/h5.ts";
+import { mountBlobs } from "../io/blobFs.ts";
 import { mountOpfsFiles } from "../io/opfsFs.ts";
 
 /** The few Emscripten FS calls used here (h5wasm's own typing of `FS` is loose). */
@@ -29,12 +30,10 @@ interface EmscriptenFs {
   readFile(path: string): Uint8Array;
 }
 
-const DROPS_DIR = "/drops";
 const OUTPUT_DIR = "/out";
 /** Bytes moved per step when streaming a written file out (bounded memory, few round trips). */
 export const COPY_SLICE_BYTES = 8 << 20;
 
-let dropCounter = 0;
 
 export function runtime(): Promise<H5Runtime> {
   return browserRuntime();
@@ -53,16 +52,8 @@ export interface MountedDrop {
 
 /** Mounts `files` read-only in a fresh directory; nothing is read until HDF5 asks for bytes. */
 export function mountFiles(rt: H5Runtime, files: readonly File[]): MountedDrop {
-  const fs = fsOf(rt);
-  const dir = `${DROPS_DIR}/${++dropCounter}`;
-  fs.mkdirTree(dir);
-  try {
-    fs.mount(fs.filesystems.WORKERFS, { files }, dir);
-  } catch (error) {
-    fs.rmdir(dir);
-    throw error;
-  }
-  return { dir, paths: new Map(files.map((f) => [f.name, `${dir}/${f.name}`])) };
+  const mount = mountBlobs(rt, files);
+  return { dir: mount.mountPoint, paths: mount.paths };
 }
 
 export function unmountDrop(rt: H5Runtime, dir: string): void {

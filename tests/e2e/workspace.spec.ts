@@ -190,6 +190,8 @@ test("a 2,000-unit checkpoint: the table is virtualised, scrolls and shows the r
   expect(rendered).toBeLessThan(60);
 
   const scroller = page.locator(".units-scroll");
+  // The table sits below the session and pipeline panels: bring it into the page's view first.
+  await scroller.scrollIntoViewIfNeeded();
   // Scroll so that unit 1001 (index 1000) is the first row in view.
   await scroller.evaluate((el) => (el.scrollTop = 1000 * 30));
   const row = table.locator('tr[aria-rowindex="1002"]');

@@ -1,0 +1,84 @@
+import { beforeAll, describe, expect, it } from "vitest";
+import { mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { mountBlobs } from "../../src/io/blobFs.ts";
+import type { H5Runtime } from "../../src/io/h5.ts";
+import { browserRuntime } from "../../src/io/h5browser.ts";
+import { nodeRuntime } from "../../src/io/h5node.ts";
+import { readSessionFile } from "../../src/io/sessionFile.ts";
+import { saveSession } from "../../src/io/sessionStore.ts";
+import { randomSession } from "../fixtures/randomSession.ts";
+import { sessionDiff } from "../fixtures/sessionDiff.ts";
+
+/** FileReaderSync exists only in workers: a stand-in over Node's synchronous Blob bytes, counting reads. */
+const reads: number[] = [];
+const BYTES = new WeakMap<Blob, Uint8Array>();
+class BytesFile extends File {
+  constructor(private readonly bytes: Uint8Array, name: string) {
+    super([], name);
+    BYTES.set(this, bytes);
+  }
+  override get size() {
+    return this.bytes.byteLength;
+  }
+  override slice(start = 0, end = this.size): Blob {
+    const part = new Blob([]);
+    BYTES.set(part, this.bytes.subarray(start, end));
+    return part;
+  }
+}
+
+describe("blobFs: dropped files read lazily through a block cache", () => {
+  let rt: H5Runtime;
+  let dir: string;
+  beforeAll(async () => {
+    (globalThis as Record<string, unknown>).FileReaderSync = class {
+      readAsArrayBuffer(blob: Blob) {
+        const bytes = BYTES.get(blob)!;
+        reads.push(bytes.byteLength);
+        return bytes.slice().buffer;
+      }
+    };
+    // The browser build (MEMFS + mounts), as in the worker; the Node build maps paths to the real disk.
+    rt = await browserRuntime();
+    dir = mkdtempSync(join(tmpdir(), "hdmea-blobfs-"));
+  });
+
+  it("returns exactly the file's bytes for reads across block boundaries, short and long", () => {
+    const bytes = Uint8Array.from({ length: 700_000 }, (_, i) => (i * 7919) % 251);
+    const mount = mountBlobs(rt, [new BytesFile(bytes, "data.bin")]);
+    try {
+      const path = mount.paths.get("data.bin")!;
+      expect(rt.fs.stat(path, false).size).toBe(bytes.length);
+      const stream = rt.fs.open(path, "r");
+      for (const [at, n] of [[0, 10], [262_140, 10], [100, 300_000], [699_990, 50], [524_287, 2]]) {
+        const into = new Uint8Array(n);
+        const got = rt.fs.read(stream, into, 0, n, at);
+        const want = bytes.subarray(at, at + n);
+        expect(got).toBe(want.length);
+        expect([...into.subarray(0, got)]).toEqual([...want]);
+      }
+      rt.fs.close(stream);
+      expect(() => rt.fs.writeFile(path, "x")).toThrow();
+    } finally {
+      mount.unmount();
+    }
+  });
+
+  it("loads a session file with a few blob reads instead of one per HDF5 request", async () => {
+    const session = randomSession({ units: 300, maxSpikes: 200, seed: 4 });
+    const file = join(dir, "s.h5");
+    saveSession(await nodeRuntime(), session, file);
+    const mount = mountBlobs(rt, [new BytesFile(new Uint8Array(readFileSync(file)), "s.h5")]);
+    try {
+      reads.length = 0;
+      const back = readSessionFile(rt, mount.paths.get("s.h5")!).session;
+      expect(sessionDiff(session, back)).toEqual([]);
+      // The file is a few MB: whole 256 KiB blocks, each read once or twice, not thousands of tiny reads.
+      expect(reads.length).toBeLessThan(100);
+    } finally {
+      mount.unmount();
+    }
+  });
+});
