@@ -28,6 +28,7 @@ import { StepProgress } from "./stepProgress.ts";
 import { addSectionTimeStep, type AddSectionTimeParams } from "./steps/addSectionTime.ts";
 import { addSectionTimeAnalogStep, type AddSectionTimeAnalogParams } from "./steps/addSectionTimeAnalog.ts";
 import { computeStaStep, type ComputeStaParams } from "./steps/computeSta.ts";
+import { eimageStaStep, type EImageStaParams } from "./steps/eimageSta.ts";
 import { extractFeaturesStep, type ExtractFeaturesParams } from "./steps/extractFeatures.ts";
 import { sectionSpikeTimesStep, type SectionSpikeTimesParams } from "./steps/sectionSpikeTimes.ts";
 import { sectionSpikeTimesAnalogStep, type SectionSpikeTimesAnalogParams } from "./steps/sectionSpikeTimesAnalog.ts";
@@ -37,6 +38,7 @@ export type { PipelineInputs, TextInput } from "./steps/stepContract.ts";
 
 /** Parameters of every step, by step name (the lab's parameter names). */
 export interface StepParamsByName {
+  load_recording_with_eimage_sta: EImageStaParams;
   add_section_time: AddSectionTimeParams;
   add_section_time_analog: AddSectionTimeAnalogParams;
   section_spike_times: SectionSpikeTimesParams;
@@ -49,6 +51,7 @@ export type PipelineParams = { [K in StepName]?: Partial<StepParamsByName[K]> };
 
 /** In run order. */
 export const PIPELINE_STEPS: readonly PipelineStep<any>[] = [
+  eimageStaStep,
   addSectionTimeStep,
   addSectionTimeAnalogStep,
   sectionSpikeTimesStep,

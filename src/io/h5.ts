@@ -34,6 +34,30 @@ export function hdf5ErrorSummary(error: unknown): string {
   return detail.at(-1) ?? minors.at(-1) ?? "HDF5 error";
 }
 
+/**
+ * The error to throw for `error` met while reading `what` of `fileName`: our own errors (they start
+ * with the file name) unchanged; anything else — HDF5's multi-line stacks, RangeErrors from typed
+ * arrays, wasm traps, even non-Error throws — as one line naming the file and what was being read.
+ */
+export function damagedFileError(fileName: string, what: string, error: unknown): Error {
+  const message = error instanceof Error ? error.message : String(error);
+  if (error instanceof Error && message.startsWith(`${fileName}:`) && !message.includes("\n")) return error;
+  const summary = hdf5ErrorSummary(error).split("\n")[0].slice(0, 200);
+  return new Error(`${fileName}: cannot read ${what} (${summary}); the file may be truncated or damaged`);
+}
+
+/**
+ * Closes a file without letting a second failure hide the first: closing a damaged file can throw
+ * too, and the reader's own error is the one that says what is wrong.
+ */
+export function closeQuietly(file: H5File): void {
+  try {
+    file.close();
+  } catch {
+    // The handle is released either way; the reader has already reported (or returned) its result.
+  }
+}
+
 export function fileExists(rt: H5Runtime, path: string): boolean {
   return rt.fs.analyzePath(path, false).exists;
 }

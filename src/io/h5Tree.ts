@@ -90,23 +90,117 @@ export function writeArray(group: H5Group, name: string, array: NDArray, options
 export interface ReadReport {
   /** Paths skipped because their type has no place in the model (compound, reference, …). */
   skipped: string[];
+  /** Size limits for the file being read; without them any declared size is trusted. */
+  limits?: ReadLimits;
 }
 
-export function readTree(group: H5Group, report: ReadReport, sliceBytes = DEFAULT_WRITE_OPTIONS.sliceBytes): Tree {
+/**
+ * What a file can plausibly hold. A dataset's shape is just a number in its header: one damaged
+ * byte can claim 10^12 elements, and allocating for that before HDF5 notices kills the tab. So
+ * every read checks the declared size first: anything up to `freeBytes` is fine (a small file can
+ * legitimately declare unwritten chunks, which read as fill values); above that, a dataset must fit
+ * in `maxRatio` × the file size (deflate cannot do better than ~1032:1), and all datasets read from
+ * one file together as well.
+ */
+export interface ReadLimits {
+  fileName: string;
+  fileBytes: number;
+  /** Declared bytes accepted without comparing with the file size. */
+  freeBytes: number;
+  maxRatio: number;
+  /** Bytes declared by the datasets read so far (updated by readDataset). */
+  declaredBytes: number;
+}
+
+export function readLimits(fileName: string, fileBytes: number): ReadLimits {
+  return { fileName, fileBytes, freeBytes: 256 << 20, maxRatio: 1100, declaredBytes: 0 };
+}
+
+/** Nesting deeper than this is a damaged file (or a link cycle), not a session. */
+const MAX_DEPTH = 64;
+
+/** Throws `NAME: PATH claims …` when `bytes` cannot come from a file of this size. */
+export function checkDeclaredSize(limits: ReadLimits | undefined, path: string, bytes: number, what: string): void {
+  if (!limits) return;
+  const cap = Math.max(limits.freeBytes, limits.fileBytes * limits.maxRatio);
+  const total = limits.declaredBytes + bytes;
+  if (!Number.isFinite(bytes) || bytes > cap || total > cap) {
+    throw new Error(
+      `${limits.fileName}: ${path} claims ${what} (${formatBytes(bytes)}${bytes <= cap ? `, ${formatBytes(total)} with the data before it` : ""}), ` +
+        `more than a ${formatBytes(limits.fileBytes)} file can hold; the file may be damaged`,
+    );
+  }
+  limits.declaredBytes = total;
+}
+
+function formatBytes(n: number): string {
+  if (!Number.isFinite(n)) return `${n} bytes`;
+  if (n >= 1e9) return `${(n / 1e9).toFixed(1)} GB`;
+  if (n >= 1e6) return `${(n / 1e6).toFixed(1)} MB`;
+  if (n >= 1e3) return `${(n / 1e3).toFixed(1)} kB`;
+  return `${n} bytes`;
+}
+
+/**
+ * A group as a tree. Attributes of groups become leaves beside the children (as the lab's
+ * universal loader turns "nested attributes" into datasets: the older immediate-mode files keep
+ * scalar features and `_attrs` that way); `ownAttrs = false` leaves the top group's attributes to
+ * the caller. Attributes of datasets have no place in the model and are reported as skipped.
+ */
+export function readTree(group: H5Group, report: ReadReport, sliceBytes = DEFAULT_WRITE_OPTIONS.sliceBytes, depth = 0, ownAttrs = true): Tree {
+  if (depth > MAX_DEPTH) {
+    throw new Error(`${report.limits?.fileName ?? "file"}: ${group.path} is nested more than ${MAX_DEPTH} groups deep (a damaged file or a link cycle)`);
+  }
   const tree: Tree = {};
-  for (const name of group.keys()) {
+  const names = group.keys();
+  for (const name of names) {
     const child = group.get(name);
     if (child instanceof Object && "keys" in child && typeof child.keys === "function") {
-      tree[name] = readTree(child as H5Group, report, sliceBytes);
+      tree[name] = readTree(child as H5Group, report, sliceBytes, depth + 1);
     } else if (child && (child as H5Dataset).type === "Dataset") {
-      const value = readDataset(child as H5Dataset, sliceBytes);
+      const value = readDataset(child as H5Dataset, sliceBytes, report.limits);
       if (value === undefined) report.skipped.push(`${group.path}/${name}`);
       else tree[name] = value;
+      for (const attr of attributeNames(child as H5Dataset)) report.skipped.push(`${(child as H5Dataset).path}@${attr}`);
     } else {
       report.skipped.push(`${group.path}/${name}`);
     }
   }
+  if (ownAttrs) Object.assign(tree, readAttributes(group, report, new Set(names)));
   return tree;
+}
+
+function attributeNames(node: H5Group | H5Dataset): string[] {
+  return Object.keys(node.attrs);
+}
+
+/** A node's attributes as tree leaves (scalars `()`, 1-D arrays, strings); names in `taken` are reported, not loaded. */
+export function readAttributes(node: H5Group, report: ReadReport, taken: Set<string>): Tree {
+  const tree: Tree = {};
+  for (const name of attributeNames(node)) {
+    const where = `${node.path === "/" ? "" : node.path}@${name}`;
+    const attr = node.attrs[name];
+    const meta = attr.metadata;
+    const shape = (meta.shape ?? []).map(Number);
+    checkDeclaredSize(report.limits, where, elementCount(shape) * Math.max(1, meta.size), `[${shape.join(" × ")}] × ${meta.size} bytes`);
+    const leaf = taken.has(name) ? undefined : attributeValue(attr.value, meta, shape);
+    if (leaf === undefined) report.skipped.push(where);
+    else tree[name] = leaf;
+  }
+  return tree;
+}
+
+function attributeValue(value: unknown, meta: { type: number; size: number; signed: boolean }, shape: number[]): NDArray | StringArray | string | undefined {
+  if (meta.type === H5T_STRING) {
+    if (typeof value === "string") return value;
+    if (Array.isArray(value) && value.every((v) => typeof v === "string")) return new StringArray(value as string[], shape.length ? shape : [value.length]);
+    return undefined;
+  }
+  const dtype = numericDtype(meta);
+  if (!dtype || value === null || value === undefined) return undefined;
+  const out = new TYPED_ARRAY_BY_DTYPE[dtype](Math.max(1, elementCount(shape))) as NumericArray;
+  setFrom(out, value, 0);
+  return new NDArray(out, shape);
 }
 
 // HDF5 type classes (H5T_class_t) as h5wasm reports them.
@@ -125,10 +219,26 @@ export function numericDtype(meta: { type: number; size: number; signed: boolean
   return undefined;
 }
 
-/** Reads one dataset into the model, slice by slice for large ones; undefined if the type is unsupported. */
-export function readDataset(dataset: H5Dataset, sliceBytes = DEFAULT_WRITE_OPTIONS.sliceBytes): NDArray | StringArray | string | undefined {
+/**
+ * Reads one dataset into the model, slice by slice for large ones; undefined if the type is
+ * unsupported. With `limits`, the declared size is checked against the file before anything is
+ * allocated.
+ */
+export function readDataset(
+  dataset: H5Dataset,
+  sliceBytes = DEFAULT_WRITE_OPTIONS.sliceBytes,
+  limits?: ReadLimits,
+): NDArray | StringArray | string | undefined {
   const meta = dataset.metadata;
   const shape = (dataset.shape ?? []).map(Number);
+  if (shape.some((d) => !Number.isSafeInteger(d) || d < 0)) {
+    throw new Error(`${limits?.fileName ?? "file"}: ${dataset.path} has an invalid shape [${shape.join(", ")}]; the file may be damaged`);
+  }
+  const declared = elementCount(shape) * Math.max(1, meta.size);
+  if (meta.type === H5T_STRING || numericDtype(meta)) {
+    // Strings: the fixed part (8 bytes per variable-length string) is a lower bound of what they take.
+    checkDeclaredSize(limits, dataset.path, declared, `[${shape.join(" × ")}] × ${meta.size} bytes`);
+  }
   if (meta.type === H5T_STRING) {
     const value = dataset.value;
     if (shape.length === 0) return String(value);

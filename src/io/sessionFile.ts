@@ -23,8 +23,9 @@ import {
   type Unit,
   type UnitAttrs,
 } from "../core/session.ts";
-import { baseName, openH5, type H5Group, type H5Runtime } from "./h5.ts";
-import { DEFAULT_WRITE_OPTIONS, readDataset, readTree, writeArray, writeTree, type WriteOptions } from "./h5Tree.ts";
+import { baseName, closeQuietly, damagedFileError, fileSize, openH5, type H5Group, type H5Runtime } from "./h5.ts";
+import { assertGlobalHeapsSound } from "./h5Heaps.ts";
+import { DEFAULT_WRITE_OPTIONS, readAttributes, readDataset, readLimits, readTree, writeArray, writeTree, type ReadReport, type WriteOptions } from "./h5Tree.ts";
 
 /** Bumped when our additions to the layout change; the lab's own fields never move. */
 export const FORMAT_VERSION = 1;
@@ -98,14 +99,14 @@ export function readSessionFile(rt: H5Runtime, path: string): ReadSessionResult 
   const name = baseName(path);
   const file = openH5(rt, path, "r");
   try {
+    // Before the first string is read: a damaged string heap would hang HDF5 (see h5Heaps.ts).
+    assertGlobalHeapsSound(rt, path);
     const attrs = file.attrs;
-    if (!attrs.dataset_id) {
-      throw new Error(`${name}: not a session file (no /@dataset_id attribute)`);
-    }
-    const session = new PipelineSession(String(attrs.dataset_id.value), {
+    const report: ReadReport = { skipped: [], limits: readLimits(name, fileSize(rt, path)) };
+    const notes: string[] = [];
+    const session = new PipelineSession(sessionId(file, name, notes), {
       createdAt: attrs.created_at ? String(attrs.created_at.value) : undefined,
     });
-    const report = { skipped: [] as string[] };
 
     const sources = groupAt(file, "source_files");
     if (sources) {
@@ -114,7 +115,11 @@ export function readSessionFile(rt: H5Runtime, path: string): ReadSessionResult 
         ...(a.cmcr_path ? { cmcr: String(a.cmcr_path.value) } : {}),
         ...(a.cmtr_path ? { cmtr: String(a.cmtr_path.value) } : {}),
       };
+    } else if (attrs.source_files) {
+      // Immediate-mode files keep the source paths as a JSON string attribute on the root.
+      session.sourceFiles = jsonSourceFiles(attrs.source_files.value, notes);
     }
+    const legacyRoot = Object.keys(attrs).filter((key) => !ROOT_ATTRS.has(key));
 
     const info = groupAt(file, "pipeline/session_info");
     const savedAt = info?.attrs.saved_at ? String(info.attrs.saved_at.value) : undefined;
@@ -128,6 +133,13 @@ export function readSessionFile(rt: H5Runtime, path: string): ReadSessionResult 
 
     const metadata = groupAt(file, "metadata");
     if (metadata) session.metadata = readTree(metadata, report);
+    // Immediate mode kept section_time_* as root attributes; the session layout has them in metadata.
+    for (const key of legacyRoot.filter((k) => k.startsWith("section_time_"))) {
+      const leaf = attributeLeaf(file, key);
+      if (leaf !== undefined && !(key in session.metadata)) session.metadata[key] = leaf;
+    }
+    const unplaced = legacyRoot.filter((k) => !k.startsWith("section_time_") && k !== "source_files");
+    if (unplaced.length) notes.push(`root attribute(s) with no place in the session were not loaded: ${unplaced.join(", ")}`);
     const stimulus = groupAt(file, "stimulus");
     if (stimulus) session.stimulus = readTree(stimulus, report);
 
@@ -142,12 +154,56 @@ export function readSessionFile(rt: H5Runtime, path: string): ReadSessionResult 
       loaded.sort((a, b) => a.attrs.unit_num - b.attrs.unit_num || a.id.localeCompare(b.id));
       for (const unit of loaded) session.units.set(unit.id, unit);
     }
+    for (const note of notes) session.warn(`${name}: ${note}`);
     if (savedAt !== undefined) session.markSaved(path, savedAt);
     session.hasUnsavedChanges = false;
     return { session, checkpointName, savedAt, skipped: report.skipped };
+  } catch (error) {
+    throw damagedFileError(name, "the session", error);
   } finally {
-    file.close();
+    closeQuietly(file);
   }
+}
+
+/** Root attributes of the session layout (ours and the lab's); any other is reported or mapped. */
+const ROOT_ATTRS = new Set(["dataset_id", "created_at", "hdmea_version", "hdmea_web_format_version"]);
+
+/**
+ * `/@dataset_id`; files of the lab's older immediate mode have none, so like the lab's universal
+ * loader we take `metadata/dataset_id`, else the file name. Only files that look like the lab's
+ * (pipeline attributes or units/metadata groups) get the fallback: any other HDF5 file is refused.
+ */
+function sessionId(file: H5Group, name: string, notes: string[]): string {
+  const attr = file.attrs.dataset_id;
+  if (attr) return String(attr.value);
+  const attrs = Object.keys(file.attrs);
+  const looksLikeLab =
+    attrs.includes("hdmea_pipeline_version") || attrs.includes("stage1_completed") || (groupAt(file, "units") !== undefined && groupAt(file, "metadata") !== undefined);
+  if (!looksLikeLab) throw new Error(`${name}: not a session file (no /@dataset_id attribute)`);
+  const node = file.get("metadata/dataset_id");
+  const value = node && (node as H5Group).type === "Dataset" ? readDataset(node as never) : undefined;
+  const fromMetadata = value instanceof StringArray ? value.data[0] : typeof value === "string" ? value : undefined;
+  const id = fromMetadata?.trim() || name.replace(/\.(h5|hdf5)$/i, "");
+  notes.push(`no /@dataset_id (an older immediate-mode file): dataset id "${id}" taken from ${fromMetadata?.trim() ? "metadata/dataset_id" : "the file name"}`);
+  return id;
+}
+
+function jsonSourceFiles(value: unknown, notes: string[]): { cmcr?: string; cmtr?: string } {
+  try {
+    const parsed = JSON.parse(String(value)) as Record<string, unknown>;
+    const pick = (...keys: string[]) => keys.map((k) => parsed[k]).find((v) => typeof v === "string") as string | undefined;
+    const cmcr = pick("cmcr_path", "cmcr");
+    const cmtr = pick("cmtr_path", "cmtr");
+    return { ...(cmcr ? { cmcr } : {}), ...(cmtr ? { cmtr } : {}) };
+  } catch {
+    notes.push("the source_files attribute is not JSON; source files unknown");
+    return {};
+  }
+}
+
+function attributeLeaf(group: H5Group, key: string): Tree[string] | undefined {
+  const leaf = readAttributes(group, { skipped: [] }, new Set())[key];
+  return leaf;
 }
 
 function groupAt(parent: H5Group, path: string): H5Group | undefined {
@@ -165,16 +221,22 @@ function readStrings(group: H5Group, name: string): string[] {
 
 function readLog<T>(group: H5Group, name: string): T[] | undefined {
   const lines = readStrings(group, name);
-  return lines.length ? lines.map((line) => JSON.parse(line) as T) : undefined;
+  try {
+    return lines.length ? lines.map((line) => JSON.parse(line) as T) : undefined;
+  } catch {
+    // A damaged log line: the plain completed_steps / warnings datasets still say what happened.
+    return undefined;
+  }
 }
 
-function readUnit(group: H5Group, id: string, report: { skipped: string[] }): Unit {
+function readUnit(group: H5Group, id: string, report: ReadReport): Unit {
   const attrs: Record<string, number | string> = {};
   for (const [name, attr] of Object.entries(group.attrs)) {
     const value = attr.value;
     attrs[name] = typeof value === "string" ? value : Number(Array.isArray(value) ? value[0] : value);
   }
-  const children = readTree(group, report);
+  // The unit group's own attributes are the unit's attrs above, not children.
+  const children = readTree(group, report, undefined, 0, false);
   const take = (key: string): NDArray | undefined => {
     const node = children[key];
     delete children[key];

@@ -91,7 +91,7 @@ export function loadSession(rt: H5Runtime, path: string): ReadSessionResult {
   result.session.markSaved(path, result.savedAt ?? result.session.timestamp());
   if (result.skipped.length) {
     result.session.warn(
-      `${baseName(path)}: ${result.skipped.length} item(s) of unsupported type were not loaded ` +
+      `${baseName(path)}: ${result.skipped.length} item(s) of unsupported type or with no place in the session were not loaded ` +
         `(${result.skipped.slice(0, 3).join(", ")}${result.skipped.length > 3 ? ", …" : ""})`,
     );
     result.session.hasUnsavedChanges = false;

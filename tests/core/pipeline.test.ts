@@ -20,7 +20,8 @@ function options(extra: Partial<RunPipelineOptions> = {}): RunPipelineOptions {
   const { params, ...rest } = extra;
   return {
     steps: "all",
-    params: { add_section_time: { playlist_name: "demo_set_a" }, ...params },
+    // frif only: these tests are about the runner, not about which features the registry holds.
+    params: { add_section_time: { playlist_name: "demo_set_a" }, extract_features: { features: ["frif"] }, ...params },
     inputs: exampleInputs({ stimulusMovies: { [NOISE]: noiseMovie() } }),
     ...rest,
   };
@@ -35,6 +36,7 @@ const statuses = (r: { steps: { name: string; status: string }[] }) => Object.fr
 describe("runPipeline", () => {
   it("lists every step with its defaults and runs the lab's order, reporting monotonic progress", async () => {
     expect(PIPELINE_STEPS.map((s) => s.name)).toEqual([
+      "load_recording_with_eimage_sta",
       "add_section_time",
       "add_section_time_analog",
       "section_spike_times",
@@ -73,10 +75,12 @@ describe("runPipeline", () => {
     const session = loadedSession();
     await runPipeline(session, options());
     const report = await runPipeline(session, options({ params: { section_spike_times: { pad_margin: [0.5, 0] } } }));
-    expect(statuses(report)).toEqual({ add_section_time: "skipped", section_spike_times: "completed", compute_sta: "completed", extract_features: "skipped" });
+    // Features read the trials and the STA (step responses, RF geometry), so they follow them.
+    expect(statuses(report)).toEqual({ add_section_time: "skipped", section_spike_times: "completed", compute_sta: "completed", extract_features: "completed" });
     expect(session.warnings.map((w) => w.message)).toEqual([
       "section_spike_times re-run: its parameters changed since it last ran (pad_margin: [0,0] → [0.5,0])",
       "compute_sta re-run: section_spike_times was re-run, so its results are stale",
+      "extract_features re-run: compute_sta was re-run, so its results are stale",
     ]);
     expect(session.completedSteps.find((s) => s.name === "section_spike_times")!.params.pad_margin).toEqual([0.5, 0]);
   });
@@ -97,10 +101,12 @@ describe("runPipeline", () => {
     await runPipeline(session, { ...options(), steps: ["add_section_time"], params: { add_section_time: { playlist_name: "demo_set_a", pad_frame: 150 } } });
     expect(session.hasCompleted("section_spike_times")).toBe(false);
     expect(session.hasCompleted("compute_sta")).toBe(false);
-    expect(session.hasCompleted("extract_features")).toBe(true);
+    expect(session.hasCompleted("extract_features")).toBe(false);
+    expect(session.hasCompleted("load_recording")).toBe(true);
     expect(session.warnings.map((w) => w.message)).toEqual([
       "add_section_time re-run: its parameters changed since it last ran (pad_frame: 180 → 150)",
       "section_spike_times results are stale: add_section_time ran again after them; run section_spike_times again",
+      "extract_features results are stale: add_section_time ran again after them; run extract_features again",
       "compute_sta results are stale: add_section_time ran again after them; run compute_sta again",
     ]);
   });

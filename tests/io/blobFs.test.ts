@@ -15,16 +15,16 @@ import { sessionDiff } from "../fixtures/sessionDiff.ts";
 const reads: number[] = [];
 const BYTES = new WeakMap<Blob, Uint8Array>();
 class BytesFile extends File {
-  constructor(private readonly bytes: Uint8Array, name: string) {
+  constructor(private readonly content: Uint8Array, name: string) {
     super([], name);
-    BYTES.set(this, bytes);
+    BYTES.set(this, content);
   }
   override get size() {
-    return this.bytes.byteLength;
+    return this.content.byteLength;
   }
   override slice(start = 0, end = this.size): Blob {
     const part = new Blob([]);
-    BYTES.set(part, this.bytes.subarray(start, end));
+    BYTES.set(part, this.content.subarray(start, end));
     return part;
   }
 }

@@ -12,6 +12,8 @@
 import { lowerBound } from "../frameClock.ts";
 import { NDArray } from "../ndarray.ts";
 import type { FeatureExtractor } from "./featureExtractor.ts";
+import { int64ToFloat64 } from "./int64Numbers.ts";
+import { sortIfNeeded } from "./sectionedTrials.ts";
 
 export const frif: FeatureExtractor = {
   name: "frif",
@@ -30,7 +32,7 @@ export const frif: FeatureExtractor = {
   extract: (unit, ctx) => {
     const t = ctx.frameTimestamps!;
     const rate = ctx.acquisitionRate!;
-    const { rates, starts } = firingRatePerFrame(Float64Array.from(unit.spikeTimes as unknown as ArrayLike<number>, Number), t, rate);
+    const { rates, starts } = firingRatePerFrame(int64ToFloat64(unit.spikeTimes), t, rate);
     return { FRIF: new NDArray(rates), FRIF_x_axis: new NDArray(starts) };
   },
 };
@@ -38,13 +40,27 @@ export const frif: FeatureExtractor = {
 /** Rates in `[t_i, t_{i+1})` for spikes and frames both in samples (spikes need not be sorted). */
 export function firingRatePerFrame(spikes: Float64Array, frames: Float64Array, rate: number): { rates: Float32Array; starts: Float64Array } {
   const n = Math.max(0, frames.length - 1);
-  const sorted = Float64Array.from(spikes).sort();
+  const sorted = sortIfNeeded(Float64Array.from(spikes)); // a copy: the caller's array is not reordered
   const rates = new Float32Array(n);
   const starts = new Float64Array(n);
+  // Frame times only grow, so lowerBound(frames[i]) only moves forward: one merge pass over frames
+  // and spikes (O(frames + spikes)) instead of two binary searches per frame.
+  let monotone = true;
+  for (let i = 1; i < frames.length && monotone; i++) monotone = frames[i] >= frames[i - 1];
+  let lo = monotone && n > 0 ? lowerBound(sorted, frames[0]) : 0;
   for (let i = 0; i < n; i++) {
     starts[i] = frames[i] / rate;
     const seconds = (frames[i + 1] - frames[i]) / rate;
-    if (seconds > 0) rates[i] = (lowerBound(sorted, frames[i + 1]) - lowerBound(sorted, frames[i])) / seconds;
+    let hi: number;
+    if (monotone) {
+      hi = lo;
+      while (hi < sorted.length && sorted[hi] < frames[i + 1]) hi++;
+    } else {
+      lo = lowerBound(sorted, frames[i]);
+      hi = lowerBound(sorted, frames[i + 1]);
+    }
+    if (seconds > 0) rates[i] = (hi - lo) / seconds;
+    lo = hi;
   }
   return { rates, starts };
 }

@@ -212,19 +212,43 @@ function buildUnit(
 ): Unit {
   const { peaks } = contents;
   const include = numbers(peaks.include);
+  const id = unitIdFor(contents.unitNum);
+  // The sorter writes IncludePeak as 0 or 1; anything else is kept out (as the original's `== 1`
+  // does) and reported. A timestamp that is not a number cannot become a sample index at all.
   let count = 0;
-  for (let i = 0; i < peaks.rowCount; i++) if (include[i] === 1) count++;
-  const included = new Int32Array(count);
-  for (let i = 0, k = 0; i < peaks.rowCount; i++) if (include[i] === 1) included[k++] = i;
+  let oddInclude = 0;
+  let notNumbers = 0;
+  for (let i = 0; i < peaks.rowCount; i++) {
+    const flag = include[i];
+    if (flag === 1) {
+      if (Number.isFinite(allTimestampsUs[i])) count++;
+      else notNumbers++;
+    } else if (flag !== 0) oddInclude++;
+  }
+  if (oddInclude) session.warn(`${id}: ${oddInclude} peak(s) with IncludePeak other than 0 or 1 were treated as excluded`);
+  if (notNumbers) session.warn(`${id}: ${notNumbers} included peak(s) with a timestamp that is not a number were dropped`);
+  let included = new Int32Array(count);
+  for (let i = 0, k = 0; i < peaks.rowCount; i++) if (include[i] === 1 && Number.isFinite(allTimestampsUs[i])) included[k++] = i;
+
+  // Later steps (sectioning, STA) search spike times by bisection, so they must be in time order.
+  // The sorter writes them sorted; a file that does not is put in order, with a warning.
+  let sorted = true;
+  for (let k = 1; k < count && sorted; k++) sorted = allTimestampsUs[included[k]] >= allTimestampsUs[included[k - 1]];
+  if (!sorted) {
+    included = Int32Array.from(included).sort((a, b) => allTimestampsUs[a] - allTimestampsUs[b] || a - b);
+    session.warn(`${id}: peak timestamps were not in time order; spike_times were sorted`);
+  }
 
   const timestampsUs = new Float64Array(count);
   const spikeTimes = new BigUint64Array(count);
   const spikeWords = new Uint32Array(spikeTimes.buffer);
   const amplitudes = new Float32Array(count);
   const amplitude = numbers(peaks.amplitude);
+  let negative = 0;
   for (let k = 0; k < count; k++) {
     const t = allTimestampsUs[included[k]];
     timestampsUs[k] = t;
+    if (t < 0) negative++;
     // np.round is round-half-to-even; a sample index cannot be negative. Written as two 32-bit
     // words (little-endian) to avoid a BigInt per spike.
     const sample = Math.max(0, roundHalfEven((t * rate) / 1e6));
@@ -232,6 +256,7 @@ function buildUnit(
     spikeWords[2 * k + 1] = Math.floor(sample / 4294967296);
     amplitudes[k] = amplitude[included[k]];
   }
+  if (negative) session.warn(`${id}: ${negative} spike(s) before the recording start (negative timestamps) were set to sample 0`);
 
   const waveform = new Float32Array(peaks.cutout.length);
   for (let j = 0; j < peaks.cutout.length; j++) {
@@ -242,7 +267,6 @@ function buildUnit(
     waveform[j] = count ? sum / count : Number.NaN;
   }
 
-  const id = unitIdFor(contents.unitNum);
   const info = contents.unitInfo ?? {};
   let row = scalarNumber(info.row);
   let col = scalarNumber(info.column);

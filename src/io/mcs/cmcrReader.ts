@@ -10,12 +10,12 @@
  */
 import { elementCount } from "../../core/ndarray.ts";
 import type { CmcrContents } from "../../core/recordingContents.ts";
-import { baseName, openH5, type H5Dataset, type H5File, type H5Group, type H5Runtime } from "../h5.ts";
-import { numericDtype } from "../h5Tree.ts";
+import { baseName, fileSize, openH5, type H5Dataset, type H5File, type H5Group, type H5Runtime } from "../h5.ts";
+import { checkDeclaredSize, numericDtype, readLimits } from "../h5Tree.ts";
 import { compoundLayout, readCompoundColumns } from "./compoundColumns.ts";
 import { assertCmosMeaFile } from "./mcsFileCheck.ts";
 import { attrsToTree, childName, findPath, isDataset, isGroup, mcsKey, readAttr } from "./mcsNames.ts";
-import { guarded } from "./readGuard.ts";
+import { closeQuietly, damagedFileError, guarded } from "./readGuard.ts";
 
 const ANALOG_PATH = "Acquisition/Analog Data/ChannelData 1";
 const SENSOR_GROUP = "Acquisition/Sensor Data";
@@ -35,9 +35,11 @@ export function readCmcr(rt: H5Runtime, path: string, options: ReadCmcrOptions =
     assertCmosMeaFile(file, name, ".cmcr");
     const rootAttrs = guarded(name, "the root attributes", () => attrsToTree(file));
     const duration = readAttr(file, "LB.RecordingDuration");
-    const analogNode = findPath(file, ANALOG_PATH) ?? firstChildLike(file, "Acquisition/Analog Data", "channeldata");
+    const analogNode = guarded(name, "/Acquisition/Analog Data", () =>
+      findPath(file, ANALOG_PATH) ?? firstChildLike(file, "Acquisition/Analog Data", "channeldata"),
+    );
     const analog = isDataset(analogNode)
-      ? guarded(name, `/${ANALOG_PATH}`, () => readAnalog(analogNode, name, options.onProgress))
+      ? guarded(name, `/${ANALOG_PATH}`, () => readAnalog(analogNode, name, fileSize(rt, path), options.onProgress))
       : undefined;
     return {
       fileName: name,
@@ -47,12 +49,14 @@ export function readCmcr(rt: H5Runtime, path: string, options: ReadCmcrOptions =
       analog,
       tickUs: readTick(rt, file, name),
     };
+  } catch (error) {
+    throw damagedFileError(name, "the recording", error);
   } finally {
-    file.close();
+    closeQuietly(file);
   }
 }
 
-function readAnalog(dataset: H5Dataset, fileName: string, onProgress?: (fraction: number) => void): CmcrContents["analog"] {
+function readAnalog(dataset: H5Dataset, fileName: string, fileBytes: number, onProgress?: (fraction: number) => void): CmcrContents["analog"] {
   const meta = dataset.metadata;
   const shape = (meta.shape ?? []).map(Number);
   const where = `${fileName}: ${dataset.path}`;
@@ -61,6 +65,9 @@ function readAnalog(dataset: H5Dataset, fileName: string, onProgress?: (fraction
     throw new Error(`${where} has shape [${shape.join(", ")}], expected [channels × samples]`);
   }
   const [channels, samples] = shape;
+  if (!Number.isSafeInteger(channels * samples)) throw new Error(`${where} has an invalid shape [${shape.join(", ")}]`);
+  // The two rows we keep, as float32, and what the file says it stores.
+  checkDeclaredSize(readLimits(fileName, fileBytes), dataset.path, Math.max(channels * samples * meta.size, Math.min(channels, 2) * samples * 4), `[${shape.join(" × ")}] × ${meta.size} bytes`);
   const ch1 = new Float32Array(samples);
   const ch2 = channels >= 2 ? new Float32Array(samples) : undefined;
   for (let start = 0; start < samples; start += ANALOG_SLICE) {
@@ -140,9 +147,13 @@ export function openSensorData(rt: H5Runtime, path: string): SensorDataSource {
     const dataset = node;
     const meta = dataset.metadata;
     const shape = (meta.shape ?? []).map(Number);
-    if (!numericDtype(meta) || shape.length !== 3) {
+    if (!numericDtype(meta) || shape.length !== 3 || shape.some((d) => !Number.isSafeInteger(d) || d < 0)) {
       throw new Error(`${name}: ${dataset.path} has shape [${shape.join(", ")}], expected [time × rows × cols] numbers`);
     }
+    // Callers read windows of frames, never the whole; but one frame must be a sane size, and the
+    // whole must fit what the file can hold.
+    if (shape[1] * shape[2] > 1 << 20) throw new Error(`${name}: ${dataset.path} claims frames of ${shape[1]} × ${shape[2]} sensors`);
+    checkDeclaredSize(readLimits(name, fileSize(rt, path)), dataset.path, shape[0] * shape[1] * shape[2] * meta.size, `[${shape.join(" × ")}] × ${meta.size} bytes`);
     return {
       fileName: name,
       shape: shape as [number, number, number],
@@ -158,10 +169,10 @@ export function openSensorData(rt: H5Runtime, path: string): SensorDataSource {
         for (let i = 0; i < out.length; i++) out[i] = Number(src[i]);
         return out;
       },
-      close: () => file.close(),
+      close: () => closeQuietly(file),
     };
   } catch (error) {
-    file.close();
-    throw error;
+    closeQuietly(file);
+    throw damagedFileError(name, "the sensor data", error);
   }
 }

@@ -11,12 +11,12 @@
  */
 import { NDArray, StringArray, type Tree } from "../../core/ndarray.ts";
 import type { CmtrContents, PeakTable, SortedUnitContents } from "../../core/recordingContents.ts";
-import { baseName, openH5, type H5Dataset, type H5Group, type H5Runtime } from "../h5.ts";
-import { numericDtype, readDataset } from "../h5Tree.ts";
-import { compoundLayout, readCompoundColumns } from "./compoundColumns.ts";
+import { baseName, fileSize, openH5, type H5Dataset, type H5Group, type H5Runtime } from "../h5.ts";
+import { checkDeclaredSize, numericDtype, readDataset, readLimits, type ReadLimits } from "../h5Tree.ts";
+import { compoundLayout, decodedBytes, readCompoundColumns } from "./compoundColumns.ts";
 import { assertCmosMeaFile } from "./mcsFileCheck.ts";
 import { MCS_TYPE_ID, attrsToTree, cleanString, findPath, isDataset, isGroup, mcsKey, mcsPythonName, readAttr, typeIdOf } from "./mcsNames.ts";
-import { guarded } from "./readGuard.ts";
+import { closeQuietly, damagedFileError, guarded } from "./readGuard.ts";
 
 export interface ReadCmtrOptions {
   /** Called after each unit with (units done, units total). */
@@ -31,15 +31,16 @@ export function readCmtr(rt: H5Runtime, path: string, options: ReadCmtrOptions =
     const rootAttrs = guarded(name, "the root attributes", () => attrsToTree(file));
     const duration = readAttr(file, "LB.RecordingDuration");
 
-    const sorter = findPath(file, "Spike Sorter");
+    const sorter = guarded(name, "/Spike Sorter", () => findPath(file, "Spike Sorter"));
     if (!isGroup(sorter)) throw new Error(`${name}: no spike sorter results (group /Spike Sorter missing)`);
     const groups = unitGroups(sorter, name);
     if (groups.length === 0) throw new Error(`${name}: no spike sorter results (/Spike Sorter has no Unit groups)`);
 
+    const limits = readLimits(name, fileSize(rt, path));
     const units: SortedUnitContents[] = [];
     const seen = new Map<number, string>();
     for (const [i, group] of groups.entries()) {
-      const unit = readUnit(rt, group, name);
+      const unit = guarded(name, group.path, () => readUnit(rt, group, name, limits));
       const previous = seen.get(unit.unitNum);
       if (previous !== undefined) {
         throw new Error(`${name}: ${previous} and ${groupName(group)} both give unit number ${unit.unitNum}`);
@@ -56,8 +57,11 @@ export function readCmtr(rt: H5Runtime, path: string, options: ReadCmtrOptions =
       recordingDurationUs: typeof duration === "number" && duration > 0 ? duration : undefined,
       units,
     };
+  } catch (error) {
+    // Anything not already explained (a damaged link table met while listing, say) still names the file.
+    throw damagedFileError(name, "the spike sorter results", error);
   } finally {
-    file.close();
+    closeQuietly(file);
   }
 }
 
@@ -75,7 +79,7 @@ function groupName(group: H5Group): string {
   return group.path.split("/").pop() ?? group.path;
 }
 
-function readUnit(rt: H5Runtime, group: H5Group, fileName: string): SortedUnitContents {
+function readUnit(rt: H5Runtime, group: H5Group, fileName: string, limits: ReadLimits): SortedUnitContents {
   const hdf5Name = groupName(group);
   const where = `${fileName}: ${group.path}`;
   const originalName = mcsPythonName(hdf5Name);
@@ -88,7 +92,7 @@ function readUnit(rt: H5Runtime, group: H5Group, fileName: string): SortedUnitCo
 
   const peaksNode = findPath(group, "Peaks");
   if (!isDataset(peaksNode)) throw new Error(`${where}: no Peaks dataset`);
-  const peaks = guarded(fileName, `${group.path}/Peaks`, () => readPeaks(rt, peaksNode, where));
+  const peaks = guarded(fileName, `${group.path}/Peaks`, () => readPeaks(rt, peaksNode, where, limits));
 
   const infoNode = findPath(group, "Unit Info");
   const unitInfo = isDataset(infoNode) ? guarded(fileName, `${group.path}/Unit Info`, () => readUnitInfo(infoNode, where)) : undefined;
@@ -99,12 +103,12 @@ function readUnit(rt: H5Runtime, group: H5Group, fileName: string): SortedUnitCo
     groupAttrs: attrsToTree(group),
     unitInfo,
     peaks,
-    roiStas: optionalNumeric(group, "RoiSTAs", fileName),
-    unmixing: optionalNumeric(group, "Unmixing", fileName),
+    roiStas: optionalNumeric(group, "RoiSTAs", fileName, limits),
+    unmixing: optionalNumeric(group, "Unmixing", fileName, limits),
   };
 }
 
-function readPeaks(rt: H5Runtime, dataset: H5Dataset, where: string): PeakTable {
+function readPeaks(rt: H5Runtime, dataset: H5Dataset, where: string, limits: ReadLimits): PeakTable {
   const layout = compoundLayout(dataset);
   if (typeof layout === "string") throw new Error(`${where}/Peaks: ${layout}`);
   const fieldNames = layout.fields.map((f) => f.name);
@@ -125,6 +129,7 @@ function readPeaks(rt: H5Runtime, dataset: H5Dataset, where: string): PeakTable 
     throw new Error(`${where}/Peaks: Timestamp is ${timestamp.dtype}, too coarse for µs timestamps (expected an integer type)`);
   }
 
+  checkDeclaredSize(limits, dataset.path, Math.max(decodedBytes(layout), layout.rowCount * layout.rowSize), `${layout.rowCount} peaks of ${layout.rowSize} bytes`);
   const columns = readCompoundColumns(rt, dataset, layout);
   const tree: Tree = {};
   for (const [field, data] of columns) tree[field.toLowerCase()] = new NDArray(data);
@@ -167,10 +172,10 @@ function readUnitInfo(dataset: H5Dataset, where: string): Tree {
   return tree;
 }
 
-function optionalNumeric(group: H5Group, name: string, fileName: string): NDArray | undefined {
+function optionalNumeric(group: H5Group, name: string, fileName: string, limits: ReadLimits): NDArray | undefined {
   const node = findPath(group, name);
   if (!isDataset(node)) return undefined;
-  const value = guarded(fileName, `${group.path}/${name}`, () => readDataset(node));
+  const value = guarded(fileName, `${group.path}/${name}`, () => readDataset(node, undefined, limits));
   return value instanceof NDArray ? value : undefined;
 }
 

@@ -37,17 +37,26 @@ export function compoundLayout(dataset: H5Dataset): CompoundLayout | string {
   if (meta.type !== H5T_COMPOUND || !meta.compound_type) return "not a compound (table) dataset";
   const shape = (meta.shape ?? []).map(Number);
   if (shape.length !== 1) return `expected one dimension, found shape [${shape.join(", ")}]`;
-  return {
-    rowSize: meta.size,
-    rowCount: shape[0],
-    fields: meta.compound_type.members.map((m) => ({
-      name: m.name,
-      offset: m.offset,
-      size: m.size,
-      dtype: numericDtype(m),
-      littleEndian: m.littleEndian,
-    })),
-  };
+  if (!Number.isSafeInteger(shape[0]) || shape[0] < 0) return `invalid row count ${shape[0]}`;
+  const fields = meta.compound_type.members.map((m) => ({
+    name: m.name,
+    offset: m.offset,
+    size: m.size,
+    dtype: numericDtype(m),
+    littleEndian: m.littleEndian,
+  }));
+  // The decoder indexes rows by these numbers: a field outside its row would read the next row or
+  // past the buffer.
+  const outside = fields.find((f) => !(f.offset >= 0 && f.size > 0 && f.offset + f.size <= meta.size));
+  if (outside) return `field ${outside.name} (offset ${outside.offset}, ${outside.size} bytes) lies outside the ${meta.size}-byte row`;
+  const odd = fields.find((f) => f.dtype !== undefined && TYPED_ARRAY_BY_DTYPE[f.dtype].BYTES_PER_ELEMENT !== f.size);
+  if (odd) return `field ${odd.name} has ${odd.size} bytes for a ${odd.dtype}`;
+  return { rowSize: meta.size, rowCount: shape[0], fields };
+}
+
+/** Bytes the numeric columns of `layout` take once decoded (what readCompoundColumns allocates). */
+export function decodedBytes(layout: CompoundLayout): number {
+  return layout.fields.reduce((sum, f) => sum + (f.dtype ? f.size : 0), 0) * layout.rowCount;
 }
 
 /**

@@ -47,9 +47,14 @@ export function isDataset(node: unknown): node is H5Dataset {
   return !!node && (node as H5Dataset).type === "Dataset";
 }
 
+// Readers look up several children of each unit group; listing the group once per object (files are
+// opened read-only) saves most of the load time of a .cmtr with tens of thousands of units.
+const keyCache = new WeakMap<H5Group, string[]>();
+
 /** The child of `group` whose name matches `name` (exact first, then McsPy-style), or undefined. */
 export function childName(group: H5Group, name: string): string | undefined {
-  const keys = group.keys();
+  let keys = keyCache.get(group);
+  if (!keys) keyCache.set(group, (keys = group.keys()));
   if (keys.includes(name)) return name;
   const wanted = mcsKey(name);
   return keys.find((k) => mcsKey(k) === wanted);

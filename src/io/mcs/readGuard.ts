@@ -3,14 +3,14 @@
  * allocation) into an error that names the file and the object. Errors we raised ourselves already
  * name the file and pass through unchanged.
  */
-import { hdf5ErrorSummary } from "../h5.ts";
+import { closeQuietly, damagedFileError } from "../h5.ts";
+
+export { closeQuietly, damagedFileError };
 
 export function guarded<T>(fileName: string, what: string, read: () => T): T {
   try {
     return read();
   } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
-    if (message.startsWith(`${fileName}:`)) throw error;
-    throw new Error(`${fileName}: cannot read ${what} (${hdf5ErrorSummary(error)}); the file may be truncated or damaged`);
+    throw damagedFileError(fileName, what, error);
   }
 }

@@ -31,8 +31,13 @@ const definitions = PIPELINE_STEPS.map((s) => (s.name === "extract_features" ? m
 const features = (session: PipelineSession, unit: string) => session.getUnit(unit).children.features as Tree;
 
 describe("extract_features", () => {
-  it("registers frif and no placeholder extractor", () => {
-    expect(FEATURE_EXTRACTORS.map((e) => e.name)).toEqual(["frif"]);
+  it("registers the real extractors and none of the original's placeholders", () => {
+    const names = FEATURE_EXTRACTORS.map((e) => e.name);
+    expect(names).toEqual(expect.arrayContaining(["frif", "baseline", "step_response", "moving_bar", "rf_geometry"]));
+    // The original's random/placeholder extractors were registered under these names (brief §3.5).
+    for (const placeholder of ["example_feature", "step_up_5s_5i_3x", "moving_h_bar_s5_d8_3x", "cell_type_classifier"]) {
+      expect(names).not.toContain(placeholder);
+    }
   });
 
   it("stores data and metadata per unit; a failing unit or missing input becomes a warning", async () => {
@@ -88,13 +93,13 @@ describe("extract_features", () => {
   it("refuses unknown feature names before running anything", async () => {
     const session = loadedSession();
     await expect(runPipeline(session, { steps: ["extract_features"], params: { extract_features: { features: ["on_off"] } } })).rejects.toThrow(
-      new PipelineParamsError("extract_features: unknown feature(s) on_off (registered: frif)"),
+      new PipelineParamsError(`extract_features: unknown feature(s) on_off (registered: ${FEATURE_EXTRACTORS.map((e) => e.name).join(", ")})`),
     );
   });
 
   it("computes frif for every unit of a loaded session", async () => {
     const session = loadedSession();
-    await runPipeline(session, { steps: ["extract_features"] });
+    await runPipeline(session, { steps: ["extract_features"], params: { extract_features: { features: ["frif"] } } });
     const frif = (features(session, "unit_001").frif as Tree).data as Tree;
     expect((frif.FRIF as NDArray).data.length).toBe(6199);
     expect(session.warnings).toEqual([]);
