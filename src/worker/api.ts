@@ -46,6 +46,7 @@ import { benchmarkSaveLoad } from "./selfBenchmark.ts";
 import { pipelineOperations } from "./pipelineOps.ts";
 import { viewOperations } from "./views.ts";
 import { loadRecording } from "../io/mcs/openRecording.ts";
+import { openSensorInput } from "../io/mcs/sensorInput.ts";
 import {
   checkpointExists,
   checkpointFile,
@@ -413,6 +414,11 @@ const views = viewOperations((sessionId) => get(sessionId).session);
 const pipeline = pipelineOperations(
   (sessionId) => get(sessionId).session,
   (sessionId) => writeCheckpoint(sessionId, false),
+  async (sessionId) => {
+    // The .cmcr a recording was opened from stays mounted for exactly this: the eimage STA.
+    const cmcr = [...(get(sessionId).drop?.paths.values() ?? [])].find((p) => /\.cmcr$/i.test(p));
+    return cmcr ? openSensorInput(await runtime(), cmcr) : undefined;
+  },
 );
 
 export const api = {

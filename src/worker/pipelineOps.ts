@@ -18,6 +18,8 @@ import {
 import type { PipelineSession } from "../core/session.ts";
 import { summarizeSession, type SessionSummary } from "../core/sessionSummary.ts";
 
+const EIMAGE_STEP = "load_recording_with_eimage_sta";
+
 export interface StepInfo {
   name: string;
   description: string;
@@ -53,9 +55,14 @@ export interface RunStepsResult {
 
 export type StepProgressCallback = (progress: PipelineProgress) => void;
 
+/** Raw sensor frames for the eimage STA, read a block at a time; closed after the run. */
+export type SensorInput = NonNullable<PipelineInputs["sensorData"]> & { close(): void };
+
 export function pipelineOperations(
   sessionOf: (sessionId: string) => PipelineSession,
   checkpoint: (sessionId: string) => Promise<unknown>,
+  /** The session's `.cmcr` sensor frames, when it was opened from one (undefined otherwise). */
+  sensorOf: (sessionId: string) => Promise<SensorInput | undefined> = async () => undefined,
 ) {
   const running = new Map<string, AbortController>();
 
@@ -75,8 +82,13 @@ export function pipelineOperations(
       if (running.has(sessionId)) throw new Error(`steps are already running on session ${session.datasetId}`);
       const controller = new AbortController();
       running.set(sessionId, controller);
+      let sensor: SensorInput | undefined;
       try {
         const inputs = await readInputs(request.inputs ?? {});
+        if (request.steps !== "all" && request.steps.includes(EIMAGE_STEP)) {
+          sensor = await sensorOf(sessionId);
+          if (sensor) inputs.sensorData = sensor;
+        }
         const report = await runPipeline(session, {
           steps: request.steps,
           params: request.params,
@@ -96,6 +108,7 @@ export function pipelineOperations(
         }
         throw error;
       } finally {
+        sensor?.close();
         running.delete(sessionId);
       }
     },

@@ -5,6 +5,8 @@ import { join } from "node:path";
 import type { PipelineSession } from "../../src/core/session.ts";
 import { nodeRuntime } from "../../src/io/h5node.ts";
 import { loadRecording } from "../../src/io/mcs/openRecording.ts";
+import { openSensorInput } from "../../src/io/mcs/sensorInput.ts";
+import type { NDArray } from "../../src/core/ndarray.ts";
 import { pipelineOperations, type StepInputFiles } from "../../src/worker/pipelineOps.ts";
 import { writeRecordingPair } from "../fixtures/recordingGenerator.ts";
 import { sessionDiff } from "../fixtures/sessionDiff.ts";
@@ -77,6 +79,27 @@ describe("pipeline operations in the worker", () => {
       "checker_noise_10x10_20hz_s7_1min",
     ]);
     expect(result.summary.completedSteps.map((s) => s.name)).toContain("section_spike_times");
+  });
+
+  it("gives the eimage STA the recording's sensor frames, and closes them after the run", async () => {
+    const rt = await nodeRuntime();
+    const dir = mkdtempSync(join(tmpdir(), "hdmea-ops-eimage-"));
+    const rec = writeRecordingPair(rt, { dir, name: "raw", units: 2, minutes: 1 / 60, seed: 9, sensorSeconds: 0.25 });
+    const session = loadRecording(rt, { cmcrPath: rec.cmcrPath, cmtrPath: rec.cmtrPath });
+    let closed = 0;
+    const ops = pipelineOperations(
+      () => session,
+      async () => undefined,
+      async () => {
+        const input = openSensorInput(rt, rec.cmcrPath);
+        return { ...input, close: () => (closed++, input.close()) };
+      },
+    );
+    const result = await ops.runSteps("s1", { steps: ["load_recording_with_eimage_sta"], params: { load_recording_with_eimage_sta: { duration_s: 0.25, chunk_duration_s: 0.1 } } });
+    expect(result.report.steps[0].status).toBe("completed");
+    const feature = (session.getUnit("unit_001").children.features as Record<string, Record<string, NDArray>>).eimage_sta;
+    expect(feature.data.shape).toEqual([50, 65, 65]);
+    expect(closed).toBe(1);
   });
 
   it("cancelling leaves the session exactly as it was", async () => {
