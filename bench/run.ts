@@ -95,6 +95,13 @@ try {
     ]);
   });
 
+  log("all feature extractors over 1,000 synthetic units…");
+  const features = runJson<{ units: number; perExtractorMs: Record<string, number>; totalMs: number }>(process.execPath, [
+    join(here, "features.js"),
+    "1000",
+    "--json",
+  ]);
+
   const result = {
     date: new Date().toISOString(),
     machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model, memoryBytes: totalmem(), node: process.version },
@@ -102,6 +109,7 @@ try {
     compression,
     modes,
     opens,
+    features,
   };
   const table = renderTable(result);
   if (asJson) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
@@ -112,7 +120,7 @@ try {
   rmSync(dir, { recursive: true, force: true });
 }
 
-type Result = { date: string; machine: Record<string, unknown>; sizes: typeof rows; compression: { sizeGb: number; bytesSaved: number; slowdown: number }; opens: { pairBytes: number; units: number; openMs: number }[]; modes: { immediateMs: number; deferredMs: number; speedup: number; bytesEach: number } };
+type Result = { date: string; machine: Record<string, unknown>; sizes: typeof rows; compression: { sizeGb: number; bytesSaved: number; slowdown: number }; opens: { pairBytes: number; units: number; openMs: number }[]; features: { units: number; perExtractorMs: Record<string, number>; totalMs: number }; modes: { immediateMs: number; deferredMs: number; speedup: number; bytesEach: number } };
 
 function fmt(x: number | undefined, digits = 0): string {
   return x === undefined || !Number.isFinite(x) ? "—" : x.toFixed(digits);
@@ -145,6 +153,9 @@ function renderTable(result: Result): string {
     ...lines.map(render),
     "",
     ...result.opens.map((o) => `open a ${fmt(o.pairBytes / 1e9, 1)} GB recording pair (${o.units} units, 20 min) and have its unit table: ${fmt(o.openMs)} ms`),
+    `features for ${result.features.units} units: ${fmt(result.features.totalMs)} ms in all (${Object.entries(result.features.perExtractorMs)
+      .map(([name, ms]) => `${name} ${fmt(ms)}`)
+      .join(", ")})`,
     `gzip (level 4) at ${result.compression.sizeGb} GB: file ${fmt(100 * result.compression.bytesSaved)}% smaller, save ${fmt(result.compression.slowdown, 2)}× the time`,
     `deferred vs immediate, ${fmt(modes.bytesEach / 1e6)} MB recordings: immediate ${fmt(modes.immediateMs)} ms, deferred ${fmt(modes.deferredMs)} ms, deferred is ${fmt(modes.speedup, 2)}× faster`,
   ].join("\n");

@@ -20,6 +20,7 @@
  * | `pipelineSteps()`                 |                                         | `StepInfo[]` in run order       | names, defaults, prerequisites (pipelineOps.ts) |
  * | `runSteps(sessionId, req, onProgress?)` | id, steps/params/force/input `File`s | `RunStepsResult` (report, summary, cancelled) | parameter errors before anything runs; a cancelled or failed step leaves the session as before it |
  * | `cancelSteps(sessionId)`          | session id                              | nothing                         | the running step stops at its next check |
+ * | `labelUnit(sessionId, unitId, label)` | id, unit, rgc/ac/other/no_label      | `SessionSummary`                | unknown unit or label |
  * | `playlistNames(file)`             | a playlist CSV `File`                   | its playlist names              | the file and line of a malformed row |
  * | `sessionIds()`                    |                                         | ids of open sessions            | the client uses it after a restart check |
  * | `unitDetail(sessionId, unitId)`   | session id, `unit_NNN`                  | `UnitDetail` (waveform, firing_rate_10hz, meta scalars; transferred) | unknown session or unit (views.ts) |
@@ -47,6 +48,7 @@ import { pipelineOperations } from "./pipelineOps.ts";
 import { viewOperations } from "./views.ts";
 import { loadRecording } from "../io/mcs/openRecording.ts";
 import { openSensorInput } from "../io/mcs/sensorInput.ts";
+import { setUnitLabel, type UnitLabel } from "../core/unitLabel.ts";
 import {
   checkpointExists,
   checkpointFile,
@@ -404,6 +406,13 @@ function guarded<A extends unknown[], R>(fn: (...args: A) => Promise<R>): (...ar
   };
 }
 
+/** The manual cell-type label of a unit, in the lab's `auto_label/axon_type` place. */
+async function labelUnit(sessionId: string, unitId: string, label: UnitLabel): Promise<SessionSummary> {
+  const { session } = get(sessionId);
+  setUnitLabel(session, unitId, label);
+  return summarizeSession(session);
+}
+
 /** Test hook: the next OPFS writes fail after `bytes` more bytes (proves failed saves damage nothing). */
 async function injectWriteFault(bytes: number): Promise<void> {
   failWritesAfter(bytes);
@@ -440,6 +449,7 @@ export const api = {
   runSteps: guarded(pipeline.runSteps),
   cancelSteps: guarded(pipeline.cancelSteps),
   playlistNames: guarded(pipeline.playlistNames),
+  labelUnit: guarded(labelUnit),
   unitDetail: guarded(views.unitDetail),
   lightReference: guarded(views.lightReference),
   raster: guarded(views.raster),

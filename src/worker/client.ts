@@ -28,7 +28,9 @@ import type {
 } from "./views.ts";
 export type { RunStepsRequest, RunStepsResult, StepInfo, StepInputFiles, StepProgressCallback } from "./pipelineOps.ts";
 export type { PipelineProgress, StepReport } from "../core/pipeline.ts";
+export { UNIT_LABELS, type UnitLabel } from "../core/unitLabel.ts";
 import type { SelfBenchmarkResult } from "./selfBenchmark.ts";
+import type { UnitLabel } from "../core/unitLabel.ts";
 import type { RunStepsRequest, RunStepsResult, StepInfo, StepProgressCallback } from "./pipelineOps.ts";
 
 export type {
@@ -147,6 +149,10 @@ export class WorkerClient {
 
   cancelSteps(sessionId: string): Promise<void> {
     return this.call("Cancelling", (r) => r.cancelSteps(sessionId));
+  }
+
+  labelUnit(sessionId: string, unitId: string, label: UnitLabel): Promise<SessionSummary> {
+    return this.call(`Labelling ${unitId}`, (r) => r.labelUnit(sessionId, unitId, label));
   }
 
   playlistNames(file: File): Promise<string[]> {

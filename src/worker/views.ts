@@ -13,6 +13,7 @@
  * | `sessionTree(s)`                      | the HDF5 layout `io/sessionFile.ts` writes for this session: groups, datasets, shapes, dtypes, attributes |
  * | `storageEstimate()`                   | browser storage used / quota and whether it is persistent               |
  */
+import { unitLabel } from "../core/unitLabel.ts";
 import { transfer } from "comlink";
 import { NDArray, StringArray, isTree, scalarNumber, type Tree, type TreeNode } from "../core/ndarray.ts";
 import type { PipelineSession, Unit } from "../core/session.ts";
@@ -83,6 +84,8 @@ export interface UnitDetail {
   meta: { name: string; value: number | string }[];
   features: string[];
   sectionedMovies: string[];
+  /** The manual cell-type label (`auto_label/axon_type`), if set. */
+  label: string | null;
 }
 
 export function acquisitionRateOf(session: PipelineSession): number {
@@ -129,6 +132,7 @@ export function unitDetail(session: PipelineSession, unitId: string): UnitDetail
     firingRateS: Float64Array.from(firingRate, (_, i) => i * 0.1),
     meta: metaScalars(unit),
     features: isTree(features) ? Object.keys(features) : [],
+    label: unitLabel(unit) ?? null,
     sectionedMovies: isTree(sectioned) ? Object.keys(sectioned) : [],
   };
 }

@@ -35,6 +35,9 @@ test("run the pipeline on the demo recording from the panel, then save the secti
     // "Checkpoint after each step" was on: browser storage holds one for the demo.
     await expect(page.getByRole("region", { name: /Checkpoints/ })).toContainText("demo.h5");
 
+    // A manual cell-type label goes to the lab's auto_label place.
+    await page.getByLabel("Cell type label of unit_001").selectOption("rgc");
+
     const session = page.getByRole("region", { name: "Session demo" });
     await expect(session.getByRole("list", { name: "Completed steps" })).toContainText("section_spike_times");
     const download = page.waitForEvent("download");
@@ -48,7 +51,8 @@ test("run the pipeline on the demo recording from the panel, then save the secti
       "gray_baseline_60",
       "step_flash_4s_4i_2x",
     ]);
-    const unit = back.units.values().next().value!;
+    const unit = back.units.get("unit_001")!;
+    expect((unit.children.auto_label as Record<string, unknown>).axon_type).toBe("rgc");
     const sectioned = unit.children.spike_times_sectioned as Record<string, Record<string, unknown>>;
     expect(Object.keys(sectioned.step_flash_4s_4i_2x.trials_spike_times as object)).toEqual(["0", "1"]);
     expect(back.completedSteps.map((s) => s.name)).toEqual(
