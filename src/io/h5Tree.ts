@@ -248,12 +248,16 @@ export function readDataset(
   if (!dtype) return undefined;
   const Ctor = TYPED_ARRAY_BY_DTYPE[dtype];
   const total = elementCount(shape);
-  const out = new Ctor(total) as NumericArray;
-  if (total === 0) return new NDArray(out, shape);
-  if (shape.length === 0 || total * meta.size <= sliceBytes) {
-    setFrom(out, dataset.value, 0);
+  if (total > 0 && (shape.length === 0 || total * meta.size <= sliceBytes)) {
+    const value = dataset.value;
+    // h5wasm already returns a fresh typed array of the right type: keep it rather than copy it.
+    if (value instanceof Ctor && value.length === total) return new NDArray(value as NumericArray, shape);
+    const out = new Ctor(total) as NumericArray;
+    setFrom(out, value, 0);
     return new NDArray(out, shape);
   }
+  const out = new Ctor(total) as NumericArray;
+  if (total === 0) return new NDArray(out, shape);
   const rowElements = elementCount(shape.slice(1));
   const sliceRows = Math.max(1, Math.floor(sliceBytes / (rowElements * meta.size)));
   for (let row = 0; row < shape[0]; row += sliceRows) {

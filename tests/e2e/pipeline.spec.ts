@@ -1,4 +1,5 @@
 import { expect, test } from "@playwright/test";
+import { spawnSync } from "node:child_process";
 import { readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { readBack, scratchDir } from "./sessionFixtures.ts";
@@ -44,6 +45,19 @@ test("run the pipeline on the demo recording from the panel, then save the secti
     await session.getByRole("button", { name: "Save", exact: true }).click();
     const file = join(dir, "demo.h5");
     await (await download).saveAs(file);
+    // The lab's reader: Debian's h5py opens the file the browser wrote.
+    const h5py = spawnSync(
+      "/usr/bin/python3",
+      [join(import.meta.dirname, "../interop/read_session.py"), file, "stimulus/section_time/step_flash_4s_4i_2x", "units/unit_001/spike_times"],
+      { encoding: "utf8" },
+    );
+    expect(h5py.status, h5py.stderr).toBe(0);
+    const lab = JSON.parse(h5py.stdout);
+    expect(lab.unit_names).toHaveLength(24);
+    expect(lab.acquisition_rate_as_float).toBe(20000);
+    expect(lab["stimulus/section_time/step_flash_4s_4i_2x"]).toMatchObject({ dtype: "<i8", shape: [1, 2] });
+    expect(lab["units/unit_001/spike_times"].dtype).toBe("<u8");
+
     const back = (await readBack(file)).session;
     // HDF5 lists names alphabetically.
     expect(Object.keys(back.stimulus.section_time as object)).toEqual([
