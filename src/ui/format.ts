@@ -1,15 +1,7 @@
 /** Display formatting only; the page does no data work itself. */
 
-export function formatBytes(bytes: number): string {
-  const units = ["B", "kB", "MB", "GB", "TB"];
-  let value = bytes;
-  let i = 0;
-  while (value >= 1000 && i < units.length - 1) {
-    value /= 1000;
-    i++;
-  }
-  return `${value.toFixed(i === 0 ? 0 : value < 10 ? 2 : 1)} ${units[i]}`;
-}
+// The same byte formatting as the CLI (a pure function; no work happens here).
+export { formatBytes } from "../core/sessionSummary.ts";
 
 export function formatTime(iso: string | null | undefined): string {
   if (!iso) return "—";

@@ -22,6 +22,7 @@
  * Within a chunk the sums receive the spikes' frames block by block (last block first) rather than
  * spike by spike in file order; float64 addition in another order differs only in the last bits.
  */
+import { lowerBound } from "../frameClock.ts";
 import { butterworthHighpassSos } from "./butterworth.ts";
 import { meanCenteredBlocks } from "./meanCentering.ts";
 import { sosfiltfiltBlocks, type ReadRows } from "./sosfiltfilt.ts";
@@ -209,14 +210,3 @@ function addRow(sum: Float64Array, at: number, y: Float32Array, from: number, n:
   for (let e = 0; e < n; e++) sum[at + e] += y[from + e];
 }
 
-/** First index i with a[i] ≥ x (a sorted ascending). */
-function lowerBound(a: Float64Array, x: number): number {
-  let lo = 0;
-  let hi = a.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (a[mid] < x) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}

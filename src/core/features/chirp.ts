@@ -40,11 +40,12 @@
  * amplitude_n_cycles, amplitude_sweep_hz, preferred_frequency_hz, centroid_frequency_hz, high_low_index,
  * half_max_amplitude}`; movies matching /chirp|freq_step/i.
  */
+import { lowerBound } from "../frameClock.ts";
 import { NDArray, f64, type Tree } from "../ndarray.ts";
 import type { FeatureExtractor } from "./featureExtractor.ts";
 import { allLightCycles, trialLightTraces, type LightCycle } from "./lightTemplateTrials.ts";
 import { FeatureNotApplicable } from "./notApplicable.ts";
-import { checkMovies, lowerBoundF, movieKey, movieTrials, requireRate, unitMovies } from "./sectionedTrials.ts";
+import { checkMovies, movieKey, movieTrials, requireRate, unitMovies } from "./sectionedTrials.ts";
 
 export interface ChirpParams {
   movie_pattern: RegExp;
@@ -87,7 +88,7 @@ export function pooledF1(spikes: readonly Float64Array[], refs: readonly CycleRe
     const s = spikes[trial];
     const period = cycle.end - cycle.start;
     time += period;
-    for (let i = lowerBoundF(s, cycle.start), e = lowerBoundF(s, cycle.end); i < e; i++) {
+    for (let i = lowerBound(s, cycle.start), e = lowerBound(s, cycle.end); i < e; i++) {
       const phase = (2 * Math.PI * (s[i] - cycle.start)) / period;
       re += Math.cos(phase);
       im -= Math.sin(phase);

@@ -26,11 +26,12 @@
  * Output: `data/<movie>/{directions_deg, tuning_hz, n_repeats, dsi, preferred_direction_deg,
  * osi, preferred_orientation_deg, dsi_p_value, osi_p_value, n_permutations, direction_section/…}`.
  */
+import { lowerBound } from "../frameClock.ts";
 import { NDArray, f64, i64, type Tree } from "../ndarray.ts";
 import { Prng } from "../prng.ts";
 import type { FeatureExtractor } from "./featureExtractor.ts";
 import { FeatureNotApplicable } from "./notApplicable.ts";
-import { checkMovies, countIn, lowerBoundF, movieKey, movieTrials, requireRate, unitMovies, type MovieTrials } from "./sectionedTrials.ts";
+import { checkMovies, countIn, movieKey, movieTrials, requireRate, unitMovies, type MovieTrials } from "./sectionedTrials.ts";
 
 export interface MovingBarParams {
   movie_pattern: RegExp;
@@ -242,8 +243,8 @@ export function directionSection(trials: MovieTrials, sweeps: readonly Sweep[], 
       bounds[2 * r] = BigInt(Math.round(t0 + s.start * rate));
       bounds[2 * r + 1] = BigInt(Math.round(t0 + s.end * rate));
       const sp = trials.spikes[s.trial];
-      const i0 = lowerBoundF(sp, s.start);
-      const i1 = lowerBoundF(sp, s.end);
+      const i0 = lowerBound(sp, s.start);
+      const i1 = lowerBound(sp, s.end);
       // Back to the stored sample indices (exact: t·rate recovers an integer to far below 0.5).
       spikeTrees[String(r)] = new NDArray(BigInt64Array.from(sp.subarray(i0, i1), (t) => BigInt(Math.round(t0 + t * rate))));
     });

@@ -6,6 +6,7 @@
  * With a pre pad margin the stored trials hold spikes before the trial start; they come out with
  * negative times and the features that integrate over `[0, duration)` ignore them.
  */
+import { lowerBound } from "../frameClock.ts";
 import { NDArray, isTree, type Tree } from "../ndarray.ts";
 import { childAt } from "../sessionInputs.ts";
 import type { Unit } from "../session.ts";
@@ -88,20 +89,9 @@ export function sortIfNeeded(x: Float64Array): Float64Array {
 
 /** Spikes of a sorted array in `[a, b)`. */
 export function countIn(sorted: Float64Array, a: number, b: number): number {
-  return lowerBoundF(sorted, b) - lowerBoundF(sorted, a);
+  return lowerBound(sorted, b) - lowerBound(sorted, a);
 }
 
-/** First index whose value is ≥ x. */
-export function lowerBoundF(sorted: Float64Array, x: number): number {
-  let lo = 0;
-  let hi = sorted.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (sorted[mid] < x) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
 
 /** A movie name as a group key: the name itself (movie names are file stems without `/`). */
 export function movieKey(movie: string): string {
