@@ -161,6 +161,26 @@ function renderTable(result: Result): string {
   ].join("\n");
 }
 
+/** Each target of the benchmark issue, met or not, with the figure that decides it. */
+function renderTargets(result: Result): string {
+  const min = (xs: (number | undefined)[]) => Math.min(...xs.filter((x): x is number => x !== undefined && Number.isFinite(x)));
+  const atLeast1Gb = result.sizes.filter((r) => r.sizeGb >= 1);
+  const rows: [string, string, boolean][] = [
+    ["save in Node ≥ 0.8 × h5py", fmt(min(result.sizes.map((r) => r.ratioNodeToH5py?.save)), 2), min(result.sizes.map((r) => r.ratioNodeToH5py?.save)) >= 0.8],
+    ["load in Node ≥ 0.8 × h5py", fmt(min(result.sizes.map((r) => r.ratioNodeToH5py?.load)), 2), min(result.sizes.map((r) => r.ratioNodeToH5py?.load)) >= 0.8],
+    ["save in Chromium ≥ 0.5 × h5py", fmt(min(result.sizes.map((r) => r.browser?.ratioToH5py?.save)), 2), min(result.sizes.map((r) => r.browser?.ratioToH5py?.save)) >= 0.5],
+    ["load in Chromium ≥ 0.5 × h5py", fmt(min(result.sizes.map((r) => r.browser?.ratioToH5py?.load)), 2), min(result.sizes.map((r) => r.browser?.ratioToH5py?.load)) >= 0.5],
+    ["peak RSS during save ≤ 1.2 × session (sessions ≥ 1 GB)", fmt(Math.max(...atLeast1Gb.map((r) => r.memory.peakOverSession)), 2), Math.max(...atLeast1Gb.map((r) => r.memory.peakOverSession)) <= 1.2],
+    ["deferred ≥ 1.2 × faster than immediate (aim 2×)", `${fmt(result.modes.speedup, 2)}×`, result.modes.speedup >= 1.2],
+    ["open a recording pair and show its units < 3 s", result.opens.map((o) => `${fmt(o.pairBytes / 1e9, 1)} GB: ${fmt(o.openMs / 1000, 1)} s`).join(", "), result.opens.every((o) => o.openMs < 3000)],
+  ];
+  return [
+    "| target | measured | met |",
+    "|---|---|---|",
+    ...rows.map(([what, value, ok]) => `| ${what} | ${value} | ${ok ? "yes" : "**no**"} |`),
+  ].join("\n");
+}
+
 function renderMarkdown(result: Result, table: string): string {
   const m = result.machine;
   return `# Benchmark results
@@ -169,6 +189,24 @@ Last run: ${result.date} on ${m.cpus} × ${m.cpuModel}, ${fmt(Number(m.memoryByt
 Produced by \`npm run bench -- --sizes ${sizes.join(",")}\`; the JSON below is \`--json\`'s output.
 
 ${table}
+
+## Targets
+
+${renderTargets(result)}
+
+Why the ones not met are not met (read with the figures above):
+- **Save and load against h5py below 1 GB.** Both write through the page cache there; h5py's C
+  calls cost less per dataset than h5wasm's (each dataset is a JS → wasm call with a copy through
+  the wasm heap, about 100 µs per small dataset). At 4 GB both are disk-bound and equal. Load
+  copies every array out of the wasm heap once, and scans the file's string heaps first (a guard
+  against an HDF5 endless loop that the fuzzer found, about 0.5 s per 300 MB).
+- **Peak RSS at 0.1 GB** is Node's own ~200 MB over a 100 MB session; the ratio falls to 1.05 at 4 GB.
+- **Opening a 20 GB pair.** The open time does not depend on the raw sensor data (it is only
+  mounted; the eimage STA reads it later, a block at a time): it is the time to read the
+  \`.cmtr\` and the analog channels. Generating a 20 GB pair takes most of an hour here, so the
+  default run measures a smaller pair; \`--open-gb 20\` measures the big one.
+- **Spilled sessions** (arrays kept in an OPFS scratch store past a memory budget) are not built
+  yet, so "peak memory independent of session size" is not measured.
 
 ![throughput and peak memory vs size](throughput.svg)
 
