@@ -5,9 +5,11 @@
  */
 
 export type FilterColumn = "spikes" | "rate" | "row" | "col" | "snr";
+/** A feature column the user added to the table (`feature:moving_bar/<movie>/dsi`). */
+export type FeatureColumn = `feature:${string}`;
 
 export interface Comparison {
-  column: FilterColumn;
+  column: FilterColumn | FeatureColumn;
   op: "<" | "<=" | ">" | ">=" | "=";
   value: number;
 }
@@ -33,17 +35,22 @@ const ALIASES: Record<string, FilterColumn> = {
   quality: "snr",
 };
 
-export function parseUnitFilter(input: string): UnitFilter {
+/**
+ * `extra` names the added feature columns a term may compare (`dsi>0.3`, or the full
+ * `moving_bar/<movie>/dsi>0.3`): lower-case name → column.
+ */
+export function parseUnitFilter(input: string, extra: Record<string, FeatureColumn> = {}): UnitFilter {
   const filter: UnitFilter = { text: [], comparisons: [], unknown: [] };
   // "spikes > 100" is one term: glue operators to their operands first.
   const terms = input.replace(/\s*(<=|>=|<|>|=)\s*/g, "$1").split(/[\s,]+/).filter(Boolean);
   for (const term of terms) {
-    const m = /^([a-z_]+)(<=|>=|<|>|=)(-?\d*\.?\d+(?:e-?\d+)?)$/i.exec(term);
+    // Feature names are paths: letters, digits, `_`, `.`, `/` and `-` (movie names).
+    const m = /^([a-z_][\w./-]*?)(<=|>=|<|>|=)(-?\d*\.?\d+(?:e-?\d+)?)$/i.exec(term);
     if (!m) {
       filter.text.push(term.toLowerCase());
       continue;
     }
-    const column = ALIASES[m[1].toLowerCase()];
+    const column = ALIASES[m[1].toLowerCase()] ?? extra[m[1].toLowerCase()];
     if (column) filter.comparisons.push({ column, op: m[2] as Comparison["op"], value: Number(m[3]) });
     else filter.unknown.push(term);
   }

@@ -5,6 +5,7 @@
  */
 import {
   WorkerClient,
+  WorkerError,
   type CheckpointInfo,
   type OpenedItem,
   type OpenProgress,
@@ -13,6 +14,8 @@ import {
   type UnitTable,
 } from "../worker/client.ts";
 import { downloadFile, pickSaveTarget } from "./saveTarget.ts";
+import { failureMessage } from "./failureMessage.ts";
+import { forgetNotes, previousUnsaved, recordUnsaved, type UnsavedEntry } from "./unsavedMarker.ts";
 import { UnitSelection } from "./unitSelection.svelte.ts";
 
 export type RecordingStatus = "loading" | "ready" | "error";
@@ -50,6 +53,21 @@ export interface Notice {
   text: string;
 }
 
+/** Recordings whose sessions are gone (worker crash, or a previous visit that ended unsaved). */
+export interface RecoveryOffer {
+  cause: "crash" | "previous-visit";
+  /** What happened, for the banner. */
+  detail: string;
+  entries: UnsavedEntry[];
+  /** When the previous visit last changed its unsaved work (previous-visit only). */
+  since?: string;
+  /** localStorage notes this offer came from, forgotten once it is dealt with. */
+  noteKeys: string[];
+}
+
+/** h5wasm skips closing HDF5 objects when a read throws: such a file stays open in the runtime. */
+const DAMAGED_FILE = /truncated or damaged|damaged string storage/;
+
 export class Workspace {
   recordings = $state<Recording[]>([]);
   selectedKey = $state<string | undefined>();
@@ -59,9 +77,17 @@ export class Workspace {
   notice = $state<Notice | undefined>();
   /** Browser storage used and quota (checkpoints and scratch files live there). */
   storage = $state<StorageEstimate | undefined>();
+  /** Lost recordings the page offers to resume from their checkpoints (RecoveryBanner). */
+  recovery = $state<RecoveryOffer | undefined>();
+  /** A damaged file is held open in the worker; restart it once no session is open (see close()). */
+  private releasePending: string | undefined;
 
   readonly selected = $derived(this.recordings.find((r) => r.key === this.selectedKey));
   readonly hasUnsavedWork = $derived(this.recordings.some((r) => r.summary?.hasUnsavedChanges));
+  /** What the next visit should offer if this one ends now (lost recordings included: still unsaved). */
+  readonly unsavedEntries = $derived(
+    this.recordings.flatMap((r) => (r.summary?.hasUnsavedChanges ? [{ name: r.name, datasetId: r.summary.datasetId }] : [])),
+  );
 
   /** Views read their data through it (in `$effect`s); state changes go through the methods below. */
   readonly client: WorkerClient;
@@ -70,33 +96,87 @@ export class Workspace {
     this.client = client;
     client.onRestart = (reason) => {
       // The sessions lived in the dead worker: show them as lost rather than pretending.
+      const lost: UnsavedEntry[] = [];
+      this.releasePending = undefined; // the restart released the damaged file too
       for (const r of this.recordings) {
         if (r.status !== "error") {
+          if (r.summary) lost.push({ name: r.name, datasetId: r.summary.datasetId });
           r.status = "error";
           r.error = "lost when the worker restarted; resume from a checkpoint or open the file again";
           r.sessionId = undefined;
         }
       }
       this.notice = { kind: "error", text: `The processing worker restarted: ${reason}` };
+      if (lost.length) this.recovery = { cause: "crash", detail: reason, entries: lost, noteKeys: [] };
+      void this.refreshCheckpoints();
     };
+    // Keep the note for the next visit in step with the unsaved sessions (cleared when none are left).
+    $effect.root(() => {
+      $effect(() => recordUnsaved(this.unsavedEntries));
+    });
+    void this.offerPreviousVisit();
+  }
+
+  /** A previous visit that ended with unsaved work (crash, closed tab): offer its checkpoints. */
+  private async offerPreviousVisit(): Promise<void> {
+    const previous = await previousUnsaved().catch(() => undefined);
+    if (!previous?.entries.length) {
+      if (previous?.keys.length) forgetNotes(previous.keys);
+      return;
+    }
+    await this.refreshCheckpoints();
+    this.recovery ??= {
+      cause: "previous-visit",
+      detail: "Your last session ended with unsaved work",
+      entries: previous.entries,
+      since: previous.writtenAt,
+      noteKeys: previous.keys,
+    };
+  }
+
+  /** The newest checkpoint in browser storage for a lost recording, if one was kept. */
+  checkpointFor(entry: UnsavedEntry): CheckpointInfo | undefined {
+    return this.checkpoints.find((c) => c.datasetId === entry.datasetId);
+  }
+
+  /** One click in the recovery banner: resume the checkpoint and drop the lost row it replaces. */
+  async resumeLost(entry: UnsavedEntry): Promise<void> {
+    const checkpoint = this.checkpointFor(entry);
+    if (!checkpoint) return;
+    const opened = await this.resume(checkpoint);
+    if (!opened.some((r) => r.status === "ready")) return; // the error is shown; keep the offer
+    this.recordings = this.recordings.filter((r) => !(r.status === "error" && !r.sessionId && r.summary?.datasetId === entry.datasetId));
+    this.removeFromRecovery(entry);
+  }
+
+  dismissRecovery(): void {
+    if (this.recovery) forgetNotes(this.recovery.noteKeys);
+    this.recovery = undefined;
+  }
+
+  private removeFromRecovery(entry: UnsavedEntry): void {
+    if (!this.recovery) return;
+    const entries = this.recovery.entries.filter((e) => e.datasetId !== entry.datasetId);
+    if (entries.length) this.recovery = { ...this.recovery, entries };
+    else this.dismissRecovery();
   }
 
   select(recording: Recording): void {
     this.selectedKey = recording.key;
   }
 
-  open(files: File[]): Promise<void> {
-    if (files.length === 0) return Promise.resolve();
+  async open(files: File[]): Promise<void> {
+    if (files.length === 0) return;
     const label = files.map((f) => f.name).join(" + ");
-    return this.track(label, (onProgress) => this.client.openFiles(files, onProgress));
+    await this.track(label, (onProgress) => this.client.openFiles(files, onProgress));
   }
 
-  openDemo(): Promise<void> {
-    return this.track("Demo recording", (onProgress) => this.client.openDemo(onProgress));
+  async openDemo(): Promise<void> {
+    await this.track("Demo recording", (onProgress) => this.client.openDemo(onProgress));
   }
 
-  async resume(checkpoint: CheckpointInfo): Promise<void> {
-    await this.track(`${checkpoint.name} (checkpoint)`, async () => [await this.client.resumeCheckpoint(checkpoint.name)]);
+  async resume(checkpoint: CheckpointInfo): Promise<Recording[]> {
+    return this.track(`${checkpoint.name} (checkpoint)`, async () => [await this.client.resumeCheckpoint(checkpoint.name)]);
   }
 
   /** Save writes to the file chosen last time; Save as (or a first Save) asks where. */
@@ -105,13 +185,23 @@ export class Workspace {
     if (!recording?.sessionId || !recording.summary) return;
     // The picker first: it needs the user activation of the click that called us.
     const target = !saveAs && recording.saveTarget ? recording.saveTarget : await pickSaveTarget(`${recording.summary.datasetId}.h5`);
-    if (target === null) return;
+    if (target === null) {
+      // The user chose not to save: nothing to report as an error, and nothing changed.
+      this.notice = { kind: "info", text: `Save cancelled: nothing was written for ${recording.name}.` };
+      return;
+    }
     await this.run(`Saving ${recording.name}`, async () => {
-      const result = await this.client.save(recording.sessionId!, target);
-      recording.summary = result.summary;
-      recording.saveTarget = target;
-      if (result.file) downloadFile(result.file);
-      this.notice = { kind: "info", text: `Saved ${result.fileName}${result.file ? " (download)" : ""}.` };
+      try {
+        const result = await this.client.save(recording.sessionId!, target);
+        recording.summary = result.summary;
+        recording.saveTarget = target;
+        if (result.file) downloadFile(result.file);
+        this.notice = { kind: "info", text: `Saved ${result.fileName}${result.file ? " (download)" : ""}.` };
+      } catch (error) {
+        // A withdrawn permission stays withdrawn: the next Save asks for a file again.
+        if (error instanceof WorkerError && error.errorName === "NotAllowedError") recording.saveTarget = undefined;
+        throw new Error(failureMessage(error, { recording: recording.name, target: target?.name }));
+      }
     });
   }
 
@@ -119,7 +209,9 @@ export class Workspace {
     const recording = this.selected;
     if (!recording?.sessionId) return;
     await this.run(`Checkpointing ${recording.name}`, async () => {
-      const result = await this.client.checkpoint(recording.sessionId!);
+      const result = await this.client.checkpoint(recording.sessionId!).catch((error: unknown) => {
+        throw new Error(failureMessage(error, { recording: recording.name }));
+      });
       recording.summary = result.summary;
       this.notice = { kind: "info", text: `Checkpoint ${result.checkpoint.name} kept in browser storage.` };
       await this.refreshCheckpoints();
@@ -167,10 +259,26 @@ export class Workspace {
     this.recordings = this.recordings.filter((r) => r !== recording);
     if (this.selectedKey === recording.key) this.selectedKey = this.recordings.find((r) => r.status === "ready")?.key;
     if (recording.sessionId) await this.client.closeSession(recording.sessionId).catch(() => undefined);
+    if (this.releasePending) await this.releaseDamagedFile(this.releasePending);
+  }
+
+  /**
+   * After a load that failed on a damaged file, HDF5 objects of that file can stay open inside the
+   * worker's runtime, holding memory (docs/robustness.md). A fresh worker releases them, but would
+   * also drop every open session, so the restart happens only when no session is open in this tab;
+   * until then it is pending and the page says so. Drops are mounted in fresh directories, so a
+   * held-open file never shadows a file dropped later.
+   */
+  private async releaseDamagedFile(name: string): Promise<string> {
+    const restarted = this.recordings.some((r) => r.sessionId) ? false : await this.client.recycle().catch(() => false);
+    this.releasePending = restarted ? undefined : name;
+    return restarted
+      ? `The processing worker was restarted to release ${name} (no open session was affected).`
+      : `${name} stays held open in the processing worker until it restarts; it restarts by itself once every session here is closed (nothing is restarted while sessions are open).`;
   }
 
   /** Shows a placeholder while the worker opens something, then one row per resulting session. */
-  private async track(label: string, open: (onProgress: (p: OpenProgress) => void) => Promise<OpenedItem[]>): Promise<void> {
+  private async track(label: string, open: (onProgress: (p: OpenProgress) => void) => Promise<OpenedItem[]>): Promise<Recording[]> {
     const placeholder = new Recording(label);
     this.recordings.push(placeholder);
     const live = this.recordings.at(-1)!;
@@ -181,11 +289,21 @@ export class Workspace {
       const first = opened.find((r) => r.status === "ready");
       if (first) this.selectedKey = first.key;
       const failed = opened.filter((r) => r.status === "error");
-      if (failed.length) this.notice = { kind: "error", text: failed.map((r) => r.error).join("; ") };
+      if (failed.length) {
+        const text = failed.map((r) => r.error).join("; ");
+        this.notice = { kind: "error", text };
+        const damaged = failed.find((r) => DAMAGED_FILE.test(r.error ?? ""));
+        if (damaged) {
+          const release = await this.releaseDamagedFile(damaged.name);
+          this.notice = { kind: "error", text: `${text}. ${release}` };
+        }
+      }
+      return opened;
     } catch (error) {
       live.status = "error";
       live.error = messageOf(error);
       this.notice = { kind: "error", text: live.error };
+      return [live];
     }
   }
 

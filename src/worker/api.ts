@@ -17,6 +17,8 @@
  * | `closeSession(sessionId)`         | session id                              | nothing                         | unmounts its files; unknown id is fine |
  * | `benchmarkSaveLoad(bytes)`        | session size in bytes                   | timings, sizes, wasm heap       | a synthetic session saved through OPFS and loaded (bench/) |
  * | `injectWriteFault(bytes)`         | bytes                                   | nothing                         | test hook: OPFS writes fail after that many bytes |
+ * | `injectWritableFault(name, at)`   | DOMException name, `"open"` or `"write"` | nothing                        | test hook: the next `createWritable()` (save target or checkpoint) fails with that error |
+ * | `crashForTest()`                  |                                         | never returns                   | test hook: throws a wasm `RuntimeError`, so the client restarts the worker as after a real trap |
  * | `pipelineSteps()`                 |                                         | `StepInfo[]` in run order       | names, defaults, prerequisites (pipelineOps.ts) |
  * | `runSteps(sessionId, req, onProgress?)` | id, steps/params/force/input `File`s | `RunStepsResult` (report, summary, cancelled) | parameter errors before anything runs; a cancelled or failed step leaves the session as before it |
  * | `cancelSteps(sessionId)`          | session id                              | nothing                         | the running step stops at its next check |
@@ -28,6 +30,7 @@
  * | `raster(sessionId, unitId, opts?)` | id, unit, `{movie, binS, windowS}`      | `RasterView`: spikes per trial (s from trial start) + PSTH | no sections → recording-time raster, one row |
  * | `unitColumn(sessionId, name)`     | id, `spike_count`/`rate_hz`/unit_meta/feature scalar | `UnitColumn` (one value per unit, NaN if missing) | |
  * | `electrodeMap(sessionId, colorBy)` | id, column name                        | `ElectrodeMap`: row/col per unit + the column | |
+ * | `unitFeatures(sessionId, unitId)` | id, unit                               | `UnitFeaturesView`: tuning, chirp curves, STA peak frame, scalars (transferred) | unknown unit; absent features → empty lists |
  * | `sessionTree(sessionId)`          | session id                              | `LayoutNode`: the HDF5 layout a save writes | |
  * | `storageEstimate()`               |                                         | browser storage usage, quota, persisted | nulls where the browser has no estimate |
  *
@@ -418,6 +421,36 @@ async function injectWriteFault(bytes: number): Promise<void> {
   failWritesAfter(bytes);
 }
 
+/**
+ * Test hook: the next `createWritable()` in this worker (a save to the user's file or a checkpoint)
+ * fails with a `DOMException` named `name` — at `"open"` as when permission was revoked, or on the
+ * first `"write"` as when the disk or quota is full. Real browsers raise exactly these; a test cannot
+ * fill a disk or revoke a permission on demand.
+ */
+async function injectWritableFault(name: string, at: "open" | "write"): Promise<void> {
+  const proto = FileSystemFileHandle.prototype as { createWritable(this: FileSystemFileHandle, o?: unknown): Promise<FileSystemWritableFileStream> };
+  const original = proto.createWritable;
+  const fault = () => new DOMException(`injected ${name}`, name);
+  proto.createWritable = async function (this: FileSystemFileHandle, options?: unknown) {
+    proto.createWritable = original; // one shot
+    if (at === "open") throw fault();
+    const writable = await original.call(this, options);
+    // The real stream, so abort() discards its swap file as after a real failure.
+    return new Proxy(writable, {
+      get(target, key) {
+        if (key === "write") return () => Promise.reject(fault());
+        const value = Reflect.get(target, key) as unknown;
+        return typeof value === "function" ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+      },
+    });
+  };
+}
+
+/** Test hook: a wasm trap, as HDF5 gives on a corrupt heap; `guarded` marks it fatal like a real one. */
+async function crashForTest(): Promise<never> {
+  throw new WebAssembly.RuntimeError("unreachable executed (crash requested by a test)");
+}
+
 const views = viewOperations((sessionId) => get(sessionId).session);
 
 const pipeline = pipelineOperations(
@@ -443,6 +476,8 @@ export const api = {
   deleteCheckpoint: guarded(deleteCheckpoint),
   benchmarkSaveLoad: guarded(benchmarkSaveLoad),
   injectWriteFault: guarded(injectWriteFault),
+  injectWritableFault: guarded(injectWritableFault),
+  crashForTest: guarded(crashForTest),
   closeSession: guarded(closeSession),
   sessionIds: guarded(sessionIds),
   pipelineSteps: guarded(pipeline.pipelineSteps),
@@ -455,6 +490,7 @@ export const api = {
   raster: guarded(views.raster),
   unitColumn: guarded(views.unitColumn),
   electrodeMap: guarded(views.electrodeMap),
+  unitFeatures: guarded(views.unitFeatures),
   sessionTree: guarded(views.sessionTree),
   storageEstimate: guarded(views.storageEstimate),
 };

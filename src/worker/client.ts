@@ -139,6 +139,34 @@ export class WorkerClient {
     return this.call("Injecting a write fault", (r) => r.injectWriteFault(bytes));
   }
 
+  /** Test hook: the next save or checkpoint write fails with a browser error named `name` (see api.ts). */
+  injectWritableFault(name: string, at: "open" | "write"): Promise<void> {
+    return this.call("Injecting a storage fault", (r) => r.injectWritableFault(name, at));
+  }
+
+  /** Test hook: the worker reports a fatal wasm error; the client restarts it as after a real one. */
+  crashForTest(): Promise<never> {
+    return this.call("Crashing the worker on purpose", (r) => r.crashForTest());
+  }
+
+  /**
+   * Replaces the worker with a fresh one on purpose, e.g. to drop HDF5 objects a damaged file left
+   * open inside the runtime. Refuses while the worker holds sessions, since they would be lost; no
+   * `onRestart`, because nothing was lost. Returns whether it restarted.
+   */
+  async recycle(): Promise<boolean> {
+    if ((await this.sessionIds()).length > 0) return false;
+    // Let calls in flight (storage estimates, checkpoint lists) finish rather than cut them off.
+    for (let waited = 0; this.inFlight.size > 0; waited += 50) {
+      if (waited > 5_000) return false;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    if ((await this.sessionIds()).length > 0) return false;
+    this.stop();
+    this.start();
+    return true;
+  }
+
   pipelineSteps(): Promise<StepInfo[]> {
     return this.call("Listing pipeline steps", (r) => r.pipelineSteps());
   }
@@ -185,6 +213,10 @@ export class WorkerClient {
 
   electrodeMap(sessionId: string, colorBy: string): Promise<ElectrodeMap> {
     return this.call("Reading the electrode map", (r) => r.electrodeMap(sessionId, colorBy));
+  }
+
+  unitFeatures(sessionId: string, unitId: string): Promise<import("./views.ts").UnitFeaturesView> {
+    return this.call(`Reading the features of ${unitId}`, (r) => r.unitFeatures(sessionId, unitId));
   }
 
   sessionTree(sessionId: string): Promise<LayoutNode> {

@@ -10,6 +10,7 @@
  * | `lightReference(s, {from,to,points})` | min/max envelope of `raw_ch1` (seconds) + section_time rectangles per movie |
  * | `raster(s, unitId, {movie, binS})`    | spikes per trial in seconds from trial start + PSTH; no sections: recording time, one row |
  * | `unitColumn(s, name)` / `electrodeMap(s, colorBy)` | one numeric value per unit (spike count, rate, unit_meta, feature scalars), with row/col |
+ * | `unitFeatures(s, unitId)` (featureViews.ts) | moving-bar tuning, chirp responses, STA peak frame + time course + RF fit, feature scalars |
  * | `sessionTree(s)`                      | the HDF5 layout `io/sessionFile.ts` writes for this session: groups, datasets, shapes, dtypes, attributes |
  * | `storageEstimate()`                   | browser storage used / quota and whether it is persistent               |
  */
@@ -17,6 +18,9 @@ import { unitLabel } from "../core/unitLabel.ts";
 import { transfer } from "comlink";
 import { NDArray, StringArray, isTree, scalarNumber, type Tree, type TreeNode } from "../core/ndarray.ts";
 import type { PipelineSession, Unit } from "../core/session.ts";
+import { featureBuffers, featureScalars, unitFeatures, type UnitFeaturesView } from "./featureViews.ts";
+
+export type { ChirpResponse, DirectionTuning, FeatureScalar, RfEllipse, StaImage, UnitFeaturesView } from "./featureViews.ts";
 
 // ───────────────────────── downsampling ─────────────────────────
 
@@ -150,7 +154,7 @@ function metaScalars(unit: Unit): { name: string; value: number | string }[] {
   return out;
 }
 
-/** Numeric scalars a unit can be coloured or sorted by: `unit_meta/<x>` → `x`, `features/<f>/data/<k>` → `f/k`. */
+/** Numeric scalars a unit can be coloured or sorted by: `unit_meta/<x>` → `x`, `features/<f>/data/<path>/<k>` → `f/<path>/k`. */
 function unitScalars(unit: Unit): Map<string, number> {
   const out = new Map<string, number>();
   const meta = unit.children.unit_meta;
@@ -160,17 +164,8 @@ function unitScalars(unit: Unit): Map<string, number> {
       if (v !== undefined) out.set(name, v);
     }
   }
-  const features = unit.children.features;
-  if (isTree(features)) {
-    for (const [feature, node] of Object.entries(features)) {
-      const data = isTree(node) ? node.data : undefined;
-      if (!isTree(data)) continue;
-      for (const [key, leaf] of Object.entries(data)) {
-        const v = scalarNumber(leaf);
-        if (v !== undefined) out.set(`${feature}/${key}`, v);
-      }
-    }
-  }
+  // Stimulus features nest their values per movie (`moving_bar/<movie>/dsi`): the same keys the feature table shows.
+  for (const f of featureScalars(unit)) out.set(f.name, f.value);
   return out;
 }
 
@@ -569,6 +564,10 @@ export function viewOperations(session: (sessionId: string) => PipelineSession) 
     async electrodeMap(sessionId: string, colorBy: string): Promise<ElectrodeMap> {
       const m = electrodeMap(session(sessionId), colorBy);
       return transfer(m, buffers(m.values, m.row, m.col));
+    },
+    async unitFeatures(sessionId: string, unitId: string): Promise<UnitFeaturesView> {
+      const v = unitFeatures(session(sessionId), unitId);
+      return transfer(v, featureBuffers(v));
     },
     async sessionTree(sessionId: string): Promise<LayoutNode> {
       return sessionTree(session(sessionId));
