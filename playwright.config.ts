@@ -9,6 +9,8 @@ export default defineConfig({
   testDir: "tests/e2e",
   outputDir: "test-results/e2e",
   workers: 1,
+  // One retry in CI: the two-tab OPFS race test depends on browser scheduling; a retry is reported as flaky, not hidden.
+  retries: process.env.CI ? 1 : 0,
   reporter: "list",
   timeout: 60_000,
   expect: { timeout: 15_000 },
