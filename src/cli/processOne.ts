@@ -11,7 +11,14 @@
  */
 import { existsSync, renameSync, unlinkSync } from "node:fs";
 import { NDArray } from "../core/ndarray.ts";
-import { PipelineCancelledError, PipelineParamsError, PipelineStepError, runPipeline, type PipelineReport } from "../core/pipeline.ts";
+import {
+  PipelineCancelledError,
+  PipelineParamsError,
+  PipelineStepError,
+  runPipeline,
+  type PipelineProgress,
+  type PipelineReport,
+} from "../core/pipeline.ts";
 import type { PipelineSession } from "../core/session.ts";
 import { baseName, type H5Runtime } from "../io/h5.ts";
 import { nodeRuntime } from "../io/h5node.ts";
@@ -38,15 +45,8 @@ export interface RecordingJob {
   resumeFromOutput: boolean;
 }
 
-export interface RunProgress {
-  step: string;
-  /** 0-based position among this run's steps (load included) and their number. */
-  index: number;
-  count: number;
-  stepFraction: number;
-  fraction: number;
-  message: string;
-}
+/** The pipeline's progress, with the load counted as this run's first step. */
+export type RunProgress = PipelineProgress;
 
 export interface RecordingEvents {
   progress(p: RunProgress): void;

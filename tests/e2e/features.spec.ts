@@ -6,6 +6,7 @@
  * filterable table column and an electrode-map colouring. Screenshots: test-results/screenshots/features-*.
  */
 import { expect, test, type Locator, type Page } from "@playwright/test";
+import { ink } from "./canvasInk.ts";
 import { mkdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { NDArray, bool, f64, i64 } from "../../src/core/ndarray.ts";
@@ -105,14 +106,6 @@ async function featureCheckpoint(): Promise<string> {
   return path;
 }
 
-async function ink(canvas: Locator): Promise<number> {
-  return canvas.evaluate((c: HTMLCanvasElement) => {
-    const d = c.getContext("2d")!.getImageData(0, 0, c.width, c.height).data;
-    let n = 0;
-    for (let i = 3; i < d.length; i += 4) if (d[i] > 0) n++;
-    return n;
-  });
-}
 
 async function open(page: Page): Promise<Locator> {
   await page.goto("/");

@@ -5,6 +5,7 @@
  * test-results/screenshots/.
  */
 import { expect, test, type Locator, type Page } from "@playwright/test";
+import { ink } from "./canvasInk.ts";
 import { existsSync, mkdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { NDArray } from "../../src/core/ndarray.ts";
@@ -52,15 +53,6 @@ async function watchCsp(page: Page): Promise<() => Promise<string[]>> {
   return async () => [...console, ...(await page.evaluate(() => (window as unknown as { cspViolations: string[] }).cspViolations))];
 }
 
-/** Pixels with any ink on a plot's (or the map's) canvas: proves something was drawn. */
-async function ink(canvas: Locator): Promise<number> {
-  return canvas.evaluate((c: HTMLCanvasElement) => {
-    const d = c.getContext("2d")!.getImageData(0, 0, c.width, c.height).data;
-    let n = 0;
-    for (let i = 3; i < d.length; i += 4) if (d[i] > 0) n++;
-    return n;
-  });
-}
 
 async function openDemo(page: Page): Promise<Locator> {
   test.skip(!existsSync("public/demo/demo.cmcr"), "public/demo/ has no demo pair");
