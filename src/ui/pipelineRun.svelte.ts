@@ -56,6 +56,34 @@ export class PipelineRun {
     }
   }
 
+  /** The demo recording's stimulus inputs, served with the app (public/demo/stimulus/). */
+  async useDemoInputs(): Promise<void> {
+    const fetchFile = async (name: string) => {
+      const response = await fetch(`${import.meta.env.BASE_URL}demo/stimulus/${name}`);
+      if (!response.ok) throw new Error(`demo stimulus file ${name} could not be fetched (HTTP ${response.status})`);
+      return new File([await response.blob()], name);
+    };
+    try {
+      const [playlist, lengths, movie, ...configs] = await Promise.all(
+        [
+          "playlist.example.csv",
+          "movie_length.example.csv",
+          "checker_noise_10x10_20hz_s7_1min.npy",
+          "gray_baseline_60.json",
+          "step_flash_4s_4i_2x.json",
+          "checker_noise_10x10_20hz_s7_1min.json",
+        ].map(fetchFile),
+      );
+      this.movieLength = lengths;
+      this.stimulusConfigs = configs;
+      this.stimulusMovies = [movie];
+      this.playlistName = "demo_set_a";
+      await this.setPlaylist(playlist);
+    } catch (error) {
+      this.error = (error as Error).message;
+    }
+  }
+
   paramText(step: StepInfo, name: string): string {
     return this.edits[step.name]?.[name] ?? JSON.stringify(step.defaults[name]);
   }

@@ -77,3 +77,18 @@ test("run the pipeline on the demo recording from the panel, then save the secti
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test("the demo's own stimulus files run every step, the STA included", async ({ page }) => {
+  await page.goto("/?demo");
+  const pipeline = page.getByRole("region", { name: "Pipeline" });
+  await pipeline.getByRole("button", { name: "Use the demo's stimulus files" }).click();
+  await expect(pipeline.getByRole("combobox", { name: "Playlist" })).toHaveValue("demo_set_a");
+  await expect(pipeline).toContainText("3 configs, 1 movie(s)");
+  await pipeline.getByRole("button", { name: "Run all steps" }).click();
+  const step = (name: string) => pipeline.getByRole("listitem").filter({ has: page.getByText(name, { exact: true }) });
+  for (const name of ["add_section_time", "section_spike_times", "compute_sta", "extract_features"]) {
+    await expect(step(name)).toContainText("done", { timeout: 60_000 });
+  }
+  // The STA of the selected unit is drawn from the noise movie.
+  await expect(page.getByRole("region", { name: /Feature/ }).first()).toContainText(/sta_checker_noise_10x10_20hz_s7_1min|receptive field/i);
+});
