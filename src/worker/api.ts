@@ -146,7 +146,7 @@ async function openFiles(files: File[], onProgress?: ProgressCallback): Promise<
       items.push({ name: file.name, kind: "other", error: `${file.name}: not a session file (.h5) or recording (.cmcr/.cmtr)` });
     }
   }
-  for (const file of sessionFiles) items.push(openSessionFile(rt, file, "session-file"));
+  for (const file of sessionFiles) items.push(openSessionFile(rt, file));
   if (recordingFiles.length) items.push(...openRecordings(rt, recordingFiles, onProgress));
   return items;
 }
@@ -274,8 +274,10 @@ function register(open: OpenSession): string {
   return id;
 }
 
-function openSessionFile(rt: H5Runtime, file: File, kind: OpenedItem["kind"]): OpenedItem {
-  const name = kind === "checkpoint" ? `${file.name} (checkpoint)` : file.name;
+/** A dropped session or checkpoint `.h5` (checkpoints in browser storage go through `readCheckpoint`). */
+function openSessionFile(rt: H5Runtime, file: File): OpenedItem {
+  const name = file.name;
+  const kind = "session-file";
   let drop: MountedDrop | undefined;
   try {
     drop = mountFiles(rt, [file]);
