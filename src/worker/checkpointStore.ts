@@ -121,16 +121,45 @@ export async function checkpointFile(name: string): Promise<File> {
   }
 }
 
-/** Runs `read` on a checkpoint mounted through a sync access handle (fast, and locked meanwhile). */
-export async function readCheckpoint<T>(rt: H5Runtime, name: string, read: (path: string) => T): Promise<T> {
+/** How long a resume waits for another tab to let go of a checkpoint before it refuses. */
+export const CHECKPOINT_BUSY_WAIT_MS = 10_000;
+
+/** The checkpoint is locked: another tab is writing it (`createWritable`) or reading it (a resume). */
+function isBusy(error: unknown): boolean {
+  if (error instanceof DOMException) return error.name === "NoModificationAllowedError";
+  return error instanceof Error && /is open elsewhere/.test(error.message);
+}
+
+/**
+ * Runs `read` on a checkpoint mounted through a sync access handle (fast, and locked meanwhile).
+ * Every lock on a checkpoint is short-lived (another tab writing it, or reading it for a resume), so
+ * a busy checkpoint is waited for, up to `busyWaitMs`, rather than refused at once; if it stays busy
+ * the error says so and what to do.
+ */
+export async function readCheckpoint<T>(
+  rt: H5Runtime,
+  name: string,
+  read: (path: string) => T,
+  busyWaitMs = CHECKPOINT_BUSY_WAIT_MS,
+): Promise<T> {
   const dir = await checkpointDir();
-  try {
-    return await withOpfsFile(rt, dir, checkedName(name), read);
-  } catch (error) {
-    if (error instanceof DOMException && error.name === "NotFoundError") {
-      throw new Error(`checkpoint ${name} is not in browser storage (deleted in another tab?)`);
+  const deadline = Date.now() + busyWaitMs;
+  for (let pause = 25; ; pause = Math.min(pause * 2, 500)) {
+    try {
+      return await withOpfsFile(rt, dir, checkedName(name), read);
+    } catch (error) {
+      if (error instanceof DOMException && error.name === "NotFoundError") {
+        throw new Error(`checkpoint ${name} is not in browser storage (deleted in another tab?)`);
+      }
+      if (!isBusy(error)) throw error;
+      if (Date.now() + pause > deadline) {
+        throw new Error(
+          `checkpoint ${name} is in use in another tab (being written or resumed there) and stayed busy for ` +
+            `${Math.round(busyWaitMs / 1000)} s: nothing was opened; resume it again once that tab is done`,
+        );
+      }
+      await new Promise((resolve) => setTimeout(resolve, pause));
     }
-    throw error;
   }
 }
 
