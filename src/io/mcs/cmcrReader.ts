@@ -8,7 +8,7 @@
  *
  * The analog rows are read in column slices, so the wasm heap never holds more than one slice.
  */
-import { elementCount } from "../../core/ndarray.ts";
+import { TYPED_ARRAY_BY_DTYPE, elementCount } from "../../core/ndarray.ts";
 import type { CmcrContents } from "../../core/recordingContents.ts";
 import { baseName, fileSize, openH5, type H5Dataset, type H5File, type H5Group, type H5Runtime } from "../h5.ts";
 import { checkDeclaredSize, numericDtype, readLimits } from "../h5Tree.ts";
@@ -39,7 +39,7 @@ export function readCmcr(rt: H5Runtime, path: string, options: ReadCmcrOptions =
       findPath(file, ANALOG_PATH) ?? firstChildLike(file, "Acquisition/Analog Data", "channeldata"),
     );
     const analog = isDataset(analogNode)
-      ? guarded(name, `/${ANALOG_PATH}`, () => readAnalog(analogNode, name, fileSize(rt, path), options.onProgress))
+      ? guarded(name, `/${ANALOG_PATH}`, () => readAnalog(rt, analogNode, name, fileSize(rt, path), options.onProgress))
       : undefined;
     return {
       fileName: name,
@@ -56,11 +56,12 @@ export function readCmcr(rt: H5Runtime, path: string, options: ReadCmcrOptions =
   }
 }
 
-function readAnalog(dataset: H5Dataset, fileName: string, fileBytes: number, onProgress?: (fraction: number) => void): CmcrContents["analog"] {
+function readAnalog(rt: H5Runtime, dataset: H5Dataset, fileName: string, fileBytes: number, onProgress?: (fraction: number) => void): CmcrContents["analog"] {
   const meta = dataset.metadata;
   const shape = (meta.shape ?? []).map(Number);
   const where = `${fileName}: ${dataset.path}`;
-  if (!numericDtype(meta)) throw new Error(`${where} is not numeric (HDF5 type class ${meta.type})`);
+  const dtype = numericDtype(meta);
+  if (!dtype) throw new Error(`${where} is not numeric (HDF5 type class ${meta.type})`);
   if (shape.length !== 2 || shape[0] < 1) {
     throw new Error(`${where} has shape [${shape.join(", ")}], expected [channels × samples]`);
   }
@@ -68,23 +69,48 @@ function readAnalog(dataset: H5Dataset, fileName: string, fileBytes: number, onP
   if (!Number.isSafeInteger(channels * samples)) throw new Error(`${where} has an invalid shape [${shape.join(", ")}]`);
   // The two rows we keep, as float32, and what the file says it stores.
   checkDeclaredSize(readLimits(fileName, fileBytes), dataset.path, Math.max(channels * samples * meta.size, Math.min(channels, 2) * samples * 4), `[${shape.join(" × ")}] × ${meta.size} bytes`);
-  const ch1 = new Float32Array(samples);
-  const ch2 = channels >= 2 ? new Float32Array(samples) : undefined;
-  for (let start = 0; start < samples; start += ANALOG_SLICE) {
-    const end = Math.min(samples, start + ANALOG_SLICE);
-    copyInto(ch1, dataset.slice([[0, 1], [start, end]]), start);
-    if (ch2) copyInto(ch2, dataset.slice([[1, 2], [start, end]]), start);
-    onProgress?.(end / samples);
+  const rows = Math.min(channels, 2);
+  const out = Array.from({ length: rows }, () => new Float32Array(samples));
+  if (samples === 0) return { ch1: out[0], ch2: out[1] };
+  // Both rows in one read per slice (a [rows × slice] hyperslab comes back row after row). Plain
+  // little-endian numbers are converted straight from the HDF5 heap into the float32 rows; anything
+  // else (64-bit integers, big-endian) goes through h5wasm's slice.
+  const direct = meta.littleEndian && dtype !== "int64" && dtype !== "uint64";
+  const sliceLength = Math.min(samples, ANALOG_SLICE);
+  const module = rt.module;
+  const ptr = direct ? module._malloc(rows * sliceLength * meta.size) : 0;
+  if (direct && !ptr) throw new Error(`cannot allocate ${rows * sliceLength * meta.size} bytes in the HDF5 heap`);
+  try {
+    for (let start = 0; start < samples; start += ANALOG_SLICE) {
+      const end = Math.min(samples, start + ANALOG_SLICE);
+      const length = end - start;
+      if (direct) {
+        module.get_dataset_data(dataset.file_id, dataset.path, [BigInt(rows), BigInt(length)], [0n, BigInt(start)], [1n, 1n], BigInt(ptr));
+        // Viewed after the read, which may have grown the heap; copied out before anything allocates.
+        const Ctor = TYPED_ARRAY_BY_DTYPE[dtype] as Float32ArrayConstructor;
+        const values = new Ctor(module.HEAPU8.buffer as ArrayBuffer, ptr, rows * length);
+        for (let r = 0; r < rows; r++) out[r].set(values.subarray(r * length, (r + 1) * length), start);
+      } else {
+        const value = dataset.slice([[0, rows], [start, end]]);
+        for (let r = 0; r < rows; r++) copyInto(out[r], value, r * length, length, start);
+      }
+      onProgress?.(end / samples);
+    }
+  } finally {
+    if (ptr) module._free(ptr);
   }
-  return { ch1, ch2 };
+  return { ch1: out[0], ch2: out[1] };
 }
 
-/** Typed-array `set` converts numbers to float32; 64-bit integers need an explicit conversion. */
-function copyInto(out: Float32Array, value: unknown, at: number): void {
+/**
+ * `value[from, from + length)` into `out` at `at`. Typed-array `set` converts numbers to float32;
+ * 64-bit integers need an explicit conversion.
+ */
+function copyInto(out: Float32Array, value: unknown, from: number, length: number, at: number): void {
   if (value instanceof BigInt64Array || value instanceof BigUint64Array) {
-    for (let i = 0; i < value.length; i++) out[at + i] = Number(value[i]);
-  } else if (ArrayBuffer.isView(value)) {
-    out.set(value as unknown as Float32Array, at);
+    for (let i = 0; i < length; i++) out[at + i] = Number(value[from + i]);
+  } else if (ArrayBuffer.isView(value) && !(value instanceof DataView)) {
+    out.set((value as unknown as Float32Array).subarray(from, from + length), at);
   } else {
     throw new Error(`unexpected analog slice of type ${typeof value}`);
   }
