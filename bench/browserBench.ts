@@ -22,7 +22,8 @@ export interface BrowserResult {
 }
 
 
-const PORT = 4180;
+/** `BENCH_PORT` lets a second run (another checkout, a helper) serve beside this one. */
+const PORT = Number(process.env.BENCH_PORT ?? 4180);
 
 export async function runBrowserBench(root: string, sizeGb: number): Promise<BrowserResult> {
   if (!existsSync(join(root, "dist/index.html"))) {

@@ -4,6 +4,7 @@
  * files: resuming mounts the disk-backed `File` from OPFS like a dropped file.
  */
 import type { H5Runtime } from "../io/h5.ts";
+import { FileInUseError } from "../io/opfsFs.ts";
 import { COPY_SLICE_BYTES, copyToWritable, withOpfsFile } from "./workerFs.ts";
 
 const CHECKPOINT_DIR = "checkpoints";
@@ -126,8 +127,7 @@ export const CHECKPOINT_BUSY_WAIT_MS = 10_000;
 
 /** The checkpoint is locked: another tab is writing it (`createWritable`) or reading it (a resume). */
 function isBusy(error: unknown): boolean {
-  if (error instanceof DOMException) return error.name === "NoModificationAllowedError";
-  return error instanceof Error && /is open elsewhere/.test(error.message);
+  return error instanceof FileInUseError || (error instanceof DOMException && error.name === "NoModificationAllowedError");
 }
 
 /**

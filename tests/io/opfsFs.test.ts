@@ -1,0 +1,130 @@
+/**
+ * The OPFS file system (`io/opfsFs.ts`) over a stand-in for sync access handles (they exist only in
+ * browser workers): HDF5 writes a session through it and reads it back; the small-read block cache
+ * never serves stale bytes, whatever the mix of reads, writes, growth and truncation.
+ */
+import { beforeAll, describe, expect, it } from "vitest";
+import { Prng } from "../../src/core/prng.ts";
+import type { H5Runtime } from "../../src/io/h5.ts";
+import { browserRuntime } from "../../src/io/h5browser.ts";
+import { mountOpfsFiles } from "../../src/io/opfsFs.ts";
+import { loadSession, writeSessionTo } from "../../src/io/sessionStore.ts";
+import { fakeClock, randomSession } from "../fixtures/randomSession.ts";
+import { sessionDiff } from "../fixtures/sessionDiff.ts";
+
+/** A growable byte file with the sync access handle's calls, counting reads. */
+class FakeHandle {
+  bytes = new Uint8Array(0);
+  size = 0;
+  reads = 0;
+  getSize() {
+    return this.size;
+  }
+  read(into: Uint8Array, { at }: { at: number }) {
+    this.reads++;
+    const n = Math.max(0, Math.min(into.length, this.size - at));
+    into.set(this.bytes.subarray(at, at + n));
+    return n;
+  }
+  write(from: Uint8Array, { at }: { at: number }) {
+    this.ensure(at + from.length);
+    this.bytes.set(from, at);
+    this.size = Math.max(this.size, at + from.length);
+    return from.length;
+  }
+  truncate(size: number) {
+    this.ensure(size);
+    this.bytes.fill(0, size);
+    this.size = size;
+  }
+  flush() {}
+  close() {}
+  private ensure(n: number) {
+    if (n <= this.bytes.length) return;
+    const grown = new Uint8Array(Math.max(n, 2 * this.bytes.length));
+    grown.set(this.bytes);
+    this.bytes = grown;
+  }
+}
+
+function fakeDir(handles: Map<string, FakeHandle>): FileSystemDirectoryHandle {
+  return {
+    async getFileHandle(name: string, options?: { create?: boolean }) {
+      if (!handles.has(name)) {
+        if (!options?.create) throw new DOMException(`${name} not found`, "NotFoundError");
+        handles.set(name, new FakeHandle());
+      }
+      return { createSyncAccessHandle: async () => handles.get(name)! };
+    },
+  } as unknown as FileSystemDirectoryHandle;
+}
+
+interface Fs {
+  open(path: string, flags: string): unknown;
+  read(stream: unknown, into: Uint8Array, offset: number, length: number, position: number): number;
+  write(stream: unknown, from: Uint8Array, offset: number, length: number, position: number): number;
+  close(stream: unknown): void;
+  ftruncate(fd: number, length: number): void;
+}
+
+let rt: H5Runtime;
+beforeAll(async () => {
+  rt = await browserRuntime();
+});
+
+describe("opfsFs", () => {
+  it("holds a session file HDF5 writes and reads back through it, with far fewer handle reads than HDF5 makes", async () => {
+    const handles = new Map<string, FakeHandle>();
+    const dir = fakeDir(handles);
+    const session = randomSession({ units: 60, maxSpikes: 2000, seed: 9, now: fakeClock() });
+    const written = await mountOpfsFiles(rt, dir, ["s.h5"], { create: true });
+    writeSessionTo(rt, session, written.paths.get("s.h5")!);
+    written.close();
+    expect(handles.get("s.h5")!.size).toBeGreaterThan(100_000);
+
+    const handle = handles.get("s.h5")!;
+    handle.reads = 0;
+    const mount = await mountOpfsFiles(rt, dir, ["s.h5"], { create: false });
+    const back = loadSession(rt, mount.paths.get("s.h5")!).session;
+    mount.close();
+    expect(sessionDiff(session, back)).toEqual([]);
+    // 60 units × a dozen objects, each several small metadata reads: the cache serves most of them.
+    expect(handle.reads).toBeLessThan(600);
+  });
+
+  it("never returns stale bytes across random reads, writes past the end, and truncation", async () => {
+    const handles = new Map<string, FakeHandle>();
+    const mount = await mountOpfsFiles(rt, fakeDir(handles), ["r.bin"], { create: true });
+    const fs = rt.fs as unknown as Fs;
+    const stream = fs.open(mount.paths.get("r.bin")!, "r+");
+    const model = new Uint8Array(1 << 20);
+    let size = 0;
+    const prng = new Prng(3);
+    const int = (n: number) => Math.floor(prng.next() * n);
+    for (let i = 0; i < 5000; i++) {
+      const op = int(10);
+      if (op < 4) {
+        // Writes, some far past the end (leaving a hole of zeros after a partial last block).
+        const at = int(size + 20_000);
+        const data = Uint8Array.from({ length: 1 + int(op === 0 ? 9000 : 300) }, () => int(256));
+        fs.write(stream, data, 0, data.length, at);
+        model.set(data, at);
+        size = Math.max(size, at + data.length);
+      } else if (op === 4 && i % 7 === 0) {
+        const to = int(size + 1);
+        fs.ftruncate((stream as { fd: number }).fd, to);
+        model.fill(0, to);
+        size = to;
+      } else {
+        const at = int(size + 100);
+        const into = new Uint8Array(1 + int(op === 9 ? 6000 : 400));
+        const n = fs.read(stream, into, 0, into.length, at);
+        const expected = Math.max(0, Math.min(into.length, size - at));
+        expect(n).toBe(expected);
+        expect(Buffer.from(into.subarray(0, n)).equals(Buffer.from(model.subarray(at, at + n)))).toBe(true);
+      }
+    }
+    fs.close(stream);
+    mount.close();
+  });
+});
