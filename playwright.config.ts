@@ -1,5 +1,8 @@
 import { defineConfig } from "@playwright/test";
 
+/** `E2E_PORT` lets a second run (another checkout, a helper) serve beside this one. */
+const PORT = Number(process.env.E2E_PORT ?? 4173);
+
 /**
  * End-to-end tests drive Debian's Chromium (never a downloaded browser) against the production
  * build served by `vite preview`; `npm test` builds first. localhost is a secure context, so OPFS,
@@ -9,13 +12,13 @@ export default defineConfig({
   testDir: "tests/e2e",
   outputDir: "test-results/e2e",
   workers: 1,
-  // One retry in CI: the two-tab OPFS race test depends on browser scheduling; a retry is reported as flaky, not hidden.
+  // One retry in CI, where a loaded machine can starve the browser; a retry is reported as flaky, not hidden.
   retries: process.env.CI ? 1 : 0,
   reporter: "list",
   timeout: 60_000,
   expect: { timeout: 15_000 },
   use: {
-    baseURL: "http://127.0.0.1:4173",
+    baseURL: `http://127.0.0.1:${PORT}`,
     viewport: { width: 1366, height: 900 },
     acceptDownloads: true,
     launchOptions: {
@@ -32,8 +35,8 @@ export default defineConfig({
     },
   },
   webServer: {
-    command: "npx vite preview --host 127.0.0.1 --port 4173 --strictPort",
-    url: "http://127.0.0.1:4173",
+    command: `npx vite preview --host 127.0.0.1 --port ${PORT} --strictPort`,
+    url: `http://127.0.0.1:${PORT}`,
     reuseExistingServer: false,
     timeout: 60_000,
   },

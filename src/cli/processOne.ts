@@ -10,6 +10,7 @@
  * 5. After a successful save the checkpoint is removed. A failure or Ctrl-C leaves it for the next run.
  */
 import { existsSync, renameSync, unlinkSync } from "node:fs";
+import { totalmem } from "node:os";
 import { NDArray } from "../core/ndarray.ts";
 import {
   PipelineCancelledError,
@@ -20,6 +21,9 @@ import {
   type PipelineReport,
 } from "../core/pipeline.ts";
 import type { PipelineSession } from "../core/session.ts";
+import { defaultMemoryBudgetBytes, spikeCountOf } from "../core/memoryBudget.ts";
+import { SpillStore } from "../core/spillStore.ts";
+import { nodeScratchBytes } from "../io/nodeScratchBytes.ts";
 import { baseName, type H5Runtime } from "../io/h5.ts";
 import { nodeRuntime } from "../io/h5node.ts";
 import { loadRecording } from "../io/mcs/openRecording.ts";
@@ -110,6 +114,7 @@ export async function processOne(job: RecordingJob, opts: ProcessOptions, events
   let warningsBefore = 0;
   let stopImmediate: (() => void) | undefined;
   let sensorInput: OpenSensorInput | undefined;
+  let spillStore: SpillStore | undefined;
   const finish = (outcome: RecordingOutcome, error?: string): RecordingResult => {
     stopImmediate?.();
     sensorInput?.close();
@@ -118,12 +123,13 @@ export async function processOne(job: RecordingJob, opts: ProcessOptions, events
     result.seconds = (Date.now() - started) / 1000;
     if (session) {
       result.units = session.unitCount;
-      result.spikes = [...session.units.values()].reduce((n, u) => n + u.spikeTimes.length, 0);
+      result.spikes = [...session.units.values()].reduce((n, u) => n + spikeCountOf(u), 0);
       const frames = session.metadata.frame_timestamps;
-      result.frames = frames instanceof NDArray ? frames.data.length : 0;
+      result.frames = frames instanceof NDArray ? frames.shape[0] ?? 1 : 0;
       result.steps = session.completedSteps.map((s) => s.name);
       result.warnings.push(...session.warnings.slice(warningsBefore).map((w) => w.message));
     }
+    spillStore?.close();
     return result;
   };
 
@@ -139,8 +145,11 @@ export async function processOne(job: RecordingJob, opts: ProcessOptions, events
     const resumeFrom = pickResumeSource(job, opts, outExists);
     let plan = planSteps(opts);
     const totalSteps = () => 1 + plan.run.length;
+    // Past the budget, the session's largest arrays wait in a temporary file (removed however we exit).
+    spillStore = new SpillStore(nodeScratchBytes());
+    const budget = { store: spillStore, budgetBytes: opts.memoryBudgetBytes ?? defaultMemoryBudgetBytes({ totalMemoryBytes: totalmem() }) };
     if (resumeFrom) {
-      session = loadSession(rt, resumeFrom).session;
+      session = loadSession(rt, resumeFrom, { memoryBudget: budget }).session;
       if (session.datasetId !== job.datasetId) {
         throw new Error(`${baseName(resumeFrom)}: holds dataset ${session.datasetId}, not ${job.datasetId}; remove it or pass --force`);
       }
@@ -167,6 +176,7 @@ export async function processOne(job: RecordingJob, opts: ProcessOptions, events
       testHooks.afterStep(LOAD_STEP);
       await new Promise<void>((resolve) => setImmediate(resolve));
     }
+    session.setMemoryBudget(budget);
     // The eimage STA reads the raw sensor frames straight from the .cmcr, a block at a time.
     if (plan.run.includes(EIMAGE_STEP)) {
       try {

@@ -34,6 +34,8 @@ export interface ProcessOptions {
   force: boolean;
   overwrite: boolean;
   json: boolean;
+  /** Past this many bytes of arrays in memory, the largest go to a temporary file; default: half the RAM per job. */
+  memoryBudgetBytes?: number;
 }
 
 export const BOOLEAN_FLAGS = ["force", "overwrite", "json"] as const;
@@ -52,6 +54,7 @@ export const VALUE_OPTIONS = [
   "checkpoint-every",
   "checkpoint",
   "param",
+  "memory-budget",
 ] as const;
 
 export function parseProcessOptions(args: ParsedArgs): ProcessOptions {
@@ -83,7 +86,15 @@ export function parseProcessOptions(args: ParsedArgs): ProcessOptions {
     force: args.flags.has("force"),
     overwrite: args.flags.has("overwrite"),
     json: args.flags.has("json"),
+    memoryBudgetBytes: parseMemoryBudget(option(args, "memory-budget")),
   };
+}
+
+function parseMemoryBudget(text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  const gb = Number(text);
+  if (!text.trim() || !Number.isFinite(gb) || gb <= 0) throw new UsageError(`--memory-budget takes a size in GB above 0, got "${text}"`);
+  return gb * 1e9;
 }
 
 /** `all` = load + ALL_STEPS; otherwise a comma list. Loading always comes first, listed or not. */

@@ -28,30 +28,79 @@ export type DType =
   | "float32"
   | "float64";
 
-/** A numeric array with a row-major shape. `shape = []` is a scalar (one element). */
+/** Where a spilled array's bytes are (see `spillStore.ts`); the array reads them back on demand. */
+export interface SpilledBytes {
+  read(): NumericArray;
+  readBytes(byteOffset: number, into: Uint8Array): void;
+  release(): void;
+}
+
+/**
+ * A numeric array with a row-major shape. `shape = []` is a scalar (one element).
+ *
+ * Its data are in memory, or, once `spill`ed past the session's memory budget, in a scratch store:
+ * `data` then reads them back (cached by the store), and writers use `bytesAt` to copy big arrays
+ * a slice at a time. Session arrays are never modified in place, which is what makes this safe.
+ */
 export class NDArray<T extends NumericArray = NumericArray> {
-  readonly data: T;
   readonly shape: readonly number[];
+  readonly byteLength: number;
+  #data: T | undefined;
+  #spilled: SpilledBytes | undefined;
+  #dtype: DType | undefined;
 
   constructor(data: T, shape?: readonly number[]) {
-    this.data = data;
+    this.#data = data;
     this.shape = shape ?? [data.length];
+    this.byteLength = data.byteLength;
     const n = elementCount(this.shape);
     if (n !== data.length) {
       throw new Error(`NDArray: shape [${this.shape.join(", ")}] needs ${n} elements, data has ${data.length}`);
     }
   }
 
+  /** Known once asked for (an unsupported typed array fails here, where it is used). */
   get dtype(): DType {
-    return dtypeOf(this.data);
+    return (this.#dtype ??= dtypeOf(this.#data!));
   }
 
-  get byteLength(): number {
-    return this.data.byteLength;
+  get data(): T {
+    return this.#data ?? (this.#spilled!.read() as T);
   }
 
   get isScalar(): boolean {
     return this.shape.length === 0;
+  }
+
+  get isSpilled(): boolean {
+    return this.#spilled !== undefined;
+  }
+
+  /** Moves the data out of memory; `put` stores the bytes and says how to read them back. */
+  spill(put: (data: T) => SpilledBytes): void {
+    if (this.#spilled) return;
+    this.#dtype ??= dtypeOf(this.#data!);
+    this.#spilled = put(this.#data!);
+    this.#data = undefined;
+  }
+
+  /** Brings a spilled array back into memory (and frees its place in the store). */
+  unspill(): void {
+    if (!this.#spilled) return;
+    this.#data = this.#spilled.read().slice() as T;
+    this.#spilled.release();
+    this.#spilled = undefined;
+  }
+
+  /** `into.byteLength` bytes from `byteOffset`, without reading a spilled array whole. */
+  bytesAt(byteOffset: number, into: Uint8Array): Uint8Array {
+    if (this.#spilled) {
+      this.#spilled.readBytes(byteOffset, into);
+      return into;
+    }
+    const d = this.#data!;
+    into.set(new Uint8Array(d.buffer, d.byteOffset + byteOffset, into.byteLength));
+    return into;
   }
 }
 
@@ -136,17 +185,6 @@ export const bool = (x: boolean) => new NDArray(Int8Array.of(x ? 1 : 0), []);
 export function scalarNumber(node: TreeNode | undefined): number | undefined {
   if (!(node instanceof NDArray) || node.data.length !== 1) return undefined;
   return Number(node.data[0]);
-}
-
-/** Bytes held by the typed arrays of a tree (strings are counted as their UTF-16 length × 2). */
-export function treeByteSize(node: TreeNode | undefined): number {
-  if (node === undefined) return 0;
-  if (node instanceof NDArray) return node.byteLength;
-  if (node instanceof StringArray) return node.data.reduce((s, x) => s + 2 * x.length, 0);
-  if (typeof node === "string") return 2 * node.length;
-  let total = 0;
-  for (const child of Object.values(node)) total += treeByteSize(child);
-  return total;
 }
 
 /** Merges `update` into `target` one level deep: children of a shared subtree are merged, not replaced. */

@@ -1,4 +1,6 @@
-import { isTree, mergeOneLevel, treeByteSize, type Tree, type TreeNode } from "./ndarray.ts";
+import { isTree, mergeOneLevel, type Tree, type TreeNode } from "./ndarray.ts";
+import { enforceBudget, treeArrayBytes, unitArrayBytes, type ArrayBytes, type MemoryBudget } from "./memoryBudget.ts";
+import { formatBytes } from "./formatBytes.ts";
 
 /**
  * PipelineSession — one recording's analysis, held in memory until the scientist saves it
@@ -15,7 +17,9 @@ import { isTree, mergeOneLevel, treeByteSize, type Tree, type TreeNode } from ".
  * | `batch(fn)`                 | groups changes into one notification (one step = one write in immediate mode) | |
  * | `warn(message)`            | records a warning on the session (the UI shows them)        |                                        |
  * | `markSaved(path, at)`      | called by the store after a successful save: state SAVED    |                                        |
- * | `memoryEstimateBytes()`    | bytes of every typed array the session holds                |                                        |
+ * | `memoryEstimateBytes()`    | bytes of the arrays the session holds in memory             |                                        |
+ * | `setMemoryBudget(b)`       | past `b.budgetBytes`, the largest arrays move to `b.store`  | warns once, naming what moved          |
+ * | `arrayBytes()`             | bytes in memory and in the scratch store                    |                                        |
  */
 
 export type SaveState = "DEFERRED" | "SAVED";
@@ -111,9 +115,12 @@ export class PipelineSession {
   /** True when something changed since the last save (SAVED alone does not mean "file is current"). */
   hasUnsavedChanges = true;
   memoryWarningBytes: number;
+  /** Set by whoever gives the session a scratch store (the worker, the CLI); none = all in memory. */
+  memoryBudget: MemoryBudget | undefined;
 
   private readonly now: () => Date;
   private memoryWarned = false;
+  private spillWarned = false;
   private listeners = new Set<(change: SessionChange) => void>();
   private pendingPaths: string[] | undefined;
 
@@ -236,15 +243,21 @@ export class PipelineSession {
     this.hasUnsavedChanges = false;
   }
 
+  /** Bytes of the arrays held in memory (spilled arrays count in `arrayBytes().spilled`). */
   memoryEstimateBytes(): number {
-    let total = treeByteSize(this.metadata) + treeByteSize(this.stimulus);
-    for (const unit of this.units.values()) {
-      total += unit.spikeTimes.byteLength;
-      total += unit.waveform?.byteLength ?? 0;
-      total += unit.firingRate10hz?.byteLength ?? 0;
-      total += treeByteSize(unit.children);
-    }
-    return total;
+    return this.arrayBytes().resident;
+  }
+
+  arrayBytes(): ArrayBytes {
+    const bytes = treeArrayBytes(this.stimulus, treeArrayBytes(this.metadata, { resident: 0, spilled: 0 }));
+    for (const unit of this.units.values()) unitArrayBytes(unit, bytes);
+    return bytes;
+  }
+
+  /** Gives the session a scratch store and a budget, and applies it at once. */
+  setMemoryBudget(budget: MemoryBudget): void {
+    this.memoryBudget = budget;
+    this.checkMemory();
   }
 
   private changed(paths: string[], checkMemory = true): void {
@@ -259,14 +272,32 @@ export class PipelineSession {
   }
 
   private checkMemory(): void {
-    const bytes = this.memoryEstimateBytes();
-    if (bytes > this.memoryWarningBytes && !this.memoryWarned) {
+    let bytes = this.arrayBytes();
+    if (this.memoryBudget) {
+      const moved = enforceBudget({ metadata: this.metadata, stimulus: this.stimulus, units: this.units.values() }, bytes.resident, this.memoryBudget);
+      if (moved.arrays > 0) {
+        bytes = { resident: bytes.resident - moved.bytes, spilled: bytes.spilled + moved.bytes };
+        if (!this.spillWarned) {
+          this.spillWarned = true;
+          this.warn(
+            `session ${this.datasetId} passed its ${formatBytes(this.memoryBudget.budgetBytes)} memory budget: ` +
+              `${moved.arrays} array(s) (${formatBytes(moved.bytes)}; largest ${moved.largest.join(", ")}) moved to a scratch file in ` +
+              `${this.memoryBudget.store.location}; they are read back when needed and saved as usual`,
+          );
+        }
+      }
+    }
+    const total = bytes.resident + bytes.spilled;
+    if (total > this.memoryWarningBytes && !this.memoryWarned) {
       this.memoryWarned = true;
+      const where = bytes.spilled > 0
+        ? ` (${formatBytes(bytes.resident)} in memory, ${formatBytes(bytes.spilled)} spilled to ${this.memoryBudget?.store.location ?? "a scratch file"})`
+        : " in memory";
       this.warn(
-        `session ${this.datasetId} holds ${(bytes / 1e9).toFixed(2)} GB in memory, above the ` +
+        `session ${this.datasetId} holds ${(total / 1e9).toFixed(2)} GB${where}, above the ` +
           `${(this.memoryWarningBytes / 1e9).toFixed(2)} GB warning threshold: checkpoint or save soon`,
       );
-    } else if (bytes <= this.memoryWarningBytes) {
+    } else if (total <= this.memoryWarningBytes) {
       this.memoryWarned = false;
     }
   }

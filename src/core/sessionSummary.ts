@@ -1,3 +1,4 @@
+import { spikeCountOf } from "./memoryBudget.ts";
 import type { PipelineSession, SaveState, SaveMode, SessionWarning, StepRecord } from "./session.ts";
 
 /** Plain, serialisable description of a session: what the CLI prints and the worker sends to the UI. */
@@ -13,7 +14,14 @@ export interface SessionSummary {
   spikeCount: number;
   completedSteps: StepRecord[];
   warnings: SessionWarning[];
+  /** Bytes of arrays in memory. */
   memoryEstimateBytes: number;
+  /** Bytes of arrays moved to the scratch store past the memory budget. */
+  spilledBytes: number;
+  /** The memory budget, when the session has a scratch store. */
+  memoryBudgetBytes: number | null;
+  /** Where spilled arrays are (for the person reading the summary). */
+  spillLocation: string | null;
   memoryWarningBytes: number;
   sourceFiles: { cmcr?: string; cmtr?: string };
   metadataKeys: string[];
@@ -22,7 +30,8 @@ export interface SessionSummary {
 
 export function summarizeSession(session: PipelineSession): SessionSummary {
   let spikeCount = 0;
-  for (const unit of session.units.values()) spikeCount += unit.spikeTimes.length;
+  for (const unit of session.units.values()) spikeCount += spikeCountOf(unit);
+  const bytes = session.arrayBytes();
   return {
     datasetId: session.datasetId,
     createdAt: session.createdAt,
@@ -35,21 +44,13 @@ export function summarizeSession(session: PipelineSession): SessionSummary {
     spikeCount,
     completedSteps: session.completedSteps.map((s) => ({ ...s })),
     warnings: session.warnings.map((w) => ({ ...w })),
-    memoryEstimateBytes: session.memoryEstimateBytes(),
+    memoryEstimateBytes: bytes.resident,
+    spilledBytes: bytes.spilled,
+    memoryBudgetBytes: session.memoryBudget?.budgetBytes ?? null,
+    spillLocation: session.memoryBudget?.store.location ?? null,
     memoryWarningBytes: session.memoryWarningBytes,
     sourceFiles: { ...session.sourceFiles },
     metadataKeys: Object.keys(session.metadata),
     stimulusKeys: Object.keys(session.stimulus),
   };
-}
-
-export function formatBytes(bytes: number): string {
-  const units = ["B", "kB", "MB", "GB", "TB"];
-  let value = bytes;
-  let i = 0;
-  while (value >= 1000 && i < units.length - 1) {
-    value /= 1000;
-    i++;
-  }
-  return `${value.toFixed(i === 0 ? 0 : value < 10 ? 2 : 1)} ${units[i]}`;
 }

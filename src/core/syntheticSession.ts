@@ -6,15 +6,22 @@
 import { NDArray, f64, i64 } from "./ndarray.ts";
 import { Prng } from "./prng.ts";
 import { PipelineSession, unitIdFor, type Unit } from "./session.ts";
+import type { MemoryBudget } from "./memoryBudget.ts";
 
 const RATE = 20000;
 const EIMAGE_BYTES = 50 * 65 * 65 * 8;
 const SPIKES_PER_UNIT = 60_000;
+const UNITS_PER_ADD = 16;
 
-export function sessionOfSize(bytes: number, seed = 1, datasetId = `bench-${seed}`): PipelineSession {
+/**
+ * With `budget`, the session spills as it grows (units are added a few at a time), so a session far
+ * bigger than the budget is built without ever being whole in memory.
+ */
+export function sessionOfSize(bytes: number, seed = 1, datasetId = `bench-${seed}`, budget?: MemoryBudget): PipelineSession {
   const prng = new Prng(seed);
   const rand = () => prng.next();
   const session = new PipelineSession(datasetId, { memoryWarningBytes: Number.POSITIVE_INFINITY });
+  if (budget) session.setMemoryBudget(budget);
   // About 10% in traces (capped at a 20-minute recording), the rest in units.
   const traceSamples = Math.min(Math.floor((bytes * 0.1) / 8), 20 * 60 * RATE);
   const trace = () => {
@@ -27,7 +34,7 @@ export function sessionOfSize(bytes: number, seed = 1, datasetId = `bench-${seed
 
   const perUnit = SPIKES_PER_UNIT * 8 * 2 + EIMAGE_BYTES + 4000;
   const unitCount = Math.max(1, Math.round((bytes - 8 * traceSamples) / perUnit));
-  const units: Unit[] = [];
+  let units: Unit[] = [];
   for (let u = 1; u <= unitCount; u++) {
     const spikes = new BigUint64Array(SPIKES_PER_UNIT);
     let t = 0;
@@ -54,6 +61,10 @@ export function sessionOfSize(bytes: number, seed = 1, datasetId = `bench-${seed
         },
       },
     });
+    if (units.length === UNITS_PER_ADD) {
+      session.addUnits(units);
+      units = [];
+    }
   }
   session.addUnits(units);
   session.markStepComplete("load_recording", { synthetic: true });

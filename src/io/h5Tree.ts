@@ -14,7 +14,7 @@ import {
   type Tree,
   type TreeNode,
 } from "../core/ndarray.ts";
-import type { H5Dataset, H5Group } from "./h5.ts";
+import { buildOf, createDataset, createGroup, moduleOf, readNumericRows, readValue, type H5Dataset, type H5Group, type H5Module } from "./h5.ts";
 
 export interface WriteOptions {
   /** Largest slice passed to HDF5 in one call. */
@@ -47,42 +47,48 @@ export function writeTree(group: H5Group, tree: Tree, options: WriteOptions): vo
 export function writeNode(group: H5Group, name: string, node: TreeNode, options: WriteOptions): void {
   if (node instanceof NDArray) writeArray(group, name, node, options);
   else if (node instanceof StringArray) {
-    group.create_dataset({ name, data: [...node.data], shape: [...node.shape], dtype: "S" });
+    createDataset(group, { name, data: [...node.data], shape: [...node.shape], dtype: "S" });
   } else if (typeof node === "string") {
-    group.create_dataset({ name, data: node, shape: [], dtype: "S" });
+    createDataset(group, { name, data: node, shape: [], dtype: "S" });
   } else if (isTree(node)) {
-    writeTree(group.create_group(name), node, options);
+    writeTree(createGroup(group, name), node, options);
   }
 }
 
 export function writeArray(group: H5Group, name: string, array: NDArray, options: WriteOptions): H5Dataset {
-  const { data, shape } = array;
+  const { shape, byteLength } = array;
   const dtype = H5_DTYPE[array.dtype];
   // Small arrays stay contiguous (as h5py writes them); compression needs chunks, so it chunks earlier.
-  const chunked = data.byteLength > (options.compression > 0 ? COMPRESS_FROM_BYTES : options.sliceBytes);
+  const chunked = byteLength > (options.compression > 0 ? COMPRESS_FROM_BYTES : options.sliceBytes);
   if (!chunked || shape.length === 0 || shape[0] === 0) {
-    return group.create_dataset({ name, data, shape: [...shape], dtype }) as H5Dataset;
+    return createDataset(group, { name, data: array.data, shape: [...shape], dtype });
   }
   // Chunked along the first axis: create empty, grow to full size, then fill slice by slice.
+  const Ctor = TYPED_ARRAY_BY_DTYPE[array.dtype];
   const rowElements = elementCount(shape.slice(1));
-  const rowBytes = rowElements * data.BYTES_PER_ELEMENT;
+  const rowBytes = rowElements * Ctor.BYTES_PER_ELEMENT;
   const chunkRows = Math.max(1, Math.min(shape[0], Math.floor(CHUNK_TARGET_BYTES / rowBytes)));
-  const empty = new (data.constructor as new (n: number) => NumericArray)(0);
-  const dataset = group.create_dataset({
+  const dataset = createDataset(group, {
     name,
-    data: empty,
+    data: new Ctor(0),
     shape: [0, ...shape.slice(1)],
     maxshape: [...shape],
     chunks: [chunkRows, ...shape.slice(1)],
     dtype,
     ...(options.compression > 0 ? { compression: "gzip" as const, compression_opts: options.compression } : {}),
-  }) as H5Dataset;
+  });
   dataset.resize([...shape]);
   const sliceRows = Math.max(1, Math.floor(options.sliceBytes / rowBytes));
+  // A spilled array is read from its scratch store one slice at a time, into one reused buffer.
+  const buffer = array.isSpilled ? (new Ctor(Math.min(shape[0], sliceRows) * rowElements) as NumericArray) : undefined;
   for (let row = 0; row < shape[0]; row += sliceRows) {
     const end = Math.min(shape[0], row + sliceRows);
     const ranges = [[row, end], ...shape.slice(1).map(() => [] as [])] as [number, number][];
-    dataset.write_slice(ranges, data.subarray(row * rowElements, end * rowElements));
+    const slice = buffer
+      ? buffer.subarray(0, (end - row) * rowElements)
+      : array.data.subarray(row * rowElements, end * rowElements);
+    if (buffer) array.bytesAt(row * rowBytes, new Uint8Array(slice.buffer, slice.byteOffset, slice.byteLength));
+    dataset.write_slice(ranges, slice);
   }
   return dataset;
 }
@@ -151,22 +157,89 @@ export function readTree(group: H5Group, report: ReadReport, sliceBytes = DEFAUL
   if (depth > MAX_DEPTH) {
     throw new Error(`${report.limits?.fileName ?? "file"}: ${group.path} is nested more than ${MAX_DEPTH} groups deep (a damaged file or a link cycle)`);
   }
+  const build = buildOf(group);
+  // One listing of the whole subtree (HDF5 visits it in name order, as `keys()` lists a group)
+  // instead of a `keys()` per group and a type lookup per child: each lookup resolves the path
+  // from the root several times over, and they were a fifth of the reading time.
+  if (build) return readListed(build, group, listSubtree(build.module, group), report, sliceBytes, depth, ownAttrs);
   const tree: Tree = {};
   const names = group.keys();
-  for (const name of names) {
-    const child = group.get(name);
-    if (child instanceof Object && "keys" in child && typeof child.keys === "function") {
-      tree[name] = readTree(child as H5Group, report, sliceBytes, depth + 1);
-    } else if (child && (child as H5Dataset).type === "Dataset") {
-      const value = readDataset(child as H5Dataset, sliceBytes, report.limits);
-      if (value === undefined) report.skipped.push(`${group.path}/${name}`);
-      else tree[name] = value;
-      for (const attr of attributeNames(child as H5Dataset)) report.skipped.push(`${(child as H5Dataset).path}@${attr}`);
-    } else {
-      report.skipped.push(`${group.path}/${name}`);
+  for (const name of names) readChild(group, name, group.get(name), tree, report, sliceBytes, depth);
+  if (ownAttrs) Object.assign(tree, readAttributes(group, report, new Set(names)));
+  return tree;
+}
+
+/** One member of `group` (as `group.get(name)` returns it) into `tree`, or reported as skipped. */
+function readChild(group: H5Group, name: string, child: unknown, tree: Tree, report: ReadReport, sliceBytes: number, depth: number): void {
+  if (child instanceof Object && "keys" in child && typeof child.keys === "function") {
+    tree[name] = readTree(child as H5Group, report, sliceBytes, depth + 1);
+  } else if (child && (child as H5Dataset).type === "Dataset") {
+    readDatasetChild(group, name, child as H5Dataset, tree, report, sliceBytes);
+  } else {
+    report.skipped.push(`${group.path}/${name}`);
+  }
+}
+
+function readDatasetChild(group: H5Group, name: string, dataset: H5Dataset, tree: Tree, report: ReadReport, sliceBytes: number): void {
+  const value = readDataset(dataset, sliceBytes, report.limits);
+  if (value === undefined) report.skipped.push(`${group.path}/${name}`);
+  else tree[name] = value;
+  for (const attr of attributeNames(dataset)) report.skipped.push(`${dataset.path}@${attr}`);
+}
+
+/** A group's members from a recursive listing: members with members of their own are groups. */
+interface Listed {
+  children: Map<string, Listed>;
+}
+
+function listSubtree(module: H5Module, group: H5Group): Listed {
+  const root: Listed = { children: new Map() };
+  for (const path of module.get_names(group.file_id, group.path, true) as string[]) {
+    let node = root;
+    for (const part of path.split("/")) {
+      let next = node.children.get(part);
+      if (!next) node.children.set(part, (next = { children: new Map() }));
+      node = next;
     }
   }
-  if (ownAttrs) Object.assign(tree, readAttributes(group, report, new Set(names)));
+  return root;
+}
+
+/** `readTree` over a listing: the same tree and reports, in the same order. */
+function readListed(
+  build: { h5: { Group: new (fileId: bigint, path: string) => H5Group; Dataset: new (fileId: bigint, path: string) => H5Dataset } },
+  group: H5Group,
+  listed: Listed,
+  report: ReadReport,
+  sliceBytes: number,
+  depth: number,
+  ownAttrs: boolean,
+): Tree {
+  if (depth > MAX_DEPTH) {
+    throw new Error(`${report.limits?.fileName ?? "file"}: ${group.path} is nested more than ${MAX_DEPTH} groups deep (a damaged file or a link cycle)`);
+  }
+  const tree: Tree = {};
+  const base = group.path === "/" ? "" : group.path;
+  for (const [name, member] of listed.children) {
+    const path = `${base}/${name}`;
+    if (member.children.size > 0) {
+      // Only a (hard-linked) group has members of its own in the listing.
+      tree[name] = readListed(build, new build.h5.Group(group.file_id, path), member, report, sliceBytes, depth + 1, true);
+      continue;
+    }
+    // A leaf is nearly always a dataset: asking for its metadata is the type check. Anything else
+    // (an empty group, a soft or external link, a named type) fails that and is looked up as before.
+    const dataset = new build.h5.Dataset(group.file_id, path);
+    let isDataset = true;
+    try {
+      void dataset.metadata;
+    } catch {
+      isDataset = false;
+    }
+    if (isDataset) readDatasetChild(group, name, dataset, tree, report, sliceBytes);
+    else readChild(group, name, group.get(name), tree, report, sliceBytes, depth);
+  }
+  if (ownAttrs) Object.assign(tree, readAttributes(group, report, new Set(listed.children.keys())));
   return tree;
 }
 
@@ -177,13 +250,16 @@ function attributeNames(node: H5Group | H5Dataset): string[] {
 /** A node's attributes as tree leaves (scalars `()`, 1-D arrays, strings); names in `taken` are reported, not loaded. */
 export function readAttributes(node: H5Group, report: ReadReport, taken: Set<string>): Tree {
   const tree: Tree = {};
+  const module = moduleOf(node);
   for (const name of attributeNames(node)) {
     const where = `${node.path === "/" ? "" : node.path}@${name}`;
-    const attr = node.attrs[name];
-    const meta = attr.metadata;
+    // One metadata call and one read per attribute (h5wasm's Attribute objects make three calls).
+    const attr = module ? undefined : node.attrs[name];
+    const meta = module ? module.get_attribute_metadata(node.file_id, node.path, name) : attr!.metadata;
     const shape = (meta.shape ?? []).map(Number);
     checkDeclaredSize(report.limits, where, elementCount(shape) * Math.max(1, meta.size), `[${shape.join(" × ")}] × ${meta.size} bytes`);
-    const leaf = taken.has(name) ? undefined : attributeValue(attr.value, meta, shape);
+    const value = taken.has(name) ? undefined : module ? readValue(module, node.file_id, node.path, name, meta).value : attr!.value;
+    const leaf = taken.has(name) ? undefined : attributeValue(value, meta, shape);
     if (leaf === undefined) report.skipped.push(where);
     else tree[name] = leaf;
   }
@@ -239,8 +315,11 @@ export function readDataset(
     // Strings: the fixed part (8 bytes per variable-length string) is a lower bound of what they take.
     checkDeclaredSize(limits, dataset.path, declared, `[${shape.join(" × ")}] × ${meta.size} bytes`);
   }
+  // h5wasm's module, called directly (one metadata call per dataset, one copy out of the heap);
+  // null dataspaces keep h5wasm's own handling.
+  const module = meta.shape ? moduleOf(dataset) : undefined;
   if (meta.type === H5T_STRING) {
-    const value = dataset.value;
+    const value = module ? readValue(module, dataset.file_id, dataset.path, undefined, meta).value : dataset.value;
     if (shape.length === 0) return String(value);
     return new StringArray((value as unknown[]).map(String), shape);
   }
@@ -248,6 +327,23 @@ export function readDataset(
   if (!dtype) return undefined;
   const Ctor = TYPED_ARRAY_BY_DTYPE[dtype];
   const total = elementCount(shape);
+  if (module) {
+    // Straight into the result, in slices of at most `sliceBytes` through the wasm heap.
+    const out = new Ctor(total) as NumericArray;
+    const bytes = new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
+    if (total === 0) return new NDArray(out, shape);
+    if (shape.length === 0 || bytes.length <= sliceBytes) {
+      readNumericRows(module, dataset.file_id, dataset.path, shape, 0, shape[0] ?? 1, bytes);
+      return new NDArray(out, shape);
+    }
+    const rowBytes = elementCount(shape.slice(1)) * meta.size;
+    const sliceRows = Math.max(1, Math.floor(sliceBytes / rowBytes));
+    for (let row = 0; row < shape[0]; row += sliceRows) {
+      const end = Math.min(shape[0], row + sliceRows);
+      readNumericRows(module, dataset.file_id, dataset.path, shape, row, end, bytes.subarray(row * rowBytes, end * rowBytes));
+    }
+    return new NDArray(out, shape);
+  }
   if (total > 0 && (shape.length === 0 || total * meta.size <= sliceBytes)) {
     const value = dataset.value;
     // h5wasm already returns a fresh typed array of the right type: keep it rather than copy it.

@@ -15,6 +15,7 @@
  * from the plain string datasets.
  */
 import { NDArray, StringArray, type Tree } from "../core/ndarray.ts";
+import { enforceBudget, spikeTimesArray, unitArrayBytes, type MemoryBudget } from "../core/memoryBudget.ts";
 import {
   HDMEA_VERSION,
   PipelineSession,
@@ -23,8 +24,8 @@ import {
   type Unit,
   type UnitAttrs,
 } from "../core/session.ts";
-import { baseName, closeQuietly, damagedFileError, fileSize, openH5, type H5Group, type H5Runtime } from "./h5.ts";
-import { assertGlobalHeapsSound } from "./h5Heaps.ts";
+import { attributeValueOf, createDataset, createGroup, baseName, closeQuietly, damagedFileError, fileSize, openH5, type H5Group, type H5Runtime } from "./h5.ts";
+import { watchGlobalHeaps, type HeapWatch } from "./h5Heaps.ts";
 import { DEFAULT_WRITE_OPTIONS, readAttributes, readDataset, readLimits, readTree, writeArray, writeTree, type ReadReport, type WriteOptions } from "./h5Tree.ts";
 
 /** Bumped when our additions to the layout change; the lab's own fields never move. */
@@ -45,14 +46,14 @@ export function writeSessionFile(rt: H5Runtime, path: string, session: PipelineS
     file.create_attribute("hdmea_version", HDMEA_VERSION);
     file.create_attribute("hdmea_web_format_version", new Int32Array([FORMAT_VERSION]), [], "<i");
 
-    const sources = file.create_group("source_files");
+    const sources = createGroup(file, "source_files");
     if (session.sourceFiles.cmcr !== undefined) sources.create_attribute("cmcr_path", session.sourceFiles.cmcr);
     if (session.sourceFiles.cmtr !== undefined) sources.create_attribute("cmtr_path", session.sourceFiles.cmtr);
 
-    const pipeline = file.create_group("pipeline");
+    const pipeline = createGroup(file, "pipeline");
     pipeline.create_attribute("stage1_completed", new Int8Array([1]), [], "<b");
     pipeline.create_attribute("stage1_timestamp", options.savedAt);
-    const info = pipeline.create_group("session_info");
+    const info = createGroup(pipeline, "session_info");
     info.create_attribute("saved_at", options.savedAt);
     if (options.checkpointName !== undefined) info.create_attribute("checkpoint_name", options.checkpointName);
     writeStrings(info, "completed_steps", session.completedSteps.map((s) => s.name));
@@ -60,18 +61,18 @@ export function writeSessionFile(rt: H5Runtime, path: string, session: PipelineS
     writeStrings(info, "step_log", session.completedSteps.map((s) => JSON.stringify(s)));
     writeStrings(info, "warning_log", session.warnings.map((w) => JSON.stringify(w)));
 
-    writeTree(file.create_group("metadata"), session.metadata, opts);
-    writeTree(file.create_group("stimulus"), session.stimulus, opts);
+    writeTree(createGroup(file, "metadata"), session.metadata, opts);
+    writeTree(createGroup(file, "stimulus"), session.stimulus, opts);
 
-    const units = file.create_group("units");
-    for (const unit of session.units.values()) writeUnit(units.create_group(unit.id), unit, opts);
+    const units = createGroup(file, "units");
+    for (const unit of session.units.values()) writeUnit(createGroup(units, unit.id), unit, opts);
   } finally {
     file.close();
   }
 }
 
 function writeStrings(group: H5Group, name: string, values: string[]): void {
-  if (values.length > 0) group.create_dataset({ name, data: values, dtype: "S" });
+  if (values.length > 0) createDataset(group, { name, data: values, dtype: "S" });
 }
 
 function writeUnit(group: H5Group, unit: Unit, opts: WriteOptions): void {
@@ -80,7 +81,7 @@ function writeUnit(group: H5Group, unit: Unit, opts: WriteOptions): void {
     else if (Number.isInteger(value)) group.create_attribute(name, BigInt64Array.of(BigInt(value)), [], "<q");
     else group.create_attribute(name, Float64Array.of(value), [], "<d");
   }
-  writeArray(group, "spike_times", new NDArray(unit.spikeTimes), opts);
+  writeArray(group, "spike_times", spikeTimesArray(unit), opts);
   if (unit.waveform) writeArray(group, "waveform", new NDArray(unit.waveform), opts);
   if (unit.firingRate10hz) writeArray(group, "firing_rate_10hz", new NDArray(unit.firingRate10hz), opts);
   writeTree(group, unit.children, opts);
@@ -95,35 +96,45 @@ export interface ReadSessionResult {
   skipped: string[];
 }
 
-export function readSessionFile(rt: H5Runtime, path: string): ReadSessionResult {
+export interface ReadSessionOptions {
+  /** Read a session bigger than memory: past the budget, arrays go to its store as units are read. */
+  memoryBudget?: MemoryBudget;
+}
+
+export function readSessionFile(rt: H5Runtime, path: string, options: ReadSessionOptions = {}): ReadSessionResult {
   const name = baseName(path);
   const file = openH5(rt, path, "r");
+  let heaps: HeapWatch | undefined;
   try {
-    // Before the first string is read: a damaged string heap would hang HDF5 (see h5Heaps.ts).
-    assertGlobalHeapsSound(rt, path);
-    const attrs = file.attrs;
+    // Before the first string is read: a damaged string heap would hang HDF5, so every one HDF5
+    // loads is checked first (see h5Heaps.ts).
+    heaps = watchGlobalHeaps(rt, path);
+    const attrs = Object.keys(file.attrs);
     const report: ReadReport = { skipped: [], limits: readLimits(name, fileSize(rt, path)) };
     const notes: string[] = [];
-    const session = new PipelineSession(sessionId(file, name, notes), {
-      createdAt: attrs.created_at ? String(attrs.created_at.value) : undefined,
+    const session = new PipelineSession(sessionId(file, attrs, name, notes), {
+      createdAt: attrText(file, attrs, "created_at"),
     });
 
     const sources = groupAt(file, "source_files");
     if (sources) {
-      const a = sources.attrs;
+      const a = Object.keys(sources.attrs);
+      const cmcr = attrText(sources, a, "cmcr_path");
+      const cmtr = attrText(sources, a, "cmtr_path");
       session.sourceFiles = {
-        ...(a.cmcr_path ? { cmcr: String(a.cmcr_path.value) } : {}),
-        ...(a.cmtr_path ? { cmtr: String(a.cmtr_path.value) } : {}),
+        ...(cmcr !== undefined ? { cmcr } : {}),
+        ...(cmtr !== undefined ? { cmtr } : {}),
       };
-    } else if (attrs.source_files) {
+    } else if (attrs.includes("source_files")) {
       // Immediate-mode files keep the source paths as a JSON string attribute on the root.
-      session.sourceFiles = jsonSourceFiles(attrs.source_files.value, notes);
+      session.sourceFiles = jsonSourceFiles(attributeValueOf(file, "source_files"), notes);
     }
-    const legacyRoot = Object.keys(attrs).filter((key) => !ROOT_ATTRS.has(key));
+    const legacyRoot = attrs.filter((key) => !ROOT_ATTRS.has(key));
 
     const info = groupAt(file, "pipeline/session_info");
-    const savedAt = info?.attrs.saved_at ? String(info.attrs.saved_at.value) : undefined;
-    const checkpointName = info?.attrs.checkpoint_name ? String(info.attrs.checkpoint_name.value) : undefined;
+    const infoAttrs = info ? Object.keys(info.attrs) : [];
+    const savedAt = info ? attrText(info, infoAttrs, "saved_at") : undefined;
+    const checkpointName = info ? attrText(info, infoAttrs, "checkpoint_name") : undefined;
     if (info) {
       session.completedSteps = readLog<StepRecord>(info, "step_log") ??
         readStrings(info, "completed_steps").map((s) => ({ name: s, params: {}, completedAt: savedAt ?? "" }));
@@ -146,23 +157,41 @@ export function readSessionFile(rt: H5Runtime, path: string): ReadSessionResult 
     const units = groupAt(file, "units");
     if (units) {
       const loaded: Unit[] = [];
+      const budget = options.memoryBudget;
+      let resident = budget ? session.arrayBytes().resident : 0;
       for (const id of units.keys()) {
         const group = groupAt(units, id);
-        if (group) loaded.push(readUnit(group, id, report));
+        if (!group) continue;
+        const unit = readUnit(group, id, report);
+        loaded.push(unit);
+        if (budget) {
+          resident += unitArrayBytes(unit, { resident: 0, spilled: 0 }).resident;
+          if (resident > budget.budgetBytes) resident -= enforceBudget({ metadata: session.metadata, stimulus: session.stimulus, units: loaded }, resident, budget).bytes;
+        }
       }
       // HDF5 lists names alphabetically (unit_1000 before unit_101); keep the units' numeric order.
       loaded.sort((a, b) => a.attrs.unit_num - b.attrs.unit_num || a.id.localeCompare(b.id));
       for (const unit of loaded) session.units.set(unit.id, unit);
     }
+    // Set directly, not through setMemoryBudget: what is spilled is already within the budget.
+    session.memoryBudget = options.memoryBudget;
     for (const note of notes) session.warn(`${name}: ${note}`);
     if (savedAt !== undefined) session.markSaved(path, savedAt);
     session.hasUnsavedChanges = false;
+    heaps.assertSound();
     return { session, checkpointName, savedAt, skipped: report.skipped };
   } catch (error) {
-    throw damagedFileError(name, "the session", error);
+    // A damaged string heap fails HDF5's read of it: the refusal says why.
+    throw heaps?.refusal ?? damagedFileError(name, "the session", error);
   } finally {
     closeQuietly(file);
+    heaps?.release();
   }
+}
+
+/** A string attribute of `node` (its attribute names `names`), or undefined if it has none. */
+function attrText(node: H5Group, names: string[], key: string): string | undefined {
+  return names.includes(key) ? String(attributeValueOf(node, key)) : undefined;
 }
 
 /** Root attributes of the session layout (ours and the lab's); any other is reported or mapped. */
@@ -173,10 +202,9 @@ const ROOT_ATTRS = new Set(["dataset_id", "created_at", "hdmea_version", "hdmea_
  * loader we take `metadata/dataset_id`, else the file name. Only files that look like the lab's
  * (pipeline attributes or units/metadata groups) get the fallback: any other HDF5 file is refused.
  */
-function sessionId(file: H5Group, name: string, notes: string[]): string {
-  const attr = file.attrs.dataset_id;
-  if (attr) return String(attr.value);
-  const attrs = Object.keys(file.attrs);
+function sessionId(file: H5Group, attrs: string[], name: string, notes: string[]): string {
+  const fromAttr = attrText(file, attrs, "dataset_id");
+  if (fromAttr !== undefined) return fromAttr;
   const looksLikeLab =
     attrs.includes("hdmea_pipeline_version") || attrs.includes("stage1_completed") || (groupAt(file, "units") !== undefined && groupAt(file, "metadata") !== undefined);
   if (!looksLikeLab) throw new Error(`${name}: not a session file (no /@dataset_id attribute)`);
@@ -231,8 +259,8 @@ function readLog<T>(group: H5Group, name: string): T[] | undefined {
 
 function readUnit(group: H5Group, id: string, report: ReadReport): Unit {
   const attrs: Record<string, number | string> = {};
-  for (const [name, attr] of Object.entries(group.attrs)) {
-    const value = attr.value;
+  for (const name of Object.keys(group.attrs)) {
+    const value = attributeValueOf(group, name);
     attrs[name] = typeof value === "string" ? value : Number(Array.isArray(value) ? value[0] : value);
   }
   // The unit group's own attributes are the unit's attrs above, not children.

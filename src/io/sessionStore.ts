@@ -14,7 +14,7 @@
  */
 import { SessionError, type PipelineSession } from "../core/session.ts";
 import { baseName, fileExists, type H5Runtime } from "./h5.ts";
-import { readSessionFile, writeSessionFile, type ReadSessionResult, type WriteSessionOptions } from "./sessionFile.ts";
+import { readSessionFile, writeSessionFile, type ReadSessionOptions, type ReadSessionResult, type WriteSessionOptions } from "./sessionFile.ts";
 
 export class FileExistsError extends SessionError {
   override name = "FileExistsError";
@@ -86,8 +86,8 @@ export function writeSessionTo(
 }
 
 /** Resumes a session from a checkpoint or a saved file (state SAVED, bound to that file). */
-export function loadSession(rt: H5Runtime, path: string): ReadSessionResult {
-  const result = readSessionFile(rt, path);
+export function loadSession(rt: H5Runtime, path: string, options: ReadSessionOptions = {}): ReadSessionResult {
+  const result = readSessionFile(rt, path, options);
   result.session.markSaved(path, result.savedAt ?? result.session.timestamp());
   if (result.skipped.length) {
     result.session.warn(

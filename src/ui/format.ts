@@ -1,7 +1,7 @@
 /** Display formatting only; the page does no data work itself. */
 
 // The same byte formatting as the CLI (a pure function; no work happens here).
-export { formatBytes } from "../core/sessionSummary.ts";
+export { formatBytes } from "../core/formatBytes.ts";
 
 export function formatTime(iso: string | null | undefined): string {
   if (!iso) return "—";

@@ -219,6 +219,14 @@ export class Workspace {
     });
   }
 
+  /** Past the budget, sessions keep their largest arrays in browser storage; `undefined` = the browser's default. */
+  async setMemoryBudget(gb: number | undefined): Promise<void> {
+    await this.run("Setting the memory budget", async () => {
+      await this.client.setMemoryBudget(gb === undefined ? null : gb * 1e9);
+      for (const r of this.recordings) if (r.sessionId) r.summary = await this.client.summary(r.sessionId);
+    });
+  }
+
   async refreshCheckpoints(): Promise<void> {
     try {
       this.checkpoints = await this.client.listCheckpoints();

@@ -14,7 +14,8 @@
  * | `resumeCheckpoint(name)`          | checkpoint name                         | `OpenedItem`                    | the session resumes from browser storage |
  * | `exportCheckpoint(name)`          | checkpoint name                         | `File` (disk-backed)            | for a download |
  * | `deleteCheckpoint(name)`          | checkpoint name                         | nothing                         | missing is fine |
- * | `closeSession(sessionId)`         | session id                              | nothing                         | unmounts its files; unknown id is fine |
+ * | `closeSession(sessionId)`         | session id                              | nothing                         | unmounts its files, deletes its spill file; unknown id is fine |
+ * | `setMemoryBudget(bytes)`          | bytes, or `null` for the default        | nothing                         | past it, sessions move their largest arrays to browser storage (half of `deviceMemory` by default) |
  * | `benchmarkSaveLoad(bytes)`        | session size in bytes                   | timings, sizes, wasm heap       | a synthetic session saved through OPFS and loaded (bench/) |
  * | `injectWriteFault(bytes)`         | bytes                                   | nothing                         | test hook: OPFS writes fail after that many bytes |
  * | `injectWritableFault(name, at)`   | DOMException name, `"open"` or `"write"` | nothing                        | test hook: the next `createWritable()` (save target or checkpoint) fails with that error |
@@ -40,6 +41,8 @@
  */
 import { transfer } from "comlink";
 import type { PipelineSession } from "../core/session.ts";
+import { defaultMemoryBudgetBytes, spikeCountOf, type MemoryBudget } from "../core/memoryBudget.ts";
+import type { SpillStore } from "../core/spillStore.ts";
 import { summarizeSession, type SessionSummary } from "../core/sessionSummary.ts";
 import { NDArray, isTree, scalarNumber, type Tree } from "../core/ndarray.ts";
 import { pairRecordingFiles } from "../core/recordingPairing.ts";
@@ -65,6 +68,7 @@ import {
 import {
   copyToWritable,
   createScratchFile,
+  createSpillStore,
   mountFiles,
   runtime,
   unmountDrop,
@@ -129,6 +133,8 @@ interface OpenSession {
   drop?: MountedDrop;
   /** The last saved file offered as a download: kept until the next save or close. */
   lastExport?: ScratchFile;
+  /** Its spill store, attached just after opening (see `attachSpillStore`). */
+  spill?: Promise<SpillStore | undefined>;
 }
 
 const sessions = new Map<string, OpenSession>();
@@ -146,8 +152,15 @@ async function openFiles(files: File[], onProgress?: ProgressCallback): Promise<
       items.push({ name: file.name, kind: "other", error: `${file.name}: not a session file (.h5) or recording (.cmcr/.cmtr)` });
     }
   }
-  for (const file of sessionFiles) items.push(openSessionFile(rt, file));
+  for (const file of sessionFiles) items.push(await openSessionFile(rt, file));
   if (recordingFiles.length) items.push(...openRecordings(rt, recordingFiles, onProgress));
+  // Summaries as of now, with the memory budget each session got once its spill store opened.
+  for (const item of items) {
+    const open = item.sessionId ? sessions.get(item.sessionId) : undefined;
+    if (!open) continue;
+    await open.spill;
+    item.summary = summarizeSession(open.session);
+  }
   return items;
 }
 
@@ -181,7 +194,7 @@ async function save(sessionId: string, target?: FileSystemFileHandle): Promise<S
   // A download still reading the previous export is done by now: the page asked for a new save.
   await open.lastExport?.dispose();
   open.lastExport = undefined;
-  const scratch = await createScratchFile(rt, `save-${sessionId}-${Date.now()}.h5`, session.memoryEstimateBytes());
+  const scratch = await createScratchFile(rt, `save-${sessionId}-${Date.now()}.h5`, dataBytes(session));
   try {
     const savedAt = writeSessionTo(rt, session, scratch.path);
     const bytes = scratch.size();
@@ -210,7 +223,7 @@ async function writeCheckpoint(sessionId: string, warnOnOverwrite: boolean): Pro
   const rt = await runtime();
   const { session } = get(sessionId);
   const name = checkpointNameFor(session.datasetId);
-  const scratch = await createScratchFile(rt, `checkpoint-${sessionId}-${Date.now()}.h5`, session.memoryEstimateBytes());
+  const scratch = await createScratchFile(rt, `checkpoint-${sessionId}-${Date.now()}.h5`, dataBytes(session));
   try {
     const existed = await checkpointExists(name);
     writeSessionTo(rt, session, scratch.path, { checkpointName: session.datasetId });
@@ -230,11 +243,13 @@ async function listCheckpoints(): Promise<CheckpointInfo[]> {
 async function resumeCheckpoint(name: string): Promise<OpenedItem> {
   const rt = await runtime();
   const label = `${name} (checkpoint)`;
+  const budget = await newMemoryBudget();
   try {
-    const { session } = await readCheckpoint(rt, name, (path) => loadSession(rt, path));
-    const sessionId = register({ session, name: label });
+    const { session } = await readCheckpoint(rt, name, (path) => loadSession(rt, path, { memoryBudget: budget }));
+    const sessionId = register({ session, name: label, spill: Promise.resolve(budget?.store) });
     return { name: label, kind: "checkpoint", sessionId, summary: summarizeSession(session) };
   } catch (error) {
+    budget?.store.close();
     if (isFatal(error)) throw error;
     return { name: label, kind: "checkpoint", error: personMessage(error) };
   }
@@ -252,6 +267,7 @@ async function closeSession(sessionId: string): Promise<void> {
   const open = sessions.get(sessionId);
   if (!open) return;
   sessions.delete(sessionId);
+  (await open.spill)?.close();
   await open.lastExport?.dispose();
   if (open.drop) unmountDrop(await runtime(), open.drop.dir);
 }
@@ -271,20 +287,66 @@ function get(sessionId: string): OpenSession {
 function register(open: OpenSession): string {
   const id = `s${++sessionCounter}`;
   sessions.set(id, open);
+  open.spill ??= attachSpillStore(id, open.session);
   return id;
 }
 
+/** Past the memory budget, a session's largest arrays move to browser storage (see `core/memoryBudget.ts`). */
+let memoryBudgetBytes: number | undefined;
+let spillCounter = 0;
+
+/** A budget with a fresh spill store; undefined where the browser has no OPFS (sessions stay in memory). */
+async function newMemoryBudget(): Promise<MemoryBudget | undefined> {
+  const store = await createSpillStore(String(++spillCounter)).catch(() => undefined);
+  return store && { store, budgetBytes: memoryBudgetBytes ?? platformMemoryBudget() };
+}
+
+async function attachSpillStore(id: string, session: PipelineSession): Promise<SpillStore | undefined> {
+  const budget = await newMemoryBudget();
+  if (!budget) return undefined;
+  if (sessions.get(id)?.session !== session) {
+    budget.store.close(); // closed while the store was being created
+    return undefined;
+  }
+  session.setMemoryBudget(budget);
+  return budget.store;
+}
+
+/** What a save writes: the arrays in memory and those in the spill store. */
+function dataBytes(session: PipelineSession): number {
+  const { resident, spilled } = session.arrayBytes();
+  return resident + spilled;
+}
+
+function platformMemoryBudget(): number {
+  const nav = navigator as Navigator & { deviceMemory?: number };
+  const memory = (performance as Performance & { memory?: { jsHeapSizeLimit?: number } }).memory;
+  return defaultMemoryBudgetBytes({ deviceMemoryGb: nav.deviceMemory, jsHeapLimitBytes: memory?.jsHeapSizeLimit });
+}
+
+/** Sets the budget of every open session and the next ones; `null` goes back to the platform default. */
+async function setMemoryBudget(bytes: number | null): Promise<void> {
+  if (bytes !== null && !(Number.isFinite(bytes) && bytes > 0)) throw new Error(`a memory budget must be a size above 0 bytes, got ${bytes}`);
+  memoryBudgetBytes = bytes ?? undefined;
+  for (const open of sessions.values()) {
+    const store = await open.spill;
+    if (store) open.session.setMemoryBudget({ store, budgetBytes: memoryBudgetBytes ?? platformMemoryBudget() });
+  }
+}
+
 /** A dropped session or checkpoint `.h5` (checkpoints in browser storage go through `readCheckpoint`). */
-function openSessionFile(rt: H5Runtime, file: File): OpenedItem {
+async function openSessionFile(rt: H5Runtime, file: File): Promise<OpenedItem> {
   const name = file.name;
   const kind = "session-file";
   let drop: MountedDrop | undefined;
+  const budget = await newMemoryBudget();
   try {
     drop = mountFiles(rt, [file]);
-    const { session } = loadSession(rt, drop.paths.get(file.name)!);
-    const sessionId = register({ session, name, drop });
+    const { session } = loadSession(rt, drop.paths.get(file.name)!, { memoryBudget: budget });
+    const sessionId = register({ session, name, drop, spill: Promise.resolve(budget?.store) });
     return { name, kind, sessionId, summary: summarizeSession(session) };
   } catch (error) {
+    budget?.store.close();
     if (isFatal(error)) throw error;
     if (drop) unmountDrop(rt, drop.dir);
     return { name, kind, error: personMessage(error) };
@@ -351,7 +413,7 @@ function unitTable(session: PipelineSession): UnitTable {
   list.forEach((unit, i) => {
     table.row[i] = Number(unit.attrs.row);
     table.col[i] = Number(unit.attrs.col);
-    table.spikeCount[i] = unit.spikeTimes.length;
+    table.spikeCount[i] = spikeCountOf(unit);
     const last = unit.spikeTimes.at(-1);
     if (last !== undefined && last > lastSpike) lastSpike = last;
   });
@@ -481,6 +543,7 @@ export const api = {
   injectWritableFault: guarded(injectWritableFault),
   crashForTest: guarded(crashForTest),
   closeSession: guarded(closeSession),
+  setMemoryBudget: guarded(setMemoryBudget),
   sessionIds: guarded(sessionIds),
   pipelineSteps: guarded(pipeline.pipelineSteps),
   runSteps: guarded(pipeline.runSteps),

@@ -195,6 +195,10 @@ export class WorkerClient {
     return this.call("Closing the session", (r) => r.closeSession(sessionId));
   }
 
+  setMemoryBudget(bytes: number | null): Promise<void> {
+    return this.call("Setting the memory budget", (r) => r.setMemoryBudget(bytes));
+  }
+
   unitDetail(sessionId: string, unitId: string): Promise<UnitDetail> {
     return this.call(`Reading ${unitId}`, (r) => r.unitDetail(sessionId, unitId));
   }

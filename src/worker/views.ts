@@ -18,6 +18,7 @@ import { unitLabel } from "../core/unitLabel.ts";
 import { transfer } from "comlink";
 import { NDArray, StringArray, isTree, scalarNumber, type Tree, type TreeNode } from "../core/ndarray.ts";
 import type { PipelineSession, Unit } from "../core/session.ts";
+import { spikeCountOf } from "../core/memoryBudget.ts";
 import { featureBuffers, featureScalars, unitFeatures, type UnitFeaturesView } from "./featureViews.ts";
 
 export type { ChirpResponse, DirectionTuning, FeatureScalar, RfEllipse, StaImage, UnitFeaturesView } from "./featureViews.ts";
@@ -128,8 +129,8 @@ export function unitDetail(session: PipelineSession, unitId: string): UnitDetail
   return {
     id: unit.id,
     attrs: { ...unit.attrs },
-    spikeCount: unit.spikeTimes.length,
-    meanRateHz: duration > 0 ? unit.spikeTimes.length / duration : Number.NaN,
+    spikeCount: spikeCountOf(unit),
+    meanRateHz: duration > 0 ? spikeCountOf(unit) / duration : Number.NaN,
     waveform,
     waveformMs: Float64Array.from(waveform, (_, i) => (i * 1000) / rate),
     firingRate,
@@ -187,8 +188,8 @@ export function unitColumn(session: PipelineSession, name: string): UnitColumn {
   units.forEach((unit, i) => {
     const scalars = unitScalars(unit);
     for (const key of scalars.keys()) available.add(key);
-    if (name === "spike_count") values[i] = unit.spikeTimes.length;
-    else if (name === "rate_hz") values[i] = duration > 0 ? unit.spikeTimes.length / duration : Number.NaN;
+    if (name === "spike_count") values[i] = spikeCountOf(unit);
+    else if (name === "rate_hz") values[i] = duration > 0 ? spikeCountOf(unit) / duration : Number.NaN;
     else values[i] = scalars.get(name) ?? Number.NaN;
   });
   return { name, values, available: [...available] };
@@ -470,7 +471,7 @@ export function sessionTree(session: PipelineSession, options: { checkpointName?
       dtype: typeof value === "string" ? "string" : Number.isInteger(value) ? "int64" : "float64",
     }));
     const node = group(unit.id, path, attrs);
-    node.children!.push(dataset("spike_times", `${path}/spike_times`, [unit.spikeTimes.length], "uint64", unit.spikeTimes.byteLength));
+    node.children!.push(dataset("spike_times", `${path}/spike_times`, [spikeCountOf(unit)], "uint64", 8 * spikeCountOf(unit)));
     if (unit.waveform) node.children!.push(dataset("waveform", `${path}/waveform`, [unit.waveform.length], "float32", unit.waveform.byteLength));
     if (unit.firingRate10hz) {
       node.children!.push(dataset("firing_rate_10hz", `${path}/firing_rate_10hz`, [unit.firingRate10hz.length], "float32", unit.firingRate10hz.byteLength));

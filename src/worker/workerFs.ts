@@ -12,6 +12,7 @@ import { browserRuntime } from "../io/h5browser.ts";
 import type { H5Runtime } from "../io/h5.ts";
 import { mountBlobs } from "../io/blobFs.ts";
 import { mountOpfsFiles } from "../io/opfsFs.ts";
+import { SpillStore } from "../core/spillStore.ts";
 
 /** The few Emscripten FS calls used here (h5wasm's own typing of `FS` is loose). */
 interface EmscriptenFs {
@@ -163,6 +164,35 @@ export async function withOpfsFile<T>(rt: H5Runtime, dir: FileSystemDirectoryHan
   } finally {
     mount.close();
   }
+}
+
+/**
+ * A session's spill store (arrays moved out of memory past the budget), in browser storage through
+ * a sync access handle; undefined where the browser has no OPFS (the session then stays in memory).
+ * The handle locks the file, so the start-up clean-up of another tab leaves it alone.
+ */
+export async function createSpillStore(label: string): Promise<SpillStore | undefined> {
+  if (!hasOpfs()) return undefined;
+  const dir = await scratchDir();
+  const name = `spill-${label}-${Date.now()}-${Math.random().toString(36).slice(2, 8)}.bin`;
+  const handle = await (await dir.getFileHandle(name, { create: true })).createSyncAccessHandle();
+  return new SpillStore({
+    location: "browser storage",
+    write(bytes, at) {
+      for (let done = 0; done < bytes.length; ) done += handle.write(bytes.subarray(done), { at: at + done });
+    },
+    read(into, at) {
+      for (let done = 0; done < into.length; ) {
+        const n = handle.read(into.subarray(done), { at: at + done });
+        if (n <= 0) throw new Error(`the spill file in browser storage ended at byte ${at + done} (it was removed or truncated)`);
+        done += n;
+      }
+    },
+    close() {
+      handle.close();
+      dir.removeEntry(name).catch(() => undefined);
+    },
+  });
 }
 
 /** Removes scratch files a crashed or closed tab left behind (files open in another tab are locked and stay). */

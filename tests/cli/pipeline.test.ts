@@ -61,6 +61,15 @@ describe("hdmea process --steps all", () => {
     expect(h5py(H5PY_DIFF, join(dir, "deferred.h5"), out)).toEqual([]);
   });
 
+  it("writes the same contents under a memory budget far below the session's size, and says what it moved", () => {
+    const out = join(dir, "budget.h5");
+    const run = hdmea(["process", full.cmtrPath, "--out", out, "--memory-budget", "0.0002", ...pipelineArgs(noise)]);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout + run.stderr).toMatch(/passed its 200\.0 kB memory budget: \d+ array\(s\) \([\d.]+ [kM]B; largest [^)]+\) moved to a scratch file in a temporary file/);
+    // Only the session's warnings differ: the budgeted run says that it spilled.
+    expect(h5py(H5PY_DIFF, join(dir, "deferred.h5"), out)).toEqual(["pipeline/session_info/warning_log", "pipeline/session_info/warnings"]);
+  });
+
   it("skips a step whose input is missing with a warning, and the steps after it still run", () => {
     const out = join(dir, "no-noise.h5");
     const run = hdmea(["process", short.cmtrPath, "--out", out, ...pipelineArgs(), "--json"]);

@@ -1,5 +1,6 @@
 import { expect, test, type Page } from "@playwright/test";
 import { existsSync, rmSync, writeFileSync } from "node:fs";
+import config from "../../playwright.config.ts";
 import { checkpointFixture, readBack, recordingFixture, scratchDir, sessionDiff } from "./sessionFixtures.ts";
 
 const SCREENSHOTS = "test-results";
@@ -23,7 +24,7 @@ function forbidForeignRequests(page: Page): string[] {
   const foreign: string[] = [];
   page.on("request", (request) => {
     const url = new URL(request.url());
-    if (!["blob:", "data:"].includes(url.protocol) && url.host !== "127.0.0.1:4173") foreign.push(request.url());
+    if (!["blob:", "data:"].includes(url.protocol) && url.host !== new URL(config.use!.baseURL!).host) foreign.push(request.url());
   });
   return foreign;
 }

@@ -6,7 +6,7 @@ import config from "../../playwright.config.ts";
 import type { SelfBenchmarkResult as Bench } from "../../src/worker/selfBenchmark.ts";
 import { recordingFixture, scratchDir } from "./sessionFixtures.ts";
 
-const BASE = "http://127.0.0.1:4173";
+const BASE = config.use!.baseURL!;
 
 
 test("a 1 GB session saves and loads through OPFS on disk with a small wasm heap", async () => {

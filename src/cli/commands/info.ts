@@ -1,5 +1,6 @@
 import { statSync } from "node:fs";
-import { formatBytes, summarizeSession } from "../../core/sessionSummary.ts";
+import { formatBytes } from "../../core/formatBytes.ts";
+import { summarizeSession } from "../../core/sessionSummary.ts";
 import { nodeRuntime } from "../../io/h5node.ts";
 import { readSessionFile } from "../../io/sessionFile.ts";
 import { UsageError, parseArgs } from "../args.ts";

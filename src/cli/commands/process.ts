@@ -1,6 +1,7 @@
 import { statSync } from "node:fs";
-import { availableParallelism } from "node:os";
+import { availableParallelism, totalmem } from "node:os";
 import { resolve } from "node:path";
+import { defaultMemoryBudgetBytes } from "../../core/memoryBudget.ts";
 import { ALL_STEPS, PIPELINE_STEPS, PipelineParamsError, resolveStepParams } from "../../core/pipeline.ts";
 import { parseRecordingFileName } from "../../core/recordingPairing.ts";
 import { UsageError, option, parseArgs } from "../args.ts";
@@ -36,6 +37,8 @@ session file. Several recordings (files or folders) with --out-dir run as a batc
   --checkpoint-every step|S  write a checkpoint after every step, or after the named step(s)
   --checkpoint PATH          checkpoint file (default OUT.checkpoint.h5; implies --checkpoint-every step)
   --param step.key=value     a step parameter (value as JSON, else text); repeatable
+  --memory-budget GB         arrays kept in memory at most; past it the largest go to a temporary
+                             file and are read back when needed (default: half the RAM per job)
   --force                    ignore checkpoints and complete outputs; start from the recording
   --overwrite                replace an existing OUT.h5
   --json                     print the result (batch: an array of rows) as JSON on stdout
@@ -66,7 +69,8 @@ export const processCommand: Command = {
     const jobs = jobsText === undefined ? availableParallelism() : Number(jobsText);
     if (!Number.isInteger(jobs) || jobs < 1) throw new UsageError(`--jobs must be a whole number ≥ 1, got "${jobsText}"`);
     checkInputFiles(opts);
-    return runBatch(discoverRecordings(args.positionals), outDir, jobs, opts);
+    const budget = opts.memoryBudgetBytes ?? defaultMemoryBudgetBytes({ totalMemoryBytes: totalmem(), jobs });
+    return runBatch(discoverRecordings(args.positionals), outDir, jobs, { ...opts, memoryBudgetBytes: budget });
   },
 };
 

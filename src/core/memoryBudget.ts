@@ -1,0 +1,158 @@
+/**
+ * The memory budget: when the arrays a session holds in memory pass it, its largest arrays move to
+ * a scratch store (`spillStore.ts`) and are read back when something needs them. The session stays
+ * what it was — DEFERRED, unsaved — since the scratch store is not the user's file.
+ */
+import { NDArray, isTree, type TreeNode } from "./ndarray.ts";
+import type { SpillStore } from "./spillStore.ts";
+import type { Unit } from "./session.ts";
+
+export interface MemoryBudget {
+  store: SpillStore;
+  /** Bytes of arrays to keep in memory at most. */
+  budgetBytes: number;
+}
+
+/** Arrays smaller than this stay in memory: spilling them saves little and costs a read each. */
+export const MIN_SPILL_BYTES = 64 << 10;
+/** Spill down to this fraction of the budget, so the next few steps do not spill again at once. */
+const SPILL_TARGET = 0.75;
+const FALLBACK_BUDGET_BYTES = 4e9;
+
+/**
+ * The default budget for what the platform says about itself: half of `navigator.deviceMemory`
+ * (which browsers round and cap at 8 GB), else the JS heap limit Chromium reports, else 4 GB; in
+ * Node, half of the machine's memory shared by the jobs running at once.
+ */
+export function defaultMemoryBudgetBytes(platform: { deviceMemoryGb?: number; jsHeapLimitBytes?: number; totalMemoryBytes?: number; jobs?: number }): number {
+  if (platform.totalMemoryBytes) return (0.5 * platform.totalMemoryBytes) / Math.max(1, platform.jobs ?? 1);
+  if (platform.deviceMemoryGb) return 0.5 * platform.deviceMemoryGb * 2 ** 30;
+  if (platform.jsHeapLimitBytes) return platform.jsHeapLimitBytes;
+  return FALLBACK_BUDGET_BYTES;
+}
+
+/** One array of a session that can move to the scratch store. */
+interface SpillCandidate {
+  path: string;
+  bytes: number;
+  spill(store: SpillStore): void;
+}
+
+// A spilled unit's spike train: `unit.spikeTimes` becomes an accessor over this array, so every
+// reader keeps working; writers ask `spikeTimesArray` for it to copy it a slice at a time.
+const spilledSpikeTimes = new WeakMap<Unit, NDArray<BigUint64Array>>();
+
+/** A unit's spike train as an array a writer can slice (spilled or not). */
+export function spikeTimesArray(unit: Unit): NDArray<BigUint64Array> {
+  return spilledSpikeTimes.get(unit) ?? new NDArray(unit.spikeTimes);
+}
+
+/** Moves one array's data to the store; returns what frees its place there. */
+/** Spikes in a unit's train, without reading a spilled train back. */
+export function spikeCountOf(unit: Unit): number {
+  return spilledSpikeTimes.get(unit)?.shape[0] ?? unit.spikeTimes.length;
+}
+
+export function spillArray(array: NDArray, store: SpillStore): () => void {
+  let release = () => {};
+  array.spill((data) => {
+    const slot = store.put(data);
+    release = () => store.release(slot);
+    return { read: () => store.read(slot), readBytes: (at, into) => store.readBytes(slot, at, into), release };
+  });
+  return release;
+}
+
+function spillSpikeTimes(unit: Unit, store: SpillStore): void {
+  const array = new NDArray(unit.spikeTimes);
+  const release = spillArray(array, store);
+  spilledSpikeTimes.set(unit, array);
+  Object.defineProperty(unit, "spikeTimes", {
+    configurable: true,
+    enumerable: true,
+    get: () => array.data,
+    // A new spike train (a merge, a reload) replaces the spilled one and lives in memory again.
+    set: (value: BigUint64Array) => {
+      spilledSpikeTimes.delete(unit);
+      release();
+      Object.defineProperty(unit, "spikeTimes", { configurable: true, enumerable: true, writable: true, value });
+    },
+  });
+}
+
+/** Bytes of a session's arrays in memory and in the scratch store. */
+export interface ArrayBytes {
+  resident: number;
+  spilled: number;
+}
+
+export function treeArrayBytes(node: TreeNode | undefined, into: ArrayBytes): ArrayBytes {
+  if (node === undefined) return into;
+  if (node instanceof NDArray) {
+    if (node.isSpilled) into.spilled += node.byteLength;
+    else into.resident += node.byteLength;
+  } else if (typeof node === "string") into.resident += 2 * node.length;
+  else if (!isTree(node)) into.resident += node.data.reduce((s, x) => s + 2 * x.length, 0);
+  else for (const child of Object.values(node)) treeArrayBytes(child, into);
+  return into;
+}
+
+export function unitArrayBytes(unit: Unit, into: ArrayBytes): ArrayBytes {
+  const spikes = spilledSpikeTimes.get(unit);
+  if (spikes) into.spilled += spikes.byteLength;
+  else into.resident += unit.spikeTimes.byteLength;
+  into.resident += (unit.waveform?.byteLength ?? 0) + (unit.firingRate10hz?.byteLength ?? 0);
+  return treeArrayBytes(unit.children, into);
+}
+
+function* treeCandidates(node: TreeNode, path: string): Generator<SpillCandidate> {
+  if (node instanceof NDArray) {
+    if (!node.isSpilled && node.byteLength >= MIN_SPILL_BYTES) {
+      yield { path, bytes: node.byteLength, spill: (store) => spillArray(node, store) };
+    }
+  } else if (isTree(node)) {
+    for (const [name, child] of Object.entries(node)) yield* treeCandidates(child, `${path}/${name}`);
+  }
+}
+
+function* candidates(parts: { metadata: TreeNode; stimulus: TreeNode; units: Iterable<Unit> }): Generator<SpillCandidate> {
+  yield* treeCandidates(parts.metadata, "metadata");
+  yield* treeCandidates(parts.stimulus, "stimulus");
+  for (const unit of parts.units) {
+    if (!spilledSpikeTimes.has(unit) && unit.spikeTimes.byteLength >= MIN_SPILL_BYTES) {
+      yield { path: `units/${unit.id}/spike_times`, bytes: unit.spikeTimes.byteLength, spill: (store) => spillSpikeTimes(unit, store) };
+    }
+    yield* treeCandidates(unit.children, `units/${unit.id}`);
+  }
+}
+
+export interface SpillReport {
+  arrays: number;
+  bytes: number;
+  /** Paths of the largest arrays moved, largest first (a few, for messages). */
+  largest: string[];
+}
+
+/**
+ * Moves the largest arrays to the store until the arrays in memory are at most 75% of the budget
+ * (or nothing big is left). Returns what moved; nothing when already within the budget.
+ */
+export function enforceBudget(
+  parts: { metadata: TreeNode; stimulus: TreeNode; units: Iterable<Unit> },
+  residentBytes: number,
+  budget: MemoryBudget,
+): SpillReport {
+  const report: SpillReport = { arrays: 0, bytes: 0, largest: [] };
+  if (residentBytes <= budget.budgetBytes) return report;
+  const all = [...candidates(parts)].sort((a, b) => b.bytes - a.bytes);
+  let resident = residentBytes;
+  for (const candidate of all) {
+    if (resident <= SPILL_TARGET * budget.budgetBytes) break;
+    candidate.spill(budget.store);
+    resident -= candidate.bytes;
+    report.arrays++;
+    report.bytes += candidate.bytes;
+    if (report.largest.length < 3) report.largest.push(candidate.path);
+  }
+  return report;
+}
