@@ -54,7 +54,7 @@ test("drop a checkpoint, see its units, save it as a download that round-trips",
   for (const step of session.completedSteps) await expect(steps).toContainText(step.name);
   // Warnings of every recording are listed together, each naming its recording.
   await expect(page.getByRole("list", { name: "Warnings and errors" })).toContainText("rand-7-checkpoint.h5: fixture warning");
-  await expect(panel.getByRole("meter", { name: /memory estimate/i })).toBeVisible();
+  await expect(panel.getByRole("meter", { name: "Arrays in memory against the memory budget" })).toBeVisible();
 
   const table = page.getByRole("table", { name: "Units of rand-7" });
   await expect(table.getByRole("row")).toHaveCount(41);

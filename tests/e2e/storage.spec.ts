@@ -73,7 +73,8 @@ test("a save that fails midway leaves the previous file intact and the session D
       for await (const name of (dir as unknown as { keys(): AsyncIterable<string> }).keys()) names.push(name);
       return names;
     });
-    expect(scratch).toEqual([]);
+    // Only the session's own spill file (arrays past its memory budget) may be there: no save leftovers.
+    expect(scratch.filter((name) => !name.startsWith("spill-"))).toEqual([]);
 
     // The worker and the session are fine: the next save goes through.
     await panel.getByRole("button", { name: "Save", exact: true }).click();
