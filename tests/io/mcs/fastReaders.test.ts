@@ -138,26 +138,13 @@ describe("readCompoundColumns (blocked bit copy)", () => {
       Swapped: Float32Array.from({ length: n }, (_, i) => i / 9), // big-endian: DataView path
     };
     const dtype = [["Timestamp", "<q"], ["Gain", "<d"], ["PeakAmplitude", "<f"], ["IncludePeak", "<i"], ["Level", "<H"], ["Offset", "<h"], ["Flag", "<b"], ["Tag", "<B"], ["Swapped", ">f"]];
-    const path = join(dir, "aligned.h5");
-    const file = openH5(rt, path, "w");
-    file.create_dataset({ name: "Peaks", data: new Map(Object.entries(columns)) as never, dtype: dtype as never });
-    file.close();
-
-    const reader = openH5(rt, path, "r");
-    try {
-      const ds = reader.get("Peaks") as H5Dataset;
-      const layout = compoundLayout(ds);
-      if (typeof layout === "string") throw new Error(layout);
-      expect(layout.rowSize).toBe(8 + 8 + 4 + 4 + 2 + 2 + 1 + 1 + 4);
-      const got = readCompoundColumns(rt, ds, layout);
-      for (const [name, expected] of Object.entries(columns)) {
-        const column = got.get(name)!;
-        expect(column.constructor, name).toBe(expected.constructor);
-        if (name === "Swapped") expect(Array.from(column as Float32Array), name).toEqual(Array.from(expected as Float32Array));
-        else expectSameBits(column, expected, name);
-      }
-    } finally {
-      reader.close();
+    const { rowSize, got } = writeAndReadPeaks("aligned.h5", columns, dtype);
+    expect(rowSize).toBe(8 + 8 + 4 + 4 + 2 + 2 + 1 + 1 + 4);
+    for (const [name, expected] of Object.entries(columns)) {
+      const column = got.get(name)!;
+      expect(column.constructor, name).toBe(expected.constructor);
+      if (name === "Swapped") expect(Array.from(column as Float32Array), name).toEqual(Array.from(expected as Float32Array));
+      else expectSameBits(column, expected, name);
     }
   });
 
@@ -175,21 +162,26 @@ describe("readCompoundColumns (blocked bit copy)", () => {
         H: Uint16Array.from({ length: n }, (_, i) => (i * 31) & 0xffff),
       };
       const dtype = [["Timestamp", "<Q"], ["A", "<f"], ["B", "<I"], ["C", "<d"], ["D", "<H"], ["E", "<h"], ["F", "<B"], ["G", "<b"], ["H", "<H"]];
-      const path = join(dir, `rows32-${n}.h5`);
-      const file = openH5(rt, path, "w");
-      file.create_dataset({ name: "Peaks", data: new Map(Object.entries(columns)) as never, dtype: dtype as never });
-      file.close();
-      const reader = openH5(rt, path, "r");
-      try {
-        const ds = reader.get("Peaks") as H5Dataset;
-        const layout = compoundLayout(ds);
-        if (typeof layout === "string") throw new Error(layout);
-        expect(layout.rowSize).toBe(32);
-        const got = readCompoundColumns(rt, ds, layout);
-        for (const [name, expected] of Object.entries(columns)) expectSameBits(got.get(name)!, expected, `${name} (${n} rows)`);
-      } finally {
-        reader.close();
-      }
+      const { rowSize, got } = writeAndReadPeaks(`rows32-${n}.h5`, columns, dtype);
+      expect(rowSize).toBe(32);
+      for (const [name, expected] of Object.entries(columns)) expectSameBits(got.get(name)!, expected, `${name} (${n} rows)`);
     }
   });
 });
+
+/** Writes `columns` as a compound `Peaks` table with h5wasm and reads it back through our reader. */
+function writeAndReadPeaks(name: string, columns: Record<string, ArrayBufferView>, dtype: string[][]) {
+  const path = join(dir, name);
+  const file = openH5(rt, path, "w");
+  file.create_dataset({ name: "Peaks", data: new Map(Object.entries(columns)) as never, dtype: dtype as never });
+  file.close();
+  const reader = openH5(rt, path, "r");
+  try {
+    const ds = reader.get("Peaks") as H5Dataset;
+    const layout = compoundLayout(ds);
+    if (typeof layout === "string") throw new Error(layout);
+    return { rowSize: layout.rowSize, got: readCompoundColumns(rt, ds, layout) };
+  } finally {
+    reader.close();
+  }
+}
