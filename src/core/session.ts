@@ -121,6 +121,7 @@ export class PipelineSession {
   private readonly now: () => Date;
   private memoryWarned = false;
   private spillWarned = false;
+  private spillFailed = false;
   private listeners = new Set<(change: SessionChange) => void>();
   private pendingPaths: string[] | undefined;
 
@@ -274,7 +275,19 @@ export class PipelineSession {
   private checkMemory(): void {
     let bytes = this.arrayBytes();
     if (this.memoryBudget) {
-      const moved = enforceBudget({ metadata: this.metadata, stimulus: this.stimulus, units: this.units.values() }, bytes.resident, this.memoryBudget);
+      let moved;
+      try {
+        moved = enforceBudget({ metadata: this.metadata, stimulus: this.stimulus, units: this.units.values() }, bytes.resident, this.memoryBudget);
+      } catch (error) {
+        // A full or lost scratch file must not fail the change that triggered it (a step's commit is
+        // applied by then): what did not move stays in memory, and the session says so once.
+        if (!this.spillFailed) {
+          this.spillFailed = true;
+          this.warn(`session ${this.datasetId}: arrays past the memory budget could not be moved to ${this.memoryBudget.store.location} (${(error as Error).message}); they stay in memory`);
+        }
+        moved = { arrays: 0, bytes: 0, largest: [] };
+        bytes = this.arrayBytes();
+      }
       if (moved.arrays > 0) {
         bytes = { resident: bytes.resident - moved.bytes, spilled: bytes.spilled + moved.bytes };
         if (!this.spillWarned) {

@@ -140,6 +140,36 @@ describe("memory budget", () => {
     expect(store.liveBytes).toBe(live - 800_000);
   });
 
+  it("keeps the change and the arrays in memory when the scratch file fails, and says so once", () => {
+    const file = memoryScratch();
+    let writes = 0;
+    const write = file.write.bind(file);
+    file.write = (bytes, position) => {
+      if (++writes > 2) throw new Error("QuotaExceededError: storage is full");
+      write(bytes, position);
+    };
+    const session = bigUnitSession(2, 100, 400_000);
+    session.setMemoryBudget({ store: new SpillStore(file), budgetBytes: 100_000 });
+    session.addFeature("unit_001", "more", new NDArray(ramp(50_000)));
+    session.addFeature("unit_002", "more", new NDArray(ramp(50_000)));
+    expect(session.getUnit("unit_002").children.features).toHaveProperty("more");
+    const failures = session.warnings.filter((w) => w.message.includes("could not be moved"));
+    expect(failures).toHaveLength(1);
+    expect(failures[0].message).toContain("storage is full");
+    const bytes = session.arrayBytes();
+    expect(bytes.resident).toBeGreaterThan(100_000);
+    expect(bytes.spilled).toBeLessThanOrEqual(800_000); // only what was written before the failure
+    // Every array reads back, moved or not.
+    for (const unit of session.units.values()) {
+      const features = unit.children.features as never as Record<string, { data: NDArray }>;
+      for (const { data } of Object.values(features)) {
+        const values = data.data as Float64Array;
+        expect(values.length).toBe(data.byteLength / 8);
+        expect(values.at(-1)! - values.at(-2)!).toBe(0.5); // a ramp, not zeros
+      }
+    }
+  });
+
   it("leaves small arrays and sessions within budget alone", () => {
     const session = bigUnitSession(3, 100, MIN_SPILL_BYTES / 2);
     const store = new SpillStore(memoryScratch());
