@@ -71,13 +71,20 @@ export async function checkpointExists(name: string): Promise<boolean> {
 }
 
 /** Copies a written session file into browser storage in slices; the previous checkpoint survives a failure. */
+/** How long a resume or a checkpoint waits for another tab to let go of a checkpoint before it refuses. */
+export const CHECKPOINT_BUSY_WAIT_MS = 10_000;
+
 export async function storeCheckpoint(source: Blob, name: string): Promise<CheckpointInfo> {
   const dir = await checkpointDir();
   const handle = await dir.getFileHandle(checkedName(name), { create: true });
   try {
     if (typeof handle.createWritable === "function") {
-      // Atomic: the swap file replaces the old checkpoint only on close().
-      await copyToWritable(source, await handle.createWritable());
+      // Atomic: the swap file replaces the old checkpoint only on close(). A tab resuming the
+      // checkpoint locks it for a moment: wait for it rather than fail the checkpoint.
+      const writable = await whileBusy(() => handle.createWritable(), CHECKPOINT_BUSY_WAIT_MS, () =>
+        stillBusy(name, CHECKPOINT_BUSY_WAIT_MS, "nothing was written; the session is unchanged, checkpoint it again once that tab is done"),
+      );
+      await copyToWritable(source, writable);
     } else {
       await writeWithSyncHandle(source, dir, name);
     }
@@ -122,9 +129,6 @@ export async function checkpointFile(name: string): Promise<File> {
   }
 }
 
-/** How long a resume waits for another tab to let go of a checkpoint before it refuses. */
-export const CHECKPOINT_BUSY_WAIT_MS = 10_000;
-
 /** The checkpoint is locked: another tab is writing it (`createWritable`) or reading it (a resume). */
 function isBusy(error: unknown): boolean {
   return error instanceof FileInUseError || (error instanceof DOMException && error.name === "NoModificationAllowedError");
@@ -132,9 +136,7 @@ function isBusy(error: unknown): boolean {
 
 /**
  * Runs `read` on a checkpoint mounted through a sync access handle (fast, and locked meanwhile).
- * Every lock on a checkpoint is short-lived (another tab writing it, or reading it for a resume), so
- * a busy checkpoint is waited for, up to `busyWaitMs`, rather than refused at once; if it stays busy
- * the error says so and what to do.
+ * A checkpoint another tab is writing is waited for (see `whileBusy`).
  */
 export async function readCheckpoint<T>(
   rt: H5Runtime,
@@ -143,24 +145,39 @@ export async function readCheckpoint<T>(
   busyWaitMs = CHECKPOINT_BUSY_WAIT_MS,
 ): Promise<T> {
   const dir = await checkpointDir();
+  return whileBusy(
+    () =>
+      withOpfsFile(rt, dir, checkedName(name), read).catch((error: unknown) => {
+        if (error instanceof DOMException && error.name === "NotFoundError") {
+          throw new Error(`checkpoint ${name} is not in browser storage (deleted in another tab?)`);
+        }
+        throw error;
+      }),
+    busyWaitMs,
+    () => stillBusy(name, busyWaitMs, "nothing was opened; resume it again once that tab is done"),
+  );
+}
+
+/**
+ * Every lock on a checkpoint is short-lived (another tab writing it, or reading it for a resume), so
+ * an operation that finds it locked retries, with growing pauses, for up to `busyWaitMs` rather than
+ * failing at once; then `timedOut()` says so.
+ */
+async function whileBusy<T>(attempt: () => Promise<T>, busyWaitMs: number, timedOut: () => Error): Promise<T> {
   const deadline = Date.now() + busyWaitMs;
   for (let pause = 25; ; pause = Math.min(pause * 2, 500)) {
     try {
-      return await withOpfsFile(rt, dir, checkedName(name), read);
+      return await attempt();
     } catch (error) {
-      if (error instanceof DOMException && error.name === "NotFoundError") {
-        throw new Error(`checkpoint ${name} is not in browser storage (deleted in another tab?)`);
-      }
       if (!isBusy(error)) throw error;
-      if (Date.now() + pause > deadline) {
-        throw new Error(
-          `checkpoint ${name} is in use in another tab (being written or resumed there) and stayed busy for ` +
-            `${Math.round(busyWaitMs / 1000)} s: nothing was opened; resume it again once that tab is done`,
-        );
-      }
+      if (Date.now() + pause > deadline) throw timedOut();
       await new Promise((resolve) => setTimeout(resolve, pause));
     }
   }
+}
+
+function stillBusy(name: string, busyWaitMs: number, outcome: string): Error {
+  return new Error(`checkpoint ${name} is in use in another tab (being written or resumed there) and stayed busy for ${Math.round(busyWaitMs / 1000)} s: ${outcome}`);
 }
 
 export async function deleteCheckpoint(name: string): Promise<void> {
