@@ -4,6 +4,7 @@
  * (`h5node.ts` / `h5browser.ts`) and pass it down, so readers and writers are shared.
  */
 import type h5wasmDefault from "h5wasm";
+import { TYPED_ARRAY_BY_DTYPE, type DType } from "../core/ndarray.ts";
 
 export type H5 = typeof h5wasmDefault;
 export type H5File = InstanceType<H5["File"]>;
@@ -74,10 +75,21 @@ function memberPath(group: H5Group, name: string): string {
 export type H5Metadata = ReturnType<H5Module["get_dataset_metadata"]>;
 
 // HDF5 type classes (H5T_class_t) as h5wasm reports them.
-const H5T_INTEGER = 0;
-const H5T_FLOAT = 1;
-const H5T_STRING = 3;
-const H5T_ENUM = 8;
+export const H5T_INTEGER = 0;
+export const H5T_FLOAT = 1;
+export const H5T_STRING = 3;
+export const H5T_ENUM = 8;
+
+/** The model's dtype for an HDF5 integer, enum or float of this size, if it has one. */
+export function numericDtype(meta: { type: number; size: number; signed: boolean }): DType | undefined {
+  if (meta.type === H5T_FLOAT) return meta.size === 4 ? "float32" : meta.size === 8 ? "float64" : undefined;
+  if (meta.type === H5T_INTEGER || meta.type === H5T_ENUM) {
+    const bits = meta.size * 8;
+    if (![8, 16, 32, 64].includes(bits)) return undefined;
+    return `${meta.signed ? "int" : "uint"}${bits}` as DType;
+  }
+  return undefined;
+}
 
 /** Heap memory for one read, released by the caller (`module._free`). */
 function heapAlloc(module: H5Module, bytes: number): number {
@@ -116,9 +128,9 @@ export function readValue(
     let value: string[] | ArrayBufferView;
     if (type === H5T_STRING) value = decodeStrings(module, ptr, bytes, metadata);
     else {
-      const Ctor = numericArrayType(type === H5T_ENUM ? (metadata.enum_type?.type ?? H5T_INTEGER) : type, size, metadata.signed);
-      if (!Ctor) return { metadata, value: undefined };
-      value = new Ctor(module.HEAPU8.slice(ptr, ptr + bytes).buffer);
+      const dtype = numericDtype(metadata);
+      if (!dtype) return { metadata, value: undefined };
+      value = new TYPED_ARRAY_BY_DTYPE[dtype](module.HEAPU8.slice(ptr, ptr + bytes).buffer);
     }
     return { metadata, value: shape.length === 0 ? (value as unknown as ArrayLike<string | number | bigint>)[0] : (value as string[] | ArrayBufferView) };
   } finally {
@@ -151,18 +163,6 @@ function decodeStrings(module: H5Module, ptr: number, bytes: number, metadata: H
     out.push(decoder.decode(zero === -1 ? item : item.slice(0, zero)));
   }
   return out;
-}
-
-type NumericArrayType = new (buffer: ArrayBufferLike, byteOffset?: number, length?: number) => ArrayBufferView;
-
-/** The typed array for an integer or float of `size` bytes (h5wasm's choice), if any. */
-function numericArrayType(type: number, size: number, signed: boolean): NumericArrayType | undefined {
-  if (type === H5T_FLOAT) return size === 8 ? Float64Array : size === 4 ? Float32Array : undefined;
-  if (type !== H5T_INTEGER) return undefined;
-  if (size === 8) return signed ? BigInt64Array : BigUint64Array;
-  if (size === 4) return signed ? Int32Array : Uint32Array;
-  if (size === 2) return signed ? Int16Array : Uint16Array;
-  return size === 1 ? (signed ? Int8Array : Uint8Array) : undefined;
 }
 
 /**

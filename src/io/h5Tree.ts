@@ -14,7 +14,7 @@ import {
   type Tree,
   type TreeNode,
 } from "../core/ndarray.ts";
-import { buildOf, createDataset, createGroup, moduleOf, readNumericRows, readValue, type H5Dataset, type H5Group, type H5Module } from "./h5.ts";
+import { H5T_STRING, buildOf, createDataset, createGroup, moduleOf, numericDtype, readNumericRows, readValue, type H5Dataset, type H5Group, type H5Module } from "./h5.ts";
 
 export interface WriteOptions {
   /** Largest slice passed to HDF5 in one call. */
@@ -154,9 +154,7 @@ function formatBytes(n: number): string {
  * the caller. Attributes of datasets have no place in the model and are reported as skipped.
  */
 export function readTree(group: H5Group, report: ReadReport, sliceBytes = DEFAULT_WRITE_OPTIONS.sliceBytes, depth = 0, ownAttrs = true): Tree {
-  if (depth > MAX_DEPTH) {
-    throw new Error(`${report.limits?.fileName ?? "file"}: ${group.path} is nested more than ${MAX_DEPTH} groups deep (a damaged file or a link cycle)`);
-  }
+  checkDepth(group, report, depth);
   const build = buildOf(group);
   // One listing of the whole subtree (HDF5 visits it in name order, as `keys()` lists a group)
   // instead of a `keys()` per group and a type lookup per child: each lookup resolves the path
@@ -187,6 +185,12 @@ function readDatasetChild(group: H5Group, name: string, dataset: H5Dataset, tree
   for (const attr of attributeNames(dataset)) report.skipped.push(`${dataset.path}@${attr}`);
 }
 
+function checkDepth(group: H5Group, report: ReadReport, depth: number): void {
+  if (depth > MAX_DEPTH) {
+    throw new Error(`${report.limits?.fileName ?? "file"}: ${group.path} is nested more than ${MAX_DEPTH} groups deep (a damaged file or a link cycle)`);
+  }
+}
+
 /** A group's members from a recursive listing: members with members of their own are groups. */
 interface Listed {
   children: Map<string, Listed>;
@@ -215,9 +219,7 @@ function readListed(
   depth: number,
   ownAttrs: boolean,
 ): Tree {
-  if (depth > MAX_DEPTH) {
-    throw new Error(`${report.limits?.fileName ?? "file"}: ${group.path} is nested more than ${MAX_DEPTH} groups deep (a damaged file or a link cycle)`);
-  }
+  checkDepth(group, report, depth);
   const tree: Tree = {};
   const base = group.path === "/" ? "" : group.path;
   for (const [name, member] of listed.children) {
@@ -277,22 +279,6 @@ function attributeValue(value: unknown, meta: { type: number; size: number; sign
   const out = new TYPED_ARRAY_BY_DTYPE[dtype](Math.max(1, elementCount(shape))) as NumericArray;
   setFrom(out, value, 0);
   return new NDArray(out, shape);
-}
-
-// HDF5 type classes (H5T_class_t) as h5wasm reports them.
-const H5T_INTEGER = 0;
-const H5T_FLOAT = 1;
-const H5T_STRING = 3;
-const H5T_ENUM = 8;
-
-export function numericDtype(meta: { type: number; size: number; signed: boolean }): DType | undefined {
-  if (meta.type === H5T_FLOAT) return meta.size === 4 ? "float32" : meta.size === 8 ? "float64" : undefined;
-  if (meta.type === H5T_INTEGER || meta.type === H5T_ENUM) {
-    const bits = meta.size * 8;
-    if (![8, 16, 32, 64].includes(bits)) return undefined;
-    return `${meta.signed ? "int" : "uint"}${bits}` as DType;
-  }
-  return undefined;
 }
 
 /**

@@ -298,7 +298,7 @@ let spillCounter = 0;
 /** A budget with a fresh spill store; undefined where the browser has no OPFS (sessions stay in memory). */
 async function newMemoryBudget(): Promise<MemoryBudget | undefined> {
   const store = await createSpillStore(String(++spillCounter)).catch(() => undefined);
-  return store && { store, budgetBytes: memoryBudgetBytes ?? platformMemoryBudget() };
+  return store && { store, budgetBytes: budgetBytes() };
 }
 
 async function attachSpillStore(id: string, session: PipelineSession): Promise<SpillStore | undefined> {
@@ -318,7 +318,9 @@ function dataBytes(session: PipelineSession): number {
   return resident + spilled;
 }
 
-function platformMemoryBudget(): number {
+/** The budget set in the page, else the platform's default. */
+function budgetBytes(): number {
+  if (memoryBudgetBytes !== undefined) return memoryBudgetBytes;
   const nav = navigator as Navigator & { deviceMemory?: number };
   const memory = (performance as Performance & { memory?: { jsHeapSizeLimit?: number } }).memory;
   return defaultMemoryBudgetBytes({ deviceMemoryGb: nav.deviceMemory, jsHeapLimitBytes: memory?.jsHeapSizeLimit });
@@ -330,7 +332,7 @@ async function setMemoryBudget(bytes: number | null): Promise<void> {
   memoryBudgetBytes = bytes ?? undefined;
   for (const open of sessions.values()) {
     const store = await open.spill;
-    if (store) open.session.setMemoryBudget({ store, budgetBytes: memoryBudgetBytes ?? platformMemoryBudget() });
+    if (store) open.session.setMemoryBudget({ store, budgetBytes: budgetBytes() });
   }
 }
 

@@ -10,7 +10,7 @@ import { NDArray, StringArray, f64, i64 } from "../../src/core/ndarray.ts";
 import { PipelineSession, type Unit } from "../../src/core/session.ts";
 import type { H5Dataset, H5Group } from "../../src/io/h5.ts";
 import { nodeRuntime } from "../../src/io/h5node.ts";
-import { numericDtype } from "../../src/io/h5Tree.ts";
+import { numericDtype } from "../../src/io/h5.ts";
 import { saveSession } from "../../src/io/sessionStore.ts";
 import {
   electrodeMap,

@@ -10,8 +10,8 @@
  */
 import { TYPED_ARRAY_BY_DTYPE, elementCount } from "../../core/ndarray.ts";
 import type { CmcrContents } from "../../core/recordingContents.ts";
-import { baseName, fileSize, openH5, type H5Dataset, type H5File, type H5Group, type H5Runtime } from "../h5.ts";
-import { checkDeclaredSize, numericDtype, readLimits } from "../h5Tree.ts";
+import { baseName, fileSize, openH5, numericDtype, type H5Dataset, type H5File, type H5Group, type H5Runtime } from "../h5.ts";
+import { checkDeclaredSize, readLimits } from "../h5Tree.ts";
 import { compoundLayout, readCompoundColumns } from "./compoundColumns.ts";
 import { assertCmosMeaFile } from "./mcsFileCheck.ts";
 import { attrsToTree, childName, findPath, isDataset, isGroup, mcsKey, readAttr } from "./mcsNames.ts";

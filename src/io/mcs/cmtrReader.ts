@@ -11,8 +11,8 @@
  */
 import { NDArray, StringArray, type Tree } from "../../core/ndarray.ts";
 import type { CmtrContents, PeakTable, SortedUnitContents } from "../../core/recordingContents.ts";
-import { baseName, fileSize, openH5, type H5Dataset, type H5Group, type H5Runtime } from "../h5.ts";
-import { checkDeclaredSize, numericDtype, readDataset, readLimits, type ReadLimits } from "../h5Tree.ts";
+import { baseName, fileSize, openH5, numericDtype, type H5Dataset, type H5Group, type H5Runtime } from "../h5.ts";
+import { checkDeclaredSize, readDataset, readLimits, type ReadLimits } from "../h5Tree.ts";
 import { compoundLayout, decodedBytes, readCompoundColumns } from "./compoundColumns.ts";
 import { assertCmosMeaFile } from "./mcsFileCheck.ts";
 import { MCS_TYPE_ID, attrsToTree, cleanString, findPath, isDataset, isGroup, mcsKey, mcsPythonName, readAttr, typeIdOf } from "./mcsNames.ts";

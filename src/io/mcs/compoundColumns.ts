@@ -10,7 +10,7 @@
 import type { DType, NumericArray } from "../../core/ndarray.ts";
 import { TYPED_ARRAY_BY_DTYPE } from "../../core/ndarray.ts";
 import type { H5Dataset, H5Runtime } from "../h5.ts";
-import { numericDtype } from "../h5Tree.ts";
+import { numericDtype } from "../h5.ts";
 
 const H5T_COMPOUND = 6;
 /** Rows are read in slices of at most this many bytes, so the wasm heap holds one slice only. */

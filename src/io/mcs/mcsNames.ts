@@ -8,7 +8,7 @@
  */
 import { NDArray, type Tree } from "../../core/ndarray.ts";
 import type { H5Dataset, H5Group } from "../h5.ts";
-import { numericDtype } from "../h5Tree.ts";
+import { numericDtype } from "../h5.ts";
 
 /** `ID.TypeID` values from McsPy's type table. */
 export const MCS_TYPE_ID = {
