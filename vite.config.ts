@@ -4,6 +4,8 @@ import { svelte } from "@sveltejs/vite-plugin-svelte";
 import { serviceWorker } from "./scripts/serviceWorkerPlugin.ts";
 
 export default defineConfig({
+  // Relative URLs: one build works at a host's root or under any folder, with no rebuild.
+  base: "./",
   plugins: [svelte(), serviceWorker()],
   worker: { format: "es" },
   build: { target: "es2022", sourcemap: true },

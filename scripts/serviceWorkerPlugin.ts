@@ -1,11 +1,13 @@
 /**
- * Vite build plugin: compiles src/serviceWorker/sw.ts into `sw.js` at the site root, with the list of
- * files the build emitted (to precache) and a version derived from their hashed names, so every
- * build that changes any asset gets a fresh cache and the old one is dropped. Production builds only:
- * the dev server never registers a service worker.
+ * Vite build plugin: compiles src/serviceWorker/sw.ts into `sw.js` beside index.html, with the list of
+ * files to precache — everything the build emitted and every public file (manifest, icons, the demo
+ * recording), as paths relative to the app's folder — and a version derived from the emitted names
+ * (content-hashed) and the public files' contents, so every build that changes any of them gets a fresh cache and the old one is
+ * dropped. Production builds only: the dev server never registers a service worker.
  */
 import { createHash } from "node:crypto";
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
+import { join, relative, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 import { transform } from "esbuild";
 import type { Plugin } from "vite";
@@ -13,13 +15,23 @@ import type { Plugin } from "vite";
 const SOURCE = fileURLToPath(new URL("../src/serviceWorker/sw.ts", import.meta.url));
 
 export function serviceWorker(): Plugin {
+  let publicDir = "";
   return {
     name: "hdmea-service-worker",
     apply: "build",
+    configResolved(config) {
+      publicDir = config.publicDir;
+    },
     async generateBundle(_options, bundle) {
-      // Source maps are for developers with a network; the demo pair is cached when first opened.
-      const files = Object.keys(bundle).filter((name) => !name.endsWith(".map") && name !== "index.html").sort();
-      const version = createHash("sha256").update(files.join("\n")).digest("hex").slice(0, 12);
+      // Source maps are for developers with a network.
+      const emitted = Object.keys(bundle).filter((name) => !name.endsWith(".map") && name !== "index.html");
+      const publicFiles = publicDir ? listFiles(publicDir) : [];
+      const files = [...emitted, ...publicFiles.map((f) => f.path)].sort();
+      const version = createHash("sha256")
+        .update(files.join("\n"))
+        .update(publicFiles.map((f) => createHash("sha256").update(readFileSync(f.full)).digest("hex")).join("\n"))
+        .digest("hex")
+        .slice(0, 12);
       const { code } = await transform(readFileSync(SOURCE, "utf8"), {
         loader: "ts",
         format: "iife",
@@ -30,4 +42,12 @@ export function serviceWorker(): Plugin {
       this.emitFile({ type: "asset", fileName: "sw.js", source: code });
     },
   };
+}
+
+function listFiles(root: string, dir = root): { path: string; full: string }[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
+    const full = join(dir, entry.name);
+    if (entry.isDirectory()) return listFiles(root, full);
+    return [{ path: relative(root, full).split(sep).join("/"), full }];
+  });
 }

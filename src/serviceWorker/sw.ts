@@ -2,12 +2,14 @@
  * The offline service worker: after the first visit the app opens with no network. Built by
  * scripts/serviceWorkerPlugin.ts, which fills in the build's file list and a version from their names.
  *
- * - install: precache the app shell (index.html) and every emitted asset (hashed names), in one
- *   versioned cache; activate removes the caches of older builds and takes over open tabs at once.
+ * - install: precache the app shell (index.html), every emitted asset (hashed names) and the public
+ *   files (manifest, icons, demo recording), in one versioned cache per scope; activate removes this
+ *   scope's caches of older builds. A first install takes over at once; an update waits until the page
+ *   asks (its "new version" prompt), so no open tab loses the files it runs on.
  * - index.html / navigations: network first (a new build is picked up when online), cache when offline.
  * - /assets/ (content-hashed, never change): cache first.
- * - other files of this origin (the demo recording): network first, kept for offline use.
- * Requests to other origins are left alone (the app makes none; the CSP forbids them).
+ * - other files in this scope (demo recording, manifest): network first, kept for offline use.
+ * Requests outside the scope are left alone (another copy's folder, other origins: the CSP forbids them).
  */
 export {};
 
@@ -15,9 +17,11 @@ declare const self: ServiceWorkerGlobalScope;
 declare const __PRECACHE__: string[];
 declare const __VERSION__: string;
 
-const PREFIX = "hdmea-web-";
-const CACHE = `${PREFIX}${__VERSION__}`;
 const scope = new URL(self.registration.scope);
+// Caches belong to the origin: the scope in the name keeps two copies of the app in two folders of
+// one host from serving, or deleting, each other's files.
+const PREFIX = `hdmea-web-${scope.pathname}-`;
+const CACHE = `${PREFIX}${__VERSION__}`;
 const SHELL = new URL("./", scope).href;
 
 self.addEventListener("install", (event) => {
@@ -25,9 +29,15 @@ self.addEventListener("install", (event) => {
     (async () => {
       const cache = await caches.open(CACHE);
       await cache.addAll([SHELL, ...__PRECACHE__.map((path) => new URL(path, scope).href)]);
-      await self.skipWaiting();
+      // The first install takes over at once. An update waits for the page to say so ("a new version
+      // is available — reload"): an open tab keeps running on the files it started with.
+      if (!self.registration.active) await self.skipWaiting();
     })(),
   );
+});
+
+self.addEventListener("message", (event) => {
+  if (event.data === "skip-waiting") void self.skipWaiting();
 });
 
 self.addEventListener("activate", (event) => {
@@ -42,7 +52,7 @@ self.addEventListener("activate", (event) => {
 self.addEventListener("fetch", (event) => {
   const request = event.request;
   const url = new URL(request.url);
-  if (request.method !== "GET" || url.origin !== scope.origin) return;
+  if (request.method !== "GET" || !url.href.startsWith(scope.href)) return;
   if (request.mode === "navigate" || url.href === SHELL || url.pathname.endsWith("/index.html")) {
     event.respondWith(networkFirst(request, SHELL));
   } else if (url.pathname.startsWith(`${scope.pathname}assets/`)) {

@@ -1,6 +1,7 @@
 import { mount } from "svelte";
 import App from "./App.svelte";
 import { WorkerClient } from "../worker/client.ts";
+import { AppUpdate } from "./appUpdate.svelte.ts";
 import "./app.css";
 
 const target = document.getElementById("app");
@@ -13,10 +14,9 @@ if (new URLSearchParams(location.search).has("bench")) {
 }
 
 // Offline after the first visit (production builds only: the dev server has no sw.js).
-if (import.meta.env.PROD && "serviceWorker" in navigator) {
-  navigator.serviceWorker.register(`${import.meta.env.BASE_URL}sw.js`, { scope: import.meta.env.BASE_URL }).catch((error) => {
-    console.warn("offline support unavailable:", error);
-  });
+const update = new AppUpdate();
+if (import.meta.env.PROD) {
+  update.register().catch((error) => console.warn("offline support unavailable:", error));
 }
 
-export default mount(App, { target, props: { client } });
+export default mount(App, { target, props: { client, update } });

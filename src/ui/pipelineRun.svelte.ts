@@ -10,6 +10,7 @@ import type {
   StepReport,
   WorkerClient,
 } from "../worker/client.ts";
+import { appUrl } from "../worker/appUrl.ts";
 
 export class PipelineRun {
   steps = $state.raw<StepInfo[]>([]);
@@ -59,7 +60,7 @@ export class PipelineRun {
   /** The demo recording's stimulus inputs, served with the app (public/demo/stimulus/). */
   async useDemoInputs(): Promise<void> {
     const fetchFile = async (name: string) => {
-      const response = await fetch(`${import.meta.env.BASE_URL}demo/stimulus/${name}`);
+      const response = await fetch(appUrl(`demo/stimulus/${name}`));
       if (!response.ok) throw new Error(`demo stimulus file ${name} could not be fetched (HTTP ${response.status})`);
       return new File([await response.blob()], name);
     };

@@ -8,8 +8,11 @@
  * whose lock nobody holds belongs to a tab that is gone; a key whose lock is held is another open
  * tab's live work and is not offered for recovery.
  */
+import { appBase } from "../worker/appUrl.ts";
 
-const PREFIX = "hdmea-web:unsaved:";
+// localStorage belongs to the origin: a copy of the app in a folder keeps notes of its own.
+const folder = new URL(appBase()).pathname;
+const PREFIX = folder === "/" ? "hdmea-web:unsaved:" : `hdmea-web:${folder}:unsaved:`;
 
 export interface UnsavedEntry {
   /** The name the recordings list showed, e.g. `demo.cmcr + demo-.cmtr`. */

@@ -114,7 +114,15 @@ export class Workspace {
     $effect.root(() => {
       $effect(() => recordUnsaved(this.unsavedEntries));
     });
-    void this.offerPreviousVisit();
+    this.previousVisit = this.offerPreviousVisit();
+  }
+
+  private readonly previousVisit: Promise<void>;
+
+  /** The installed app's start: the last session's recovery offer if there is one, else the demo. */
+  async openDemoUnlessRecovering(): Promise<void> {
+    await this.previousVisit;
+    if (!this.recovery) await this.openDemo();
   }
 
   /** A previous visit that ended with unsaved work (crash, closed tab): offer its checkpoints. */

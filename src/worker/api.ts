@@ -5,7 +5,7 @@
  * | function                          | arguments                               | returns                         | errors / notes |
  * |-----------------------------------|-----------------------------------------|---------------------------------|----------------|
  * | `openFiles(files, onProgress?)`   | dropped `File`s (`.h5`, `.cmcr`, `.cmtr`) | `OpenedItem[]`, one per session file or recording | per item, never thrown: `item.error`; files are mounted (WORKERFS), never read whole |
- * | `openDemo(onProgress?)`           |                                         | `OpenedItem[]`                  | fetches the demo pair from the app's own origin |
+ * | `openDemo(demoUrl, onProgress?)`  |                                         | `OpenedItem[]`                  | fetches the demo pair from the app's demo folder |
  * | `summary(sessionId)`              | session id                              | `SessionSummary`                | unknown session |
  * | `units(sessionId)`                | session id                              | `UnitTable` (typed arrays transferred) | unknown session |
  * | `save(sessionId, target?)`        | id, `FileSystemFileHandle` from `showSaveFilePicker()` | `SaveResult`; without a target `result.file` is the file to download | state → SAVED only once the bytes reached the target; on failure the old file and the session state stay as they were |
@@ -164,11 +164,12 @@ async function openFiles(files: File[], onProgress?: ProgressCallback): Promise<
   return items;
 }
 
-async function openDemo(onProgress?: ProgressCallback): Promise<OpenedItem[]> {
+/** `demoUrl`: the demo folder as the page resolves it (the app may be served from any folder). */
+async function openDemo(demoUrl: string, onProgress?: ProgressCallback): Promise<OpenedItem[]> {
   const names = ["demo.cmcr", "demo-.cmtr"];
   const files = await Promise.all(
     names.map(async (name) => {
-      const url = new URL(`${import.meta.env.BASE_URL}demo/${name}`, self.location.origin);
+      const url = new URL(name, demoUrl);
       const response = await fetch(url);
       if (!response.ok) throw new Error(`demo recording ${name} could not be fetched (HTTP ${response.status})`);
       return new File([await response.blob()], name);

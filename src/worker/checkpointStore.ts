@@ -3,6 +3,7 @@
  * `checkpoints/<datasetId>.h5`, so a reload or a crashed tab can resume. They are ordinary session
  * files: resuming mounts the disk-backed `File` from OPFS like a dropped file.
  */
+import { appStorageRoot } from "./appStorage.ts";
 import type { H5Runtime } from "../io/h5.ts";
 import { FileInUseError } from "../io/opfsFs.ts";
 import { COPY_SLICE_BYTES, copyToWritable, withOpfsFile } from "./workerFs.ts";
@@ -26,7 +27,7 @@ async function checkpointDir(): Promise<FileSystemDirectoryHandle> {
   if (!globalThis.navigator?.storage?.getDirectory) {
     throw new Error("this browser has no origin private file system (browser storage for checkpoints)");
   }
-  const root = await navigator.storage.getDirectory();
+  const root = await appStorageRoot();
   return root.getDirectoryHandle(CHECKPOINT_DIR, { create: true });
 }
 

@@ -30,6 +30,7 @@ export type { RunStepsRequest, RunStepsResult, StepInfo, StepInputFiles, StepPro
 export type { PipelineProgress, StepReport } from "../core/pipeline.ts";
 export { UNIT_LABELS, type UnitLabel } from "../core/unitLabel.ts";
 import type { SelfBenchmarkResult } from "./selfBenchmark.ts";
+import { appUrl } from "./appUrl.ts";
 import type { UnitLabel } from "../core/unitLabel.ts";
 import type { RunStepsRequest, RunStepsResult, StepInfo, StepProgressCallback } from "./pipelineOps.ts";
 
@@ -95,7 +96,7 @@ export class WorkerClient {
   }
 
   openDemo(onProgress?: ProgressCallback): Promise<OpenedItem[]> {
-    return this.call("Opening the demo recording", (r) => r.openDemo(onProgress && Comlink.proxy(onProgress)));
+    return this.call("Opening the demo recording", (r) => r.openDemo(appUrl("demo/"), onProgress && Comlink.proxy(onProgress)));
   }
 
   summary(sessionId: string): Promise<SessionSummary> {

@@ -8,6 +8,7 @@
  * - Written files (saves, checkpoints before they reach their place): `ScratchFile`, in browser
  *   storage through an OPFS-backed file system, MEMFS under `/out` only where OPFS is missing.
  */
+import { appStorageRoot } from "./appStorage.ts";
 import { browserRuntime } from "../io/h5browser.ts";
 import type { H5Runtime } from "../io/h5.ts";
 import { mountBlobs } from "../io/blobFs.ts";
@@ -99,7 +100,7 @@ export function hasOpfs(): boolean {
 }
 
 async function scratchDir(): Promise<FileSystemDirectoryHandle> {
-  const root = await navigator.storage.getDirectory();
+  const root = await appStorageRoot();
   return root.getDirectoryHandle(SCRATCH_DIR, { create: true });
 }
 
