@@ -30,7 +30,7 @@ async function audit(page: Page): Promise<string[]> {
 }
 
 test("the demo before and after Run all steps has no serious or critical accessibility violation", async ({ page }) => {
-  test.setTimeout(120_000);
+  test.setTimeout(180_000);
   await page.goto("/?demo");
   await expect(page.getByRole("table", { name: "Units of demo" })).toBeVisible();
   for (const scheme of ["light", "dark"] as const) {
@@ -41,6 +41,8 @@ test("the demo before and after Run all steps has no serious or critical accessi
 
   const pipeline = page.getByRole("region", { name: "Pipeline" });
   await pipeline.getByRole("button", { name: "Use the demo's stimulus files" }).click();
+  // The files are fetched from the app's folder: run once they are in.
+  await expect(pipeline.getByRole("combobox", { name: "Playlist" })).not.toHaveValue("");
   await pipeline.getByRole("button", { name: "Run all steps" }).click();
   const step = (name: string) => pipeline.getByRole("listitem").filter({ has: page.getByText(name, { exact: true }) });
   await expect(step("extract_features")).toContainText("done", { timeout: 60_000 });

@@ -33,6 +33,7 @@ async function controlled(page: Page): Promise<string> {
 }
 
 test("served from a folder: demo, all steps, save by download, offline reload", async ({ page, context }) => {
+  test.setTimeout(180_000);
   const dir = scratchDir();
   try {
     await page.addInitScript(() => {
@@ -46,6 +47,8 @@ test("served from a folder: demo, all steps, save by download, offline reload", 
 
     const pipeline = page.getByRole("region", { name: "Pipeline" });
     await pipeline.getByRole("button", { name: "Use the demo's stimulus files" }).click();
+    // The files are fetched from the app's folder: run once they are in.
+    await expect(pipeline.getByRole("combobox", { name: "Playlist" })).not.toHaveValue("");
     await pipeline.getByRole("button", { name: "Run all steps" }).click();
     const step = (name: string) => pipeline.getByRole("listitem").filter({ has: page.getByText(name, { exact: true }) });
     for (const name of ["add_section_time", "section_spike_times", "compute_sta", "extract_features"]) {
