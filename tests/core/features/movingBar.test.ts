@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { barSweeps, movingBar, vectorSumTuning } from "../../../src/core/features/movingBar.ts";
+import { upperBound } from "../../../src/core/frameClock.ts";
 import { DIRECTION_SECTION } from "../../../src/core/features/resultPlaces.ts";
 import { movieTrials } from "../../../src/core/features/sectionedTrials.ts";
 import { NDArray, type Tree } from "../../../src/core/ndarray.ts";
@@ -91,7 +92,7 @@ describe("moving_bar", () => {
         s.forEach((x, i) => {
           expect(x).toBeGreaterThanOrEqual(b[2 * Number(r)]);
           expect(x).toBeLessThan(b[2 * Number(r) + 1]);
-          expect(fr[i]).toBe(frames.findLastIndex((t) => t <= x) - 960);
+          expect(fr[i]).toBe(upperBound(frames, x) - 1 - 960);
           expect(fr[i]).toBeGreaterThanOrEqual(f[2 * Number(r)]);
           expect(fr[i]).toBeLessThanOrEqual(f[2 * Number(r) + 1]);
         });
