@@ -25,6 +25,7 @@ describe("feature registry", () => {
       "green_blue@1.0.0",
       "rf_geometry@2.0.0",
       "soma_position@1.0.0",
+      "cell_type_classifier@2.0.0",
     ]);
     for (const e of FEATURE_EXTRACTORS) expect(Object.keys(e.outputs).length).toBeGreaterThan(0);
   });
