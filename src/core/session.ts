@@ -13,6 +13,7 @@ import { formatBytes } from "./formatBytes.ts";
  * | `addMetadata(tree)`        | shallow merge into `metadata`                               | memory warning past the threshold      |
  * | `addStimulus(tree)`        | merge one level deep into `stimulus`                        | memory warning past the threshold      |
  * | `addFeature(unit, name, …)`| stores `features/<name>/{data, metadata}` on a unit         | SessionError: unknown unit             |
+ * | `placeInUnit(unit, path, n)`| stores a result at a unit path (the lab's places, `features/resultPlaces.ts`) | SessionError: unknown unit |
  * | `markStepComplete(name, p)`| records the step with its parameters and time (re-run moves it last) |                       |
  * | `batch(fn)`                 | groups changes into one notification (one step = one write in immediate mode) | |
  * | `warn(message)`            | records a warning on the session (the UI shows them)        |                                        |
@@ -214,6 +215,20 @@ export class PipelineSession {
     unit.children.features = features;
     features[name] = { data, metadata };
     this.changed([`units/${unitId}/features/${name}`]);
+  }
+
+  /** Sets `units/<id>/<path…>` to `node`, creating the groups on the way (a leaf in the way is an error). */
+  placeInUnit(unitId: string, path: readonly string[], node: TreeNode): void {
+    const unit = this.getUnit(unitId);
+    let group: Tree = unit.children;
+    for (const key of path.slice(0, -1)) {
+      const next = group[key];
+      if (next === undefined) group[key] = {};
+      else if (!isTree(next)) throw new SessionError(`cannot place a result at units/${unitId}/${path.join("/")}: ${key} is not a group`);
+      group = group[key] as Tree;
+    }
+    group[path[path.length - 1]] = node;
+    this.changed([`units/${unitId}/${path.join("/")}`]);
   }
 
   setSourceFiles(files: SourceFiles): void {

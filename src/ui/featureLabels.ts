@@ -30,9 +30,17 @@ const QUANTITIES: Record<string, string> = {
   green_blue_index: "green-blue index",
   rank1_fraction: "rank-1 fraction",
   r_squared: "fit r²",
+  response_z: "RF response (z)",
+  peak_lag_frames: "RF peak lag (frames)",
+  center_x: "RF centre column (px)",
+  center_y: "RF centre row (px)",
+  sigma_exc: "DoG centre σ (px)",
+  sigma_inh: "DoG surround σ (px)",
+  waveform_width_ms: "spike width (ms)",
+  rgc_probability: "RGC probability",
 };
 
-/** Where the value lives, without the repeated parts: `moving_bar · moving_h_bar…`, `rf_geometry · noise · gaussian`. */
+/** Where the value lives, without the repeated parts: `moving_bar · moving_h_bar…`, `sta_noise… · sta_geometry · gaussian_fit`. */
 function source(parts: string[]): string {
   return parts.join(" · ");
 }

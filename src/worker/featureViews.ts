@@ -1,13 +1,16 @@
 /**
  * The selected unit's features as the page plots them: the moving-bar direction tuning, the chirp
  * frequency and amplitude responses, the visual STA reduced to its frame of peak deviation (with the
- * time course at that pixel and the `rf_geometry` Gaussian fit), and every scalar feature value.
+ * time course at that pixel and the `rf_geometry` Gaussian fit from `sta_geometry`), and every
+ * scalar feature value.
  * Pure over the session; `views.ts` exposes it as the worker's `unitFeatures` with the typed arrays
  * transferred. The STA is reduced here so the page never receives [T, H, W].
  *
- * Layout read (docs/features.md): stimulus features store `features/<name>/data/<movie>/<key>`;
- * `baseline` stores `data/whole_recording/…`; `sta_<movie>` stores `data` float32 [T, H, W].
+ * Layout read (docs/features.md, places from `core/features/resultPlaces.ts`): stimulus features
+ * store `features/<name>/data/<movie>/<key>`; `baseline` stores `data/whole_recording/…`;
+ * `sta_<movie>` stores `data` float32 [T, H, W] and, from `rf_geometry`, `sta_geometry/…`.
  */
+import { STA_GEOMETRY, staMovie } from "../core/features/resultPlaces.ts";
 import { NDArray, isTree, scalarNumber, type Tree, type TreeNode } from "../core/ndarray.ts";
 import type { PipelineSession, Unit } from "../core/session.ts";
 
@@ -35,7 +38,7 @@ export interface ChirpResponse {
   highLowIndex: number;
 }
 
-/** The `rf_geometry` 2-D Gaussian in stimulus pixels (row/col of the STA grid, 0-based). */
+/** The `rf_geometry` 2-D Gaussian (`sta_geometry/gaussian_fit`) in stimulus pixels (row/col of the STA grid, 0-based). */
 export interface RfEllipse {
   centerRow: number;
   centerCol: number;
@@ -63,7 +66,7 @@ export interface StaImage {
   /** Deviation at the peak pixel in every frame, and each frame's lag in display frames (≤ 0, spike at 0). */
   timeCourse: Float32Array;
   lagFrames: Float64Array;
-  /** Present only when `rf_geometry` fitted this movie's STA (`gaussian/fit_ok` = 1). */
+  /** Present only when `rf_geometry` fitted this movie's STA (`sta_geometry/gaussian_fit/fit_ok` = 1). */
   fit: RfEllipse | null;
   /** `rf_geometry` polarity (+1 ON, −1 OFF), if computed. */
   polarity: number | null;
@@ -73,7 +76,7 @@ export interface StaImage {
 export interface FeatureScalar {
   name: string;
   feature: string;
-  /** The path below `data/` without the key (`<movie>`, `whole_recording`, `<movie>/gaussian`), or "". */
+  /** The path below `data/` without the key (`<movie>`, `whole_recording`), or below `sta_<movie>` (`sta_geometry/gaussian_fit`), or "". */
   group: string;
   key: string;
   value: number;
@@ -94,14 +97,29 @@ const NOT_SCALARS = new Set(["direction_section", "trials"]);
 /** data/<movie>/gaussian/<key> is the deepest scalar the extractors write. */
 const MAX_DEPTH = 3;
 
-/** Numeric scalars under each `features/<f>/data`, keyed `f/<path>/<key>` (shape [] or [1] only). */
+/**
+ * The lab's `sta_geometry/center_row|center_col` repeat `gaussian_fit/center_y|center_x` but hold −5.0
+ * for a failed fit: a column of them would plot −5 as a place. The fit's own centre (NaN) stands in.
+ */
+const GEOMETRY_DUPLICATES = new Set(["center_row", "center_col"]);
+
+/**
+ * Numeric scalars under each `features/<f>/data`, keyed `f/<path>/<key>`, and under each
+ * `features/sta_<movie>/sta_geometry`, keyed `sta_<movie>/sta_geometry/<path>/<key>` (shape [] or [1] only).
+ */
 export function featureScalars(unit: Unit): FeatureScalar[] {
   const out: FeatureScalar[] = [];
   const features = unit.children.features;
   if (!isTree(features)) return out;
   for (const [feature, node] of Object.entries(features)) {
-    const data = isTree(node) ? node.data : undefined;
-    if (isTree(data)) collectScalars(feature, data, [], out);
+    if (!isTree(node)) continue;
+    if (isTree(node.data)) collectScalars(feature, node.data, [], out);
+    const geometry = node[STA_GEOMETRY.key];
+    if (staMovie(feature) !== undefined && isTree(geometry)) {
+      const before = out.length;
+      collectScalars(feature, geometry, [STA_GEOMETRY.key], out);
+      out.splice(before, out.length - before, ...out.slice(before).filter((f) => !(f.group === STA_GEOMETRY.key && GEOMETRY_DUPLICATES.has(f.key))));
+    }
   }
   return out;
 }
@@ -185,10 +203,11 @@ function ascending(x: Float64Array | undefined, y: Float64Array | undefined): [F
   return [Float64Array.from(order, (i) => x[i]), Float64Array.from(order, (i) => y[i])];
 }
 
-/** rf_geometry stores `data/<movieKey(movie)>` (slashes → underscores). */
+/** `rf_geometry`'s results for a movie: `features/sta_<movie>/sta_geometry` (`resultPlaces.ts`). */
 function rfGeometryOf(unit: Unit, movie: string): Tree | undefined {
-  const groups = new Map(movieGroups(unit, "rf_geometry"));
-  return groups.get(movie.replaceAll("/", "_"));
+  let node: TreeNode | undefined = unit.children;
+  for (const key of STA_GEOMETRY.unitPath(movie)) node = isTree(node) ? node[key] : undefined;
+  return isTree(node) ? node : undefined;
 }
 
 export function staImage(movie: string, sta: NDArray, rf: Tree | undefined): StaImage | undefined {
@@ -221,10 +240,13 @@ export function staImage(movie: string, sta: NDArray, rf: Tree | undefined): Sta
   const pixel = peak % pixels;
   const frame = Float32Array.from({ length: pixels }, (_, i) => values[peakFrame * pixels + i] - mean);
   const timeCourse = Float32Array.from({ length: frames }, (_, t) => values[t * pixels + pixel] - mean);
-  const g = rf && isTree(rf.gaussian) ? rf.gaussian : undefined;
+  const g = rf && isTree(rf.gaussian_fit) ? rf.gaussian_fit : undefined;
+  // A lab-written fit has no fit_ok (the lab writes no group when a fit fails) and θ in radians only.
+  const fitOk = g ? (g.fit_ok === undefined ? Number.isFinite(num(g.center_y)) : num(g.fit_ok) === 1) : false;
+  const angleDeg = g ? (g.angle_deg !== undefined ? num(g.angle_deg) : (num(g.theta) * 180) / Math.PI) : Number.NaN;
   const fit: RfEllipse | null =
-    g && num(g.fit_ok) === 1
-      ? { centerRow: num(g.center_row), centerCol: num(g.center_col), sigmaX: num(g.sigma_x), sigmaY: num(g.sigma_y), angleDeg: num(g.angle_deg), rSquared: num(g.r_squared) }
+    g && fitOk
+      ? { centerRow: num(g.center_y), centerCol: num(g.center_x), sigmaX: num(g.sigma_x), sigmaY: num(g.sigma_y), angleDeg, rSquared: num(g.r_squared) }
       : null;
   const polarity = rf ? scalarNumber(rf.polarity) ?? null : null;
   return {

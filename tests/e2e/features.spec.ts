@@ -1,6 +1,7 @@
 /**
  * Feature plots and feature columns: a checkpoint whose units carry moving_bar, chirp, sta_<movie>
- * + rf_geometry and step_response features (trees written with `session.addFeature`, values known)
+ * with its `sta_geometry` (rf_geometry's place) and step_response features (trees written with
+ * `session.addFeature` / `placeInUnit`, values known)
  * is dropped on the page; the selected unit's polar tuning plot, STA heat map and chirp curves must
  * draw, a unit without features must say what to run, and a feature value must become a sortable,
  * filterable table column and an electrode-map colouring. Screenshots: test-results/screenshots/features-*.
@@ -9,6 +10,7 @@ import { expect, test, type Locator, type Page } from "@playwright/test";
 import { ink } from "./canvasInk.ts";
 import { mkdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
+import { STA_GEOMETRY } from "../../src/core/features/resultPlaces.ts";
 import { NDArray, bool, f64, i64 } from "../../src/core/ndarray.ts";
 import { nodeRuntime } from "../../src/io/h5node.ts";
 import { checkpointSession } from "../../src/io/sessionStore.ts";
@@ -88,13 +90,14 @@ async function featureCheckpoint(): Promise<string> {
       },
     });
     session.addFeature(id, "sta_noise_movie", blobSta());
-    session.addFeature(id, "rf_geometry", {
-      noise_movie: {
-        polarity: i64(1),
-        rank1_fraction: f64(0.83),
-        peak_lag_frames: f64(4),
-        gaussian: { fit_ok: bool(true), reason: "", center_row: f64(8), center_col: f64(12), sigma_x: f64(3), sigma_y: f64(1.6), angle_deg: f64(30), amplitude: f64(1), offset: f64(0), r_squared: f64(0.93) },
-      },
+    session.addFeature(id, "rf_geometry", {});
+    session.placeInUnit(id, STA_GEOMETRY.unitPath("noise_movie"), {
+      center_row: f64(8),
+      center_col: f64(12),
+      polarity: i64(1),
+      rank1_fraction: f64(0.83),
+      peak_lag_frames: f64(4),
+      gaussian_fit: { fit_ok: bool(true), reason: "", center_y: f64(8), center_x: f64(12), sigma_x: f64(3), sigma_y: f64(1.6), theta: f64(Math.PI / 6), angle_deg: f64(30), amplitude: f64(1), offset: f64(0), r_squared: f64(0.93) },
     });
     session.addFeature(id, "step_response", {
       step_up_5s_5i_3x: { on_off_index: f64(0.8 - 0.3 * k), transience_index: f64(0.4), on_latency_s: f64(0.06 + 0.01 * k), baseline_rate_hz: f64(3.5) },

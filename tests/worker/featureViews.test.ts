@@ -4,6 +4,7 @@
  * known — plus the feature scalars `unitColumn` offers for the units table and the electrode map.
  */
 import { describe, expect, it } from "vitest";
+import { DIRECTION_SECTION, STA_GEOMETRY } from "../../src/core/features/resultPlaces.ts";
 import { NDArray, bool, f64, i64 } from "../../src/core/ndarray.ts";
 import { PipelineSession, type Unit } from "../../src/core/session.ts";
 import { featureBuffers, unitFeatures } from "../../src/worker/featureViews.ts";
@@ -47,10 +48,10 @@ function session(): PipelineSession {
       dsi_p_value: f64(0.004),
       osi_p_value: f64(0.05),
       n_permutations: i64(1000),
-      // A repeat with one spike is a one-element array: a spike train, not a feature value.
-      direction_section: { "0": { section_bounds: new NDArray(BigInt64Array.of(0n, 10n), [1, 2]), trials: { "0": new NDArray(BigInt64Array.of(5n)) } } },
     },
   });
+  // A repeat with one spike is a one-element array: a spike train, not a feature value.
+  s.placeInUnit("unit_001", DIRECTION_SECTION.unitPath(MOVIE), { "0": { section_bounds: new NDArray(BigInt64Array.of(0n, 10n), [1, 2]), trials: { "0": new NDArray(BigInt64Array.of(5n)) } } });
   s.addFeature("unit_001", "chirp", {
     chirp: {
       frequency_hz: new NDArray(Float64Array.of(4, 1, 2)),
@@ -64,13 +65,14 @@ function session(): PipelineSession {
     },
   });
   s.addFeature("unit_001", "sta_noise_movie", sta());
-  s.addFeature("unit_001", "rf_geometry", {
-    noise_movie: {
-      polarity: i64(1),
-      rank1_fraction: f64(0.8),
-      gaussian: { fit_ok: bool(true), reason: "", center_row: f64(2.1), center_col: f64(3.9), sigma_x: f64(1.5), sigma_y: f64(0.8), angle_deg: f64(30), r_squared: f64(0.91) },
-      dog: { fit_ok: bool(false), reason: "no antagonistic surround", center_row: f64(Number.NaN) },
-    },
+  s.addFeature("unit_001", "rf_geometry", {});
+  s.placeInUnit("unit_001", STA_GEOMETRY.unitPath("noise_movie"), {
+    center_row: f64(2.1),
+    center_col: f64(3.9),
+    polarity: i64(1),
+    rank1_fraction: f64(0.8),
+    gaussian_fit: { fit_ok: bool(true), reason: "", center_y: f64(2.1), center_x: f64(3.9), sigma_x: f64(1.5), sigma_y: f64(0.8), theta: f64(Math.PI / 6), angle_deg: f64(30), r_squared: f64(0.91) },
+    DoG: { fit_ok: bool(false), reason: "no antagonistic surround", center_y: f64(Number.NaN) },
   });
   s.addFeature("unit_001", "step_response", { step_up_5s_5i_3x: { on_off_index: f64(0.6), on_latency_s: f64(0.08) } });
   s.addFeature("unit_002", "step_response", { step_up_5s_5i_3x: { on_off_index: f64(-0.2), on_latency_s: f64(0.12) } });
@@ -114,11 +116,23 @@ describe("unitFeatures", () => {
 
   it("has no fit when rf_geometry failed, and no polarity without rf_geometry", () => {
     const s = session();
-    const rf = (s.getUnit("unit_001").children.features as Record<string, { data: Record<string, { gaussian: Record<string, unknown> }> }>).rf_geometry.data.noise_movie;
-    rf.gaussian.fit_ok = bool(false);
+    const rf = (s.getUnit("unit_001").children.features as Record<string, { sta_geometry: { gaussian_fit: Record<string, unknown> } }>).sta_noise_movie.sta_geometry;
+    rf.gaussian_fit.fit_ok = bool(false);
     expect(unitFeatures(s, "unit_001").sta[0].fit).toBeNull();
     s.addFeature("unit_002", "sta_noise_movie", sta());
     expect(unitFeatures(s, "unit_002").sta[0]).toMatchObject({ fit: null, polarity: null, peakFrame: 3 });
+  });
+
+  it("reads a fit the lab's code wrote: no fit_ok, θ in radians", () => {
+    const s = session();
+    s.placeInUnit("unit_001", STA_GEOMETRY.unitPath("noise_movie"), {
+      center_row: f64(4),
+      center_col: f64(5),
+      gaussian_fit: { center_x: f64(5.2), center_y: f64(4.1), sigma_x: f64(2), sigma_y: f64(1), theta: f64(Math.PI / 2), amplitude: f64(30), offset: f64(0), r_squared: f64(0.7) },
+    });
+    const fit = unitFeatures(s, "unit_001").sta[0].fit!;
+    expect(fit).toMatchObject({ centerRow: 4.1, centerCol: 5.2, sigmaX: 2, sigmaY: 1, rSquared: 0.7 });
+    expect(fit.angleDeg).toBeCloseTo(90, 9);
   });
 
   it("lists every feature scalar by path, without spike trains, strings or arrays", () => {
@@ -126,10 +140,14 @@ describe("unitFeatures", () => {
     expect(names).toContain(`moving_bar/${MOVIE}/dsi`);
     expect(names).toContain(`moving_bar/${MOVIE}/dsi_p_value`);
     expect(names).toContain("chirp/chirp/preferred_frequency_hz");
-    expect(names).toContain("rf_geometry/noise_movie/gaussian/r_squared");
+    expect(names).toContain("sta_noise_movie/sta_geometry/gaussian_fit/r_squared");
+    expect(names).toContain("sta_noise_movie/sta_geometry/rank1_fraction");
+    // The lab's −5.0-for-failed centre stays out; the fit's own centre (NaN when failed) stands in.
+    expect(names).not.toContain("sta_noise_movie/sta_geometry/center_row");
+    expect(names).toContain("sta_noise_movie/sta_geometry/gaussian_fit/center_y");
     expect(names).toContain("step_response/step_up_5s_5i_3x/on_off_index");
     expect(names.some((n) => n.includes("direction_section"))).toBe(false);
-    expect(names.some((n) => n.includes("tuning_hz") || n.startsWith("sta_"))).toBe(false);
+    expect(names.some((n) => n.includes("tuning_hz") || (n.startsWith("sta_") && !n.includes("/sta_geometry/")))).toBe(false);
     const dsi = unitFeatures(session(), "unit_001").scalars.find((x) => x.key === "dsi")!;
     expect(dsi).toEqual({ name: `moving_bar/${MOVIE}/dsi`, feature: "moving_bar", group: MOVIE, key: "dsi", value: 0.42 });
   });
@@ -157,7 +175,7 @@ describe("feature columns", () => {
     const s = session();
     const ooi = unitColumn(s, "step_response/step_up_5s_5i_3x/on_off_index");
     expect([...ooi.values]).toEqual([0.6, -0.2]);
-    expect(ooi.available).toEqual(expect.arrayContaining([`moving_bar/${MOVIE}/dsi`, "quality_index/step_up_5s_5i_3x/quality_index", "rf_geometry/noise_movie/gaussian/sigma_x"]));
+    expect(ooi.available).toEqual(expect.arrayContaining([`moving_bar/${MOVIE}/dsi`, "quality_index/step_up_5s_5i_3x/quality_index", "sta_noise_movie/sta_geometry/gaussian_fit/sigma_x"]));
     expect(ooi.available.some((n) => n.includes("direction_section"))).toBe(false);
     const dsi = unitColumn(s, `moving_bar/${MOVIE}/dsi`).values;
     expect(dsi[0]).toBe(0.42);

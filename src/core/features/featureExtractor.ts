@@ -10,6 +10,8 @@
  * |               | `spike_times_sectioned/<movie>`, `features/<name>`) that must exist                  |
  * | `afterSteps`  | pipeline steps whose outputs it reads (re-running one re-runs `extract_features`)    |
  * | `outputs`     | the keys of `data`, with dtype, shape and unit, for people and for tests            |
+ * | `placed`      | parts of `data/<movie>/` that `extract_features` moves to the lab's places          |
+ * |               | (`resultPlaces.ts`), e.g. `direction_section` → `spike_times_sectioned/<movie>/…`    |
  * | `check(ctx)`  | optional session-level condition beyond presence (e.g. "≥ 2 frames")                |
  * | `extract`     | one unit → the `data` tree; throws with a message for a person on failure           |
  *
@@ -18,6 +20,7 @@
  */
 import type { DType, Tree } from "../ndarray.ts";
 import type { Unit } from "../session.ts";
+import type { Placement } from "./resultPlaces.ts";
 
 export interface FeatureContext {
   metadata: Tree;
@@ -26,6 +29,8 @@ export interface FeatureContext {
   acquisitionRate: number | undefined;
   /** Frame start samples as float64, if present. */
   frameTimestamps: Float64Array | undefined;
+  /** Frames between a section's start and its movie content (add_section_time's pre margin; 60 if absent). */
+  sectionPreMarginFrames?: number;
 }
 
 export interface FeatureOutput {
@@ -42,6 +47,7 @@ export interface FeatureExtractor {
   requires: { session?: readonly string[]; unit?: readonly string[] };
   afterSteps?: readonly string[];
   outputs: Readonly<Record<string, FeatureOutput>>;
+  placed?: readonly Placement[];
   check?: (ctx: FeatureContext) => string | undefined;
   extract: (unit: Unit, ctx: FeatureContext) => Tree;
 }

@@ -18,19 +18,27 @@
  *   shuffles give the OSI p-value.
  * A silent unit gets NaN indices and p = 1.
  *
- * DSGC direction sectioning (the lab's step 11) as data: `direction_section/<deg>/section_bounds`
- * int64 [n_repeats, 2] (samples, like `trials_start_end`) and `direction_section/<deg>/trials/<r>`
- * int64 spike sample indices of repeat r. Unlike the lab's step it cuts the whole sweep, not a
- * window around the RF centre (that needs the lab's per-pixel on/off table).
+ * DSGC direction sectioning (the lab's step 11) where the lab's readers look,
+ * `spike_times_sectioned/<movie>/direction_section/` (`resultPlaces.ts`), in the lab's units:
+ * `<deg>/section_bounds` int64 [n_repeats, 2] and `<deg>/trials/<r>` int64 spikes of repeat r, both
+ * in movie-relative display frames (`floor_frame(sample) − movie start frame`, the start being
+ * `floor_frame(section_time[movie][0, 0])` + add_section_time's pre margin, as `compute_sta` aligns);
+ * beside them `<deg>/section_bounds_samples` and `<deg>/trials_samples/<r>` (sample indices, like
+ * `trials_start_end`), and `_attrs/{direction_list, n_directions, n_repetitions, padding_frames}`.
+ * Without frame timestamps only the sample versions are written. Unlike the lab's step it cuts the
+ * whole sweep (`padding_frames` 0), not a window around the RF centre (that needs the lab's
+ * per-pixel on/off table), so `_attrs` has no `cell_center_*`.
  *
  * Output: `data/<movie>/{directions_deg, tuning_hz, n_repeats, dsi, preferred_direction_deg,
- * osi, preferred_orientation_deg, dsi_p_value, osi_p_value, n_permutations, direction_section/…}`.
+ * osi, preferred_orientation_deg, dsi_p_value, osi_p_value, n_permutations}` and the direction
+ * sections above.
  */
-import { lowerBound } from "../frameClock.ts";
+import { FrameClock, lowerBound } from "../frameClock.ts";
 import { NDArray, f64, i64, type Tree } from "../ndarray.ts";
 import { Prng } from "../prng.ts";
-import type { FeatureExtractor } from "./featureExtractor.ts";
+import type { FeatureContext, FeatureExtractor } from "./featureExtractor.ts";
 import { FeatureNotApplicable } from "./notApplicable.ts";
+import { DIRECTION_SECTION } from "./resultPlaces.ts";
 import { checkMovies, countIn, movieKey, movieTrials, requireRate, unitMovies, type MovieTrials } from "./sectionedTrials.ts";
 
 export interface MovingBarParams {
@@ -150,10 +158,12 @@ export function makeMovingBar(params: Partial<MovingBarParams> = {}): FeatureExt
   const scalar = (description: string, unit?: string) => ({ dtype: "float64" as const, shape: "[]", ...(unit ? { unit } : {}), description });
   return {
     name: "moving_bar",
-    version: "1.0.0",
+    // 1.1.0: direction sections moved to spike_times_sectioned/<movie>/direction_section, in frames.
+    version: "1.1.0",
     description: "Direction tuning to a moving bar: vector-sum DSI/OSI, preferred direction, permutation p-values, direction sectioning",
     requires: { session: ["metadata/acquisition_rate", "stimulus/section_time"], unit: ["spike_times_sectioned"] },
     afterSteps: ["section_spike_times"],
+    placed: [DIRECTION_SECTION],
     outputs: {
       "<movie>/directions_deg": { dtype: "float64", shape: "[n_directions]", unit: "deg", description: "bar directions" },
       "<movie>/tuning_hz": { dtype: "float64", shape: "[n_directions]", unit: "Hz", description: "mean rate over the sweeps of each direction" },
@@ -165,8 +175,11 @@ export function makeMovingBar(params: Partial<MovingBarParams> = {}): FeatureExt
       "<movie>/dsi_p_value": scalar("permutation p-value of the DSI"),
       "<movie>/osi_p_value": scalar("permutation p-value of the OSI"),
       "<movie>/n_permutations": { dtype: "int64", shape: "[]", description: "shuffles" },
-      "<movie>/direction_section/<deg>/section_bounds": { dtype: "int64", shape: "[n_repeats, 2]", unit: "samples", description: "sweep bounds" },
-      "<movie>/direction_section/<deg>/trials/<r>": { dtype: "int64", shape: "[n]", unit: "samples", description: "spikes of repeat r" },
+      "<movie>/direction_section/<deg>/section_bounds": { dtype: "int64", shape: "[n_repeats, 2]", unit: "movie frames", description: "sweep bounds (lab's units)" },
+      "<movie>/direction_section/<deg>/trials/<r>": { dtype: "int64", shape: "[n]", unit: "movie frames", description: "spikes of repeat r (lab's units)" },
+      "<movie>/direction_section/<deg>/section_bounds_samples": { dtype: "int64", shape: "[n_repeats, 2]", unit: "samples", description: "sweep bounds" },
+      "<movie>/direction_section/<deg>/trials_samples/<r>": { dtype: "int64", shape: "[n]", unit: "samples", description: "spikes of repeat r" },
+      "<movie>/direction_section/_attrs/direction_list": { dtype: "int64", shape: "[n_directions]", unit: "deg", description: "the directions" },
     },
     check: (ctx) => {
       if (!(nDir > 0 && p.sweeps_per_trial >= 1 && Number.isInteger(p.sweeps_per_trial))) return "needs ≥ 1 direction and an integer sweeps_per_trial ≥ 1";
@@ -222,7 +235,7 @@ export function makeMovingBar(params: Partial<MovingBarParams> = {}): FeatureExt
           dsi_p_value: f64(pValue(dsiHits)),
           osi_p_value: f64(pValue(osiHits)),
           n_permutations: i64(p.n_permutations),
-          direction_section: directionSection(trials, sweeps, p.directions_deg, rate),
+          [DIRECTION_SECTION.key]: directionSection(trials, sweeps, p.directions_deg, rate, movieFrames(ctx, movie)),
         };
       }
       if (!Object.keys(out).length) throw new FeatureNotApplicable(`${unit.id}: no moving-bar trials`);
@@ -231,9 +244,29 @@ export function makeMovingBar(params: Partial<MovingBarParams> = {}): FeatureExt
   };
 }
 
-/** `direction_section/<deg>/{section_bounds, trials/<r>}` in samples, as the lab's DSGC step lays it out. */
-export function directionSection(trials: MovieTrials, sweeps: readonly Sweep[], directionsDeg: readonly number[], rate: number): Tree {
+/** Movie-relative display frames of sample indices (as `compute_sta` aligns), or undefined without frames. */
+export function movieFrames(ctx: FeatureContext, movie: string): ((sample: number) => number) | undefined {
+  const rows = ctx.stimulus.section_time;
+  const st = rows && typeof rows === "object" && !(rows instanceof NDArray) ? (rows as Tree)[movie] : undefined;
+  if (!ctx.frameTimestamps?.length || !(st instanceof NDArray) || !st.data.length) return undefined;
+  const clock = new FrameClock(ctx.frameTimestamps);
+  const start = clock.floorFrame(Number(st.data[0])) + (ctx.sectionPreMarginFrames ?? 60);
+  return (sample) => clock.floorFrame(sample) - start;
+}
+
+/**
+ * `direction_section/{_attrs, <deg>/{section_bounds, trials/<r>, section_bounds_samples,
+ * trials_samples/<r>}}` as the lab's DSGC step lays it out (frames), with the sample versions beside.
+ */
+export function directionSection(trials: MovieTrials, sweeps: readonly Sweep[], directionsDeg: readonly number[], rate: number, toFrame?: (sample: number) => number): Tree {
   const out: Tree = {};
+  const perDirection = directionsDeg.map((_, d) => sweeps.filter((s) => s.direction === d).length);
+  out._attrs = {
+    direction_list: new NDArray(BigInt64Array.from(directionsDeg, (d) => BigInt(Math.round(d)))),
+    n_directions: i64(directionsDeg.length),
+    n_repetitions: i64(Math.max(0, ...perDirection)),
+    padding_frames: i64(0),
+  };
   directionsDeg.forEach((deg, d) => {
     const mine = sweeps.filter((s) => s.direction === d);
     const bounds = new BigInt64Array(mine.length * 2);
@@ -248,7 +281,13 @@ export function directionSection(trials: MovieTrials, sweeps: readonly Sweep[], 
       // Back to the stored sample indices (exact: t·rate recovers an integer to far below 0.5).
       spikeTrees[String(r)] = new NDArray(BigInt64Array.from(sp.subarray(i0, i1), (t) => BigInt(Math.round(t0 + t * rate))));
     });
-    out[String(deg)] = { section_bounds: new NDArray(bounds, [mine.length, 2]), trials: spikeTrees };
+    const group: Tree = { section_bounds_samples: new NDArray(bounds, [mine.length, 2]), trials_samples: spikeTrees };
+    if (toFrame) {
+      const frames = (x: BigInt64Array) => BigInt64Array.from(x, (v) => BigInt(toFrame(Number(v))));
+      group.section_bounds = new NDArray(frames(bounds), [mine.length, 2]);
+      group.trials = Object.fromEntries(Object.entries(spikeTrees).map(([r, a]) => [r, new NDArray(frames((a as NDArray).data as BigInt64Array))]));
+    }
+    out[String(deg)] = group;
   });
   return out;
 }

@@ -10,6 +10,7 @@
  * random or wrong numbers; the extractors below replace them.
  */
 import { baseline } from "./baseline.ts";
+import { cellTypeClassifier } from "./cellTypeClassifier.ts";
 import { chirp } from "./chirp.ts";
 import type { FeatureExtractor } from "./featureExtractor.ts";
 import { frif } from "./frif.ts";
@@ -30,6 +31,7 @@ export const FEATURE_EXTRACTORS: readonly FeatureExtractor[] = [
   greenBlue,
   rfGeometryFeature,
   somaPositionFeature,
+  cellTypeClassifier,
 ];
 
 export function featureExtractor(name: string): FeatureExtractor | undefined {

@@ -74,12 +74,39 @@ export function rSquared(img: ArrayLike<number>, cost: number): number {
   return tot > 0 ? 1 - cost / tot : NAN;
 }
 
+/**
+ * r² over the pixels where the fitted field is (`inside(x, y)`), from the final residuals. Over the
+ * whole grid r² falls with the grid's size for the same field (a 40 × 40 grid is mostly noise
+ * pixels), so a 3σ field test gives the same verdict on 8 × 8 and 40 × 40 stimuli. Fewer than 9
+ * pixels inside: the 9 nearest the centre are used.
+ */
+export function localRSquared(img: ArrayLike<number>, resid: Float64Array, H: number, W: number, x0: number, y0: number, inside: (dx: number, dy: number) => boolean): number {
+  let idx: number[] = [];
+  for (let y = 0, i = 0; y < H; y++) for (let x = 0; x < W; x++, i++) if (inside(x - x0, y - y0)) idx.push(i);
+  if (idx.length < 9) {
+    const all = Array.from({ length: H * W }, (_, i) => i);
+    const d2 = (i: number) => ((i % W) - x0) ** 2 + (Math.floor(i / W) - y0) ** 2;
+    idx = all.sort((a, b) => d2(a) - d2(b)).slice(0, Math.min(9, H * W));
+  }
+  let mean = 0;
+  for (const i of idx) mean += img[i];
+  mean /= idx.length;
+  let tot = 0;
+  let res = 0;
+  for (const i of idx) {
+    tot += (img[i] - mean) ** 2;
+    res += resid[i] ** 2;
+  }
+  return tot > 0 ? 1 - res / tot : NAN;
+}
+
 export function fitGaussian2d(img: ArrayLike<number>, H: number, W: number, limits: FitLimits): GaussianFit {
   let peak = 0;
   for (let i = 1; i < H * W; i++) if (img[i] > img[peak]) peak = i;
   const b0 = median(img);
   const p0 = [img[peak] - b0, peak % W, Math.floor(peak / W), 0, 0, 0, b0];
-  const fit = levenbergMarquardt(gaussianResiduals(img, H, W), p0, H * W, { maxIterations: limits.max_iterations }, gaussianJacobian(H, W));
+  const residuals = gaussianResiduals(img, H, W);
+  const fit = levenbergMarquardt(residuals, p0, H * W, { maxIterations: limits.max_iterations }, gaussianJacobian(H, W));
   if (!fit.converged) return failedGaussian(`Gaussian fit did not converge in ${fit.iterations} iterations`);
   let [A, x0, y0, lsx, lsy, th, b] = fit.params;
   let sx = Math.exp(lsx);
@@ -89,7 +116,12 @@ export function fitGaussian2d(img: ArrayLike<number>, H: number, W: number, limi
     th += Math.PI / 2;
   }
   const angle = ((((th * 180) / Math.PI) % 180) + 180) % 180;
-  const r2 = rSquared(img, fit.cost);
+  const resid = new Float64Array(H * W);
+  residuals(fit.params, resid);
+  const c = Math.cos(th);
+  const sn = Math.sin(th);
+  // Within 3σ of the centre along both axes of the fitted ellipse.
+  const r2 = localRSquared(img, resid, H, W, x0, y0, (dx, dy) => ((dx * c + dy * sn) / sx) ** 2 + ((-dx * sn + dy * c) / sy) ** 2 <= 9);
   const reason = rfProblem(A, x0, y0, [sx, sy], H, W, r2, limits);
   if (reason) return failedGaussian(reason);
   return { ok: true, reason: "", centerRow: y0, centerCol: x0, sigmaX: sx, sigmaY: sy, angleDeg: angle, amplitude: A, offset: b, rSquared: r2 };
@@ -99,12 +131,17 @@ export function fitDog(img: ArrayLike<number>, H: number, W: number, start: Gaus
   if (!start.ok) return failedDog("no Gaussian fit to start from");
   const sc = Math.sqrt(start.sigmaX * start.sigmaY);
   const p0 = [start.amplitude * 1.1, start.amplitude * 0.1, Math.log(sc), 0, start.centerCol, start.centerRow, start.offset];
-  const fit = levenbergMarquardt(dogResiduals(img, H, W), p0, H * W, { maxIterations: limits.max_iterations }, dogJacobian(H, W));
+  const residuals = dogResiduals(img, H, W);
+  const fit = levenbergMarquardt(residuals, p0, H * W, { maxIterations: limits.max_iterations }, dogJacobian(H, W));
   if (!fit.converged) return failedDog(`DoG fit did not converge in ${fit.iterations} iterations`);
   const [ac, as, lsc, q, x0, y0, b] = fit.params;
   const sC = Math.exp(lsc);
   const sS = sC * (1 + Math.exp(q));
-  const r2 = rSquared(img, fit.cost);
+  const resid = new Float64Array(H * W);
+  residuals(fit.params, resid);
+  // Centre and the surround's near part: within max(3σc, 2σs) of the centre.
+  const reach = Math.max(3 * sC, 2 * sS) ** 2;
+  const r2 = localRSquared(img, resid, H, W, x0, y0, (dx, dy) => dx * dx + dy * dy <= reach);
   if (!(as >= 0)) return failedDog(`surround amplitude ${as.toPrecision(3)} < 0: no antagonistic surround`);
   if (!(ac > as)) return failedDog(`surround amplitude ${as.toPrecision(3)} ≥ centre amplitude ${ac.toPrecision(3)}`);
   if (sS > 2 * Math.max(H, W)) return failedDog(`surround σ ${sS.toPrecision(3)} px is larger than twice the grid`);

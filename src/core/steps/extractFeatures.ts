@@ -14,6 +14,7 @@ import type { FeatureContext, FeatureExtractor } from "../features/featureExtrac
 import { NDArray, StringArray, isTree, scalarNumber, type Tree } from "../ndarray.ts";
 import { childAt, frameTimestampsNode } from "../sessionInputs.ts";
 import type { PipelineSession, Unit } from "../session.ts";
+import { sectionPreMargin } from "./sectionSpikeTimes.ts";
 import { LOAD_STEPS, StepBailout, type PipelineStep } from "./stepContract.ts";
 
 export interface ExtractFeaturesParams {
@@ -43,7 +44,7 @@ export function makeExtractFeaturesStep(extractors: readonly FeatureExtractor[])
       const chosen = params.features ? extractors.filter((e) => params.features!.includes(e.name)) : [...extractors];
       const featureCtx = featureContext(session);
       const units = [...session.units.values()];
-      const results: { unitId: string; name: string; data: Tree; version: string; at: string }[] = [];
+      const results: { unitId: string; name: string; data: Tree; placed: [string[], Tree][]; version: string; at: string }[] = [];
       const warnings: string[] = [];
       const summary: Record<string, unknown> = {};
       const total = Math.max(1, chosen.length * units.length);
@@ -79,7 +80,8 @@ export function makeExtractFeaturesStep(extractors: readonly FeatureExtractor[])
             lacking.push(unit.id);
           } else {
             try {
-              results.push({ unitId: unit.id, name: extractor.name, data: extractor.extract(unit, featureCtx), version: extractor.version, at: session.timestamp() });
+              const data = extractor.extract(unit, featureCtx);
+              results.push({ unitId: unit.id, name: extractor.name, data, placed: takePlaced(data, extractor), version: extractor.version, at: session.timestamp() });
               ok++;
             } catch (e) {
               warnings.push(`feature ${extractor.name} failed for ${unit.id}: ${(e as Error).message}`);
@@ -101,7 +103,10 @@ export function makeExtractFeaturesStep(extractors: readonly FeatureExtractor[])
         warnings,
         summary,
         apply: (s: PipelineSession) => {
-          for (const r of results) s.addFeature(r.unitId, r.name, r.data, { extractor_version: r.version, extracted_at: r.at });
+          for (const r of results) {
+            s.addFeature(r.unitId, r.name, r.data, { extractor_version: r.version, extracted_at: r.at });
+            for (const [path, node] of r.placed) s.placeInUnit(r.unitId, path, node);
+          }
         },
       };
     },
@@ -117,7 +122,22 @@ function featureContext(session: PipelineSession): FeatureContext {
     stimulus: session.stimulus,
     acquisitionRate: scalarNumber(session.metadata.acquisition_rate),
     frameTimestamps: frames ? Float64Array.from(frames.data as ArrayLike<number | bigint>, Number) : undefined,
+    sectionPreMarginFrames: sectionPreMargin(session),
   };
+}
+
+/** Moves each declared `data/<movie>/<key>` out of `data` to its place (`resultPlaces.ts`); empty `<movie>` groups go. */
+function takePlaced(data: Tree, extractor: FeatureExtractor): [string[], Tree][] {
+  const out: [string[], Tree][] = [];
+  for (const place of extractor.placed ?? []) {
+    for (const [movie, group] of Object.entries(data)) {
+      if (!isTree(group) || !isTree(group[place.key])) continue;
+      out.push([place.unitPath(movie), group[place.key] as Tree]);
+      delete group[place.key];
+      if (!Object.keys(group).length) delete data[movie];
+    }
+  }
+  return out;
 }
 
 function present(node: unknown): boolean {

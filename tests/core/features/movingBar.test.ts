@@ -1,5 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { barSweeps, movingBar, vectorSumTuning } from "../../../src/core/features/movingBar.ts";
+import { upperBound } from "../../../src/core/frameClock.ts";
+import { DIRECTION_SECTION } from "../../../src/core/features/resultPlaces.ts";
 import { movieTrials } from "../../../src/core/features/sectionedTrials.ts";
 import { NDArray, type Tree } from "../../../src/core/ndarray.ts";
 import { Prng } from "../../../src/core/prng.ts";
@@ -54,30 +56,53 @@ describe("moving_bar", () => {
     expect(vectorSumTuning([1, 1, 1, 1, 1, 1, 1, 1], dirs).dsi).toBeCloseTo(0, 12);
   });
 
-  it("writes the direction sectioning: per direction the 3 sweeps' bounds and spikes, in samples", () => {
+  it("writes the direction sections for the lab's place: frames as the lab's readers use them, samples beside", () => {
+    expect(movingBar.placed).toEqual([DIRECTION_SECTION]);
+    expect(DIRECTION_SECTION.unitPath(MOVIE)).toEqual(["spike_times_sectioned", MOVIE, "direction_section"]);
     const unit = unitTuned(() => 20, 4);
-    const d = movingBar.extract(unit, ctx)[MOVIE] as Tree;
-    const section = d.direction_section as Tree;
-    expect(Object.keys(section)).toEqual(["0", "45", "90", "135", "180", "225", "270", "315"]);
+    // 60 Hz frames at 20 kHz from sample 0: the section starts at frame 900, its content at 960.
+    const frames = Float64Array.from({ length: 20_000 }, (_, k) => Math.round((k * RATE) / 60));
+    const d = movingBar.extract(unit, { ...ctx, frameTimestamps: frames, sectionPreMarginFrames: 60 })[MOVIE] as Tree;
+    const section = d[DIRECTION_SECTION.key] as Tree;
+    expect(Object.keys(section).filter((k) => k !== "_attrs")).toEqual(["0", "45", "90", "135", "180", "225", "270", "315"]);
+    const attrs = section._attrs as Tree;
+    expect(Array.from((attrs.direction_list as NDArray).data as BigInt64Array, Number)).toEqual([0, 45, 90, 135, 180, 225, 270, 315]);
+    expect(num(attrs, "n_repetitions")).toBe(3);
+    expect(num(attrs, "padding_frames")).toBe(0);
     const d90 = section["90"] as Tree;
+    const samples = d90.section_bounds_samples as NDArray;
     const bounds = d90.section_bounds as NDArray;
+    expect(samples.shape).toEqual([3, 2]);
     expect(bounds.shape).toEqual([3, 2]);
     expect(bounds.dtype).toBe("int64");
-    // Sweep 2 of trial 0: [4 s, 6 s) after the trial start.
+    // Sweep 2 of trial 0: [4 s, 6 s) after the trial start (frame 960 = movie frame 0).
     const t0 = 300_000 + RATE;
-    expect(Array.from(bounds.data as BigInt64Array, Number).slice(0, 2)).toEqual([t0 + 4 * RATE, t0 + 6 * RATE]);
+    expect(Array.from(samples.data as BigInt64Array, Number).slice(0, 2)).toEqual([t0 + 4 * RATE, t0 + 6 * RATE]);
+    expect(Array.from(bounds.data as BigInt64Array, Number).slice(0, 2)).toEqual([240, 360]);
     let total = 0;
-    for (const dir of Object.values(section)) {
-      const b = Array.from(((dir as Tree).section_bounds as NDArray).data as BigInt64Array, Number);
-      for (const [r, spikes] of Object.entries((dir as Tree).trials as Tree)) {
-        for (const s of (spikes as NDArray).data as BigInt64Array) {
-          expect(Number(s)).toBeGreaterThanOrEqual(b[2 * Number(r)]);
-          expect(Number(s)).toBeLessThan(b[2 * Number(r) + 1]);
-        }
-        total += (spikes as NDArray).data.length;
+    for (const [deg, dir] of Object.entries(section)) {
+      if (deg === "_attrs") continue;
+      const b = Array.from(((dir as Tree).section_bounds_samples as NDArray).data as BigInt64Array, Number);
+      const f = Array.from(((dir as Tree).section_bounds as NDArray).data as BigInt64Array, Number);
+      const inFrames = (dir as Tree).trials as Tree;
+      for (const [r, spikes] of Object.entries((dir as Tree).trials_samples as Tree)) {
+        const s = Array.from((spikes as NDArray).data as BigInt64Array, Number);
+        const fr = Array.from((inFrames[r] as NDArray).data as BigInt64Array, Number);
+        expect(fr.length).toBe(s.length);
+        s.forEach((x, i) => {
+          expect(x).toBeGreaterThanOrEqual(b[2 * Number(r)]);
+          expect(x).toBeLessThan(b[2 * Number(r) + 1]);
+          expect(fr[i]).toBe(upperBound(frames, x) - 1 - 960);
+          expect(fr[i]).toBeGreaterThanOrEqual(f[2 * Number(r)]);
+          expect(fr[i]).toBeLessThanOrEqual(f[2 * Number(r) + 1]);
+        });
+        total += s.length;
       }
     }
     expect(total).toBe(unit.spikeTimes.length);
+    // Without frame timestamps only the sample versions exist.
+    const noFrames = (movingBar.extract(unit, ctx)[MOVIE] as Tree)[DIRECTION_SECTION.key] as Tree;
+    expect(Object.keys(noFrames["90"] as Tree).sort()).toEqual(["section_bounds_samples", "trials_samples"]);
   });
 
   it("maps one trial per direction when sweeps_per_trial is 1", () => {

@@ -1,5 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { FEATURE_EXTRACTORS } from "../../../src/core/features/registry.ts";
+import { DIRECTION_SECTION } from "../../../src/core/features/resultPlaces.ts";
+import { childAt } from "../../../src/core/sessionInputs.ts";
 import { NDArray, isTree, type Tree } from "../../../src/core/ndarray.ts";
 import { runPipeline } from "../../../src/core/pipeline.ts";
 import { Prng } from "../../../src/core/prng.ts";
@@ -19,10 +21,11 @@ describe("feature registry", () => {
       "quality_index@1.0.0",
       "step_response@1.0.0",
       "chirp@1.0.0",
-      "moving_bar@1.0.0",
+      "moving_bar@1.1.0",
       "green_blue@1.0.0",
-      "rf_geometry@1.0.0",
+      "rf_geometry@2.0.0",
       "soma_position@1.0.0",
+      "cell_type_classifier@2.0.0",
     ]);
     for (const e of FEATURE_EXTRACTORS) expect(Object.keys(e.outputs).length).toBeGreaterThan(0);
   });
@@ -45,8 +48,16 @@ describe("feature registry", () => {
     for (const name of ["baseline", "quality_index", "step_response", "moving_bar"]) {
       const f = features[name] as Tree;
       expect(isTree(f.data), name).toBe(true);
-      expect((f.metadata as Tree).extractor_version).toBe("1.0.0");
+      expect((f.metadata as Tree).extractor_version).toBe(FEATURE_EXTRACTORS.find((e) => e.name === name)!.version);
     }
+    // Direction sections go to the lab's place, not into features/moving_bar/data.
+    const bar0 = ((features.moving_bar as Tree).data as Tree)[BAR] as Tree;
+    expect(bar0.dsi).toBeInstanceOf(NDArray);
+    expect(bar0.direction_section).toBeUndefined();
+    const placed = childAt(session.getUnit("unit_001").children, DIRECTION_SECTION.unitPath(BAR).join("/")) as Tree;
+    expect(Object.keys(placed)).toEqual(expect.arrayContaining(["_attrs", "0", "315"]));
+    expect(((placed["45"] as Tree).section_bounds_samples as NDArray).shape).toEqual([3, 2]);
+    expect(isTree(childAt(session.getUnit("unit_001").children, `spike_times_sectioned/${BAR}/trials_spike_times`))).toBe(true);
     const sr = ((features.step_response as Tree).data as Tree)[STEP] as Tree;
     expect(Number((sr.on_off_index as NDArray).data[0])).toBeGreaterThan(0.8);
     const warnings = session.warnings.map((w) => w.message);

@@ -3,9 +3,11 @@ import { levenbergMarquardt, numericJacobian } from "../../../src/core/features/
 import { dogJacobian, dogResiduals, gaussianJacobian, gaussianResiduals } from "../../../src/core/features/rfFits.ts";
 import { FeatureNotApplicable } from "../../../src/core/features/notApplicable.ts";
 import { rfGeometry, rfGeometryFeature, RF_GEOMETRY_DEFAULTS } from "../../../src/core/features/rfGeometry.ts";
+import { FAILED_FIT_CENTER, STA_GEOMETRY } from "../../../src/core/features/resultPlaces.ts";
 import { NDArray, type Tree } from "../../../src/core/ndarray.ts";
 import { Prng } from "../../../src/core/prng.ts";
 import { makeUnit } from "../fixtures/exampleSession.ts";
+import { heldNoiseMovie, simulatedSta, simulateSpikeFrames } from "./heldNoiseCells.ts";
 import { contextFor } from "./syntheticTrials.ts";
 
 const T = 60;
@@ -42,19 +44,29 @@ describe("rf_geometry", () => {
   it("recovers a Gaussian RF built into a synthetic OFF-cell STA", () => {
     const sta = syntheticSta(gaussianRf(6.3, 8.1, 1.8, 1.2, 30), -40, 2, 1);
     const out = rfGeometry(sta, [T, H, W], RF_GEOMETRY_DEFAULTS);
-    const g = out.gaussian as Tree;
+    const g = out.gaussian_fit as Tree;
     expect(num(g, "fit_ok")).toBe(1);
     expect(g.reason).toBe("");
-    expect(num(g, "center_row")).toBeCloseTo(6.3, 1);
-    expect(num(g, "center_col")).toBeCloseTo(8.1, 1);
+    expect(Math.abs(num(g, "center_y") - 6.3)).toBeLessThan(0.15);
+    expect(Math.abs(num(g, "center_x") - 8.1)).toBeLessThan(0.15);
+    expect(num(out, "center_row")).toBe(num(g, "center_y"));
+    expect(num(out, "center_col")).toBe(num(g, "center_x"));
     expect(Math.abs(num(g, "sigma_x") / 1.8 - 1)).toBeLessThan(0.1);
     expect(Math.abs(num(g, "sigma_y") / 1.2 - 1)).toBeLessThan(0.1);
     expect(Math.abs(num(g, "angle_deg") - 30)).toBeLessThan(8);
+    expect(num(g, "theta")).toBeCloseTo((num(g, "angle_deg") * Math.PI) / 180, 12);
+    // The amplitude is in the STA's units at the peak lag: 40 × kernel(peak) ≈ 40 (the centre pixel's dip).
+    expect(Math.abs(num(g, "amplitude") / 40 - 1)).toBeLessThan(0.15);
     expect(num(g, "r_squared")).toBeGreaterThan(0.95);
     expect(num(out, "polarity")).toBe(-1);
     expect(num(out, "peak_lag_frames")).toBe(6);
-    expect(num(out, "rank1_fraction")).toBeGreaterThan(0.3); // σ = 2 noise on every one of the 13,500 values
+    expect(num(out, "peak_frame")).toBe(T - 6);
+    expect(num(out, "rank1_fraction")).toBeGreaterThan(0.5);
     expect((out.spatial_component as NDArray).shape).toEqual([H, W]);
+    // sta_time_course: the STA at the centre pixel (6, 8) minus its mean, negative at the peak (OFF).
+    const tc = (out.sta_time_course as NDArray).data as Float64Array;
+    expect(tc.length).toBe(T);
+    expect(tc.indexOf(Math.min(...tc))).toBe(T - 6);
   });
 
   it("recovers a centre–surround RF with the DoG fit", () => {
@@ -63,31 +75,38 @@ describe("rf_geometry", () => {
       return Math.exp(-d2 / (2 * 1.2 ** 2)) - 0.3 * Math.exp(-d2 / (2 * 3.5 ** 2));
     };
     const out = rfGeometry(syntheticSta(dog, 50, 1, 2), [T, H, W], RF_GEOMETRY_DEFAULTS);
-    const d = out.dog as Tree;
+    const d = out.DoG as Tree;
     expect(num(d, "fit_ok")).toBe(1);
-    expect(num(d, "sigma_center")).toBeCloseTo(1.2, 1);
-    expect(Math.abs(num(d, "sigma_surround") / 3.5 - 1)).toBeLessThan(0.15);
-    expect(num(d, "amp_surround") / num(d, "amp_center")).toBeCloseTo(0.3, 1);
+    expect(num(d, "sigma_exc")).toBeCloseTo(1.2, 1);
+    expect(Math.abs(num(d, "sigma_inh") / 3.5 - 1)).toBeLessThan(0.15);
+    expect(num(d, "amp_inh") / num(d, "amp_exc")).toBeCloseTo(0.3, 1);
+    expect(num(d, "center_y")).toBeCloseTo(7, 1);
+    expect(num(d, "center_x")).toBeCloseTo(7.5, 1);
     expect(num(d, "r_squared")).toBeGreaterThan(0.95);
     expect(num(out, "polarity")).toBe(1);
   });
 
-  it("marks a pure-noise STA as a failed fit: fit_ok 0, NaN values and a reason", () => {
+  it("marks a pure-noise STA as a failed fit: fit_ok 0, NaN values, a reason, and the lab's −5.0 centre", () => {
     for (const seed of [3, 4, 5]) {
       const out = rfGeometry(syntheticSta(() => 0, 0, 20, seed), [T, H, W], RF_GEOMETRY_DEFAULTS);
-      const g = out.gaussian as Tree;
+      const g = out.gaussian_fit as Tree;
       expect(num(g, "fit_ok")).toBe(0);
-      expect(num(g, "center_row")).toBeNaN();
+      expect(num(g, "center_y")).toBeNaN();
       expect(num(g, "sigma_x")).toBeNaN();
-      expect(typeof g.reason === "string" && g.reason.length > 0).toBe(true);
-      expect(num(out.dog as Tree, "fit_ok")).toBe(0);
+      expect(g.reason).toMatch(/no response above the noise/);
+      expect(num(out.DoG as Tree, "fit_ok")).toBe(0);
+      expect(num(out, "center_row")).toBe(FAILED_FIT_CENTER);
+      expect(num(out, "center_col")).toBe(-5);
+      expect(num(out, "response_z")).toBeLessThan(RF_GEOMETRY_DEFAULTS.min_response_z);
     }
   });
 
   it("fails an all-NaN STA (no spike used) with that reason", () => {
     const out = rfGeometry(new Float32Array(T * H * W).fill(Number.NaN), [T, H, W], RF_GEOMETRY_DEFAULTS);
-    expect((out.gaussian as Tree).reason).toMatch(/all NaN/);
-    expect(num(out.gaussian as Tree, "fit_ok")).toBe(0);
+    expect((out.gaussian_fit as Tree).reason).toMatch(/all NaN/);
+    expect(num(out.gaussian_fit as Tree, "fit_ok")).toBe(0);
+    expect(num(out, "center_row")).toBe(-5);
+    expect(num(out, "peak_frame")).toBe(-1);
   });
 
   it("reads features/sta_<movie>/data and is not applicable without it", () => {
@@ -96,9 +115,55 @@ describe("rf_geometry", () => {
     const unit = makeUnit(1, []);
     expect(() => rfGeometryFeature.extract(unit, ctx)).toThrow(FeatureNotApplicable);
     unit.children.features = { [`sta_${movie}`]: { data: new NDArray(syntheticSta(gaussianRf(7, 7, 1.5, 1.5, 0), 40, 2, 6), [T, H, W]) } };
-    const d = rfGeometryFeature.extract(unit, ctx)[movie] as Tree;
-    expect(num(d.gaussian as Tree, "fit_ok")).toBe(1);
+    const d = (rfGeometryFeature.extract(unit, ctx)[movie] as Tree)[STA_GEOMETRY.key] as Tree;
+    expect(num(d.gaussian_fit as Tree, "fit_ok")).toBe(1);
+    expect(rfGeometryFeature.placed).toEqual([STA_GEOMETRY]);
+    expect(STA_GEOMETRY.unitPath(movie)).toEqual(["features", `sta_${movie}`, "sta_geometry"]);
     expect(rfGeometryFeature.check!(contextFor({ step_up: { sectionStart: 0, trialStartsS: [0], trialS: 1 } }))).toMatch(/no movie matching/);
+  });
+
+  it("finds real fields in STAs of simulated cells driven by held-pattern noise (15 Hz patterns on 60 Hz)", () => {
+    // The lab's dense noise holds each pattern 4 display frames, so each pixel's mean over a finite
+    // set of spikes is offset alike at every lag; the rank-1 fit must see the response, not that.
+    const rng = new Prng(19);
+    const rows: { spikes: number; centreError: number; polarityRight: boolean; lagRight: boolean }[] = [];
+    for (const [size, cells] of [[8, 7], [15, 8], [24, 6], [40, 4]] as const) {
+      const movie = heldNoiseMovie(size, size, 120, 1000 + size);
+      for (let i = 0; i < cells; i++) {
+        const cell = {
+          row: rng.uniform(1, size - 2),
+          col: rng.uniform(1, size - 2),
+          sigma: rng.uniform(0.8, Math.min(3, size / 4)),
+          polarity: (rng.next() < 0.5 ? 1 : -1) as 1 | -1,
+          spikes: Math.round(rng.uniform(300, 3000)),
+          latencyFrames: 3,
+          gain: rng.uniform(0.8, 1.5),
+        };
+        const { sta, shape } = simulatedSta(movie, simulateSpikeFrames(movie, cell, rows.length + 1));
+        const out = rfGeometry(sta, shape, RF_GEOMETRY_DEFAULTS);
+        const g = out.gaussian_fit as Tree;
+        const ok = num(g, "fit_ok") === 1;
+        rows.push({
+          spikes: cell.spikes,
+          centreError: ok ? Math.hypot(num(out, "center_row") - cell.row, num(out, "center_col") - cell.col) : Number.POSITIVE_INFINITY,
+          polarityRight: num(out, "polarity") === cell.polarity,
+          lagRight: num(out, "peak_lag_frames") === cell.latencyFrames,
+        });
+      }
+    }
+    const many = rows.filter((r) => r.spikes >= 1000);
+    expect(many.length).toBeGreaterThanOrEqual(12);
+    expect(many.filter((r) => r.centreError <= 1).length / many.length).toBeGreaterThanOrEqual(0.9);
+    expect(many.filter((r) => r.polarityRight).length / many.length).toBeGreaterThanOrEqual(0.95);
+    expect(rows.filter((r) => r.polarityRight).length / rows.length).toBeGreaterThanOrEqual(0.9);
+    expect(rows.filter((r) => r.lagRight).length / rows.length).toBeGreaterThanOrEqual(0.9);
+
+    // The same spikes shuffled in time carry no field: no fit, the lab's −5.0 centre.
+    const movie = heldNoiseMovie(15, 15, 120, 77);
+    const noise = simulateSpikeFrames(movie, { row: 7, col: 7, sigma: 1.5, polarity: 1, spikes: 2000, latencyFrames: 3, gain: 0 }, 5);
+    const silent = rfGeometry(simulatedSta(movie, noise).sta, [60, 15, 15], RF_GEOMETRY_DEFAULTS);
+    expect(num(silent.gaussian_fit as Tree, "fit_ok")).toBe(0);
+    expect(num(silent, "center_row")).toBe(-5);
   });
 
   it("Levenberg–Marquardt solves a small nonlinear least-squares problem", () => {
