@@ -38,6 +38,12 @@ export interface LightEdges {
   /** Seconds relative to the trial start. */
   on: number[];
   off: number[];
+  /**
+   * Seconds (≤ 0) since when the light before the trial's first edge is known and steady: the last
+   * edge before the trial (in the template's lookback) or the start of the lookback. Absent (edges
+   * given as a parameter): nothing is known before the trial start.
+   */
+  since?: number;
 }
 
 export interface LightCycle {
@@ -133,9 +139,12 @@ export function lightEdges(traces: LightTraces, trial: number, threshold = 0.5, 
   const off: number[] = [];
   let state: "low" | "high" | undefined;
   let crossing = -1;
+  // Where the light is first known (the first non-NaN block), moved up to every edge before the trial.
+  let since = Number.NaN;
   for (let k = 0; k < levels.length; k++) {
     const v = levels[k];
     if (Number.isNaN(v)) continue;
+    if (Number.isNaN(since)) since = t0 + k * dt;
     if (state === undefined) {
       if (v >= hi) state = "high";
       else if (v <= lo) state = "low";
@@ -147,6 +156,7 @@ export function lightEdges(traces: LightTraces, trial: number, threshold = 0.5, 
       if (v >= hi) {
         const t = t0 + (crossing < 0 ? k : crossing) * dt;
         if (t >= -tolerance) on.push(Math.max(0, t));
+        else since = t;
         state = "high";
         crossing = -1;
       }
@@ -156,12 +166,13 @@ export function lightEdges(traces: LightTraces, trial: number, threshold = 0.5, 
       if (v <= lo) {
         const t = t0 + (crossing < 0 ? k : crossing) * dt;
         if (t >= -tolerance) off.push(Math.max(0, t));
+        else since = t;
         state = "low";
         crossing = -1;
       }
     }
   }
-  return { on, off };
+  return { on, off, since: Number.isNaN(since) ? 0 : Math.min(0, since) };
 }
 
 /** Memoised `lightEdges` for every trial. */

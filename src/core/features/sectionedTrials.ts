@@ -81,6 +81,44 @@ export function movieTrials(unit: Unit, movie: string, rate: number): MovieTrial
   return { movie, startSamples, endSamples, durations, spikes };
 }
 
+/**
+ * Each trial's spikes (s from its start) with, before them, the unit's spikes from `spike_times` in
+ * `[−leadS, 0)`: a window that reaches back before a trial (the baseline of a step at the trial
+ * start) reads the train the trials were cut from. Pad-margin spikes already in a trial are replaced,
+ * not doubled. Undefined when the unit's `spike_times` is empty but its trials are not (then nothing
+ * is known before a trial, and a window there must stay empty rather than count zero spikes).
+ */
+export function withLeadIn(unit: Unit, trials: MovieTrials, rate: number, leadS: number): Float64Array[] | undefined {
+  const all = unit.spikeTimes;
+  if (!all.length) return trials.spikes.some((s) => s.length) ? undefined : trials.spikes;
+  let sorted = true;
+  for (let i = 1; i < all.length && sorted; i++) sorted = all[i] >= all[i - 1];
+  const train = sorted ? all : BigUint64Array.from(all).sort();
+  const lead = Math.round(leadS * rate);
+  return trials.spikes.map((spikes, t) => {
+    const start = trials.startSamples[t];
+    const i1 = lowerBoundBig(train, start);
+    const i0 = lowerBoundBig(train, start - lead);
+    const first = lowerBound(spikes, 0);
+    const out = new Float64Array(i1 - i0 + spikes.length - first);
+    for (let i = i0; i < i1; i++) out[i - i0] = (Number(train[i]) - start) / rate;
+    out.set(spikes.subarray(first), i1 - i0);
+    return out;
+  });
+}
+
+function lowerBoundBig(sorted: BigUint64Array, x: number): number {
+  const key = BigInt(Math.max(0, Math.ceil(x)));
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (sorted[mid] < key) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
 /** Sorts in place unless already sorted (stored spikes almost always are; a check is O(n)). */
 export function sortIfNeeded(x: Float64Array): Float64Array {
   for (let i = 1; i < x.length; i++) if (x[i] < x[i - 1]) return x.sort();

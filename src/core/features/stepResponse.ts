@@ -33,9 +33,22 @@
 import { f64, i64, type Tree } from "../ndarray.ts";
 import type { FeatureContext, FeatureExtractor } from "./featureExtractor.ts";
 import { allLightEdges, trialLightTraces, type LightEdges } from "./lightTemplateTrials.ts";
+import type { Unit } from "../session.ts";
 import { FeatureNotApplicable } from "./notApplicable.ts";
-import { checkMovies, movieKey, movieTrials, requireRate, unitMovies, type MovieTrials } from "./sectionedTrials.ts";
-import { aboveBaseline, contrastIndex, latencyToPeak, stepResponses, type StepEvent, type StepStats, type StepWindowParams } from "./stepWindows.ts";
+import { checkMovies, movieKey, movieTrials, requireRate, unitMovies, withLeadIn, type MovieTrials } from "./sectionedTrials.ts";
+import {
+  aboveBaseline,
+  contrastIndex,
+  latencyToPeak,
+  poissonZ,
+  pooledBaselineCounts,
+  referenceFor,
+  stepResponses,
+  type Counts,
+  type StepEvent,
+  type StepStats,
+  type StepWindowParams,
+} from "./stepWindows.ts";
 
 export interface StepResponseParams extends StepWindowParams {
   movie_pattern: RegExp;
@@ -58,18 +71,34 @@ export const STEP_RESPONSE_DEFAULTS: StepResponseParams = {
   light_edges_s: null,
 };
 
-/** Light steps per trial from the template, else from the parameter; undefined when neither. */
+/**
+ * Light steps per trial from the template, else from the parameter; undefined when neither. The
+ * template is read from `lookbackS` before each trial so a step at the trial start is found and the
+ * light before it is known (`LightEdges.since`).
+ */
 export function trialSteps(
   ctx: FeatureContext,
   trials: MovieTrials,
   rate: number,
   threshold: number,
   fallback: LightEdges | null,
+  lookbackS = 0.25,
 ): { edges: LightEdges[]; source: string } | undefined {
-  const traces = trialLightTraces(ctx, trials.movie, trials, rate);
+  const traces = trialLightTraces(ctx, trials.movie, trials, rate, lookbackS);
   if (traces) return { edges: allLightEdges(ctx, trials.movie, traces, threshold, Math.min(0.1, threshold / 2, (1 - threshold) / 2)), source: "light_template" };
-  if (fallback) return { edges: trials.spikes.map(() => fallback), source: "parameter" };
+  if (fallback) return { edges: trials.spikes.map(() => ({ on: fallback.on, off: fallback.off })), source: "parameter" };
   return undefined;
+}
+
+/**
+ * The spikes and per-trial `since` the step windows read: with a light template, the baseline of a
+ * trial's first step may reach back before the trial start (to the previous edge or the template's
+ * start) over the unit's whole spike train; without one, or without the train, it stops at the trial start.
+ */
+export function stepInputs(unit: Unit, trials: MovieTrials, rate: number, edges: readonly LightEdges[], leadS: number): { spikes: Float64Array[]; since: number[] } {
+  const lead = edges.some((e) => e.since !== undefined && e.since < 0) ? withLeadIn(unit, trials, rate, leadS) : undefined;
+  if (!lead) return { spikes: trials.spikes, since: edges.map(() => 0) };
+  return { spikes: lead, since: edges.map((e) => Math.max(-leadS, e.since ?? 0)) };
 }
 
 export function makeStepResponse(params: Partial<StepResponseParams> = {}): FeatureExtractor {
@@ -78,7 +107,7 @@ export function makeStepResponse(params: Partial<StepResponseParams> = {}): Feat
   const idx = (description: string) => ({ dtype: "float64" as const, shape: "[]", description });
   return {
     name: "step_response",
-    version: "1.0.0",
+    version: "1.1.0",
     description: "ON/OFF transient and sustained responses to light steps, ON-OFF and transience indices, latency",
     requires: { session: ["metadata/acquisition_rate", "stimulus/section_time"], unit: ["spike_times_sectioned"] },
     afterSteps: ["section_spike_times", "add_section_time"],
@@ -101,6 +130,7 @@ export function makeStepResponse(params: Partial<StepResponseParams> = {}): Feat
       "<movie>/n_on_steps": { dtype: "int64", shape: "[]", description: "ON steps pooled" },
       "<movie>/n_off_steps": { dtype: "int64", shape: "[]", description: "OFF steps pooled" },
       "<movie>/edges_source": { dtype: "string", shape: "[]", description: "light_template or parameter" },
+      "<movie>/reason": { dtype: "string", shape: "[]", description: "why each NaN value is NaN (and any fallback baseline); empty when none" },
     },
     check: (ctx) => checkMovies(ctx, p.movie_pattern),
     extract: (unit, ctx) => {
@@ -109,7 +139,7 @@ export function makeStepResponse(params: Partial<StepResponseParams> = {}): Feat
       const reasons: string[] = [];
       for (const movie of unitMovies(unit, ctx, p.movie_pattern)) {
         const trials = movieTrials(unit, movie, rate);
-        const steps = trialSteps(ctx, trials, rate, p.edge_threshold, p.light_edges_s);
+        const steps = trialSteps(ctx, trials, rate, p.edge_threshold, p.light_edges_s, Math.max(0.25, p.baseline_s));
         if (!steps) {
           reasons.push(`${movie}: no stimulus/light_template/${movie} (or it is flat) and no light_edges_s parameter`);
           continue;
@@ -118,41 +148,39 @@ export function makeStepResponse(params: Partial<StepResponseParams> = {}): Feat
           ...e.on.map((time) => ({ time, label: "on" })),
           ...e.off.map((time) => ({ time, label: "off" })),
         ]);
-        const stats = stepResponses(trials.spikes, trials.durations, events, p);
-        const on = stats.get("on");
-        const off = stats.get("off");
-        if (!on && !off) {
+        const { spikes, since } = stepInputs(unit, trials, rate, steps.edges, p.baseline_s);
+        const stats = stepResponses(spikes, trials.durations, events, p, since);
+        const pooled = pooledBaselineCounts(spikes, trials.durations, events, p.baseline_s, since);
+        const on = polarity(stats.get("on"), "ON", pooled, p.min_response_z);
+        const off = polarity(stats.get("off"), "OFF", pooled, p.min_response_z);
+        if (!on.stats && !off.stats) {
           reasons.push(`${movie}: no light step inside the trials`);
           continue;
         }
         const nan = Number.NaN;
-        const responds = (s: StepStats | undefined) => s !== undefined && s.responseZ >= p.min_response_z;
-        const onResp = on ? aboveBaseline(on.responseHz, on.baselineHz) : nan;
-        const offResp = off ? aboveBaseline(off.responseHz, off.baselineHz) : nan;
-        const ooi = contrastIndex(responds(on) ? onResp : 0, responds(off) ? offResp : 0);
-        const ti = (s: StepStats | undefined) =>
-          s && responds(s) ? contrastIndex(aboveBaseline(s.transientHz, s.baselineHz), aboveBaseline(s.sustainedHz, s.baselineHz)) : nan;
-        const onTi = ti(on);
-        const offTi = ti(off);
+        const why = [...on.why, ...off.why];
+        const ooi = on.responds || off.responds ? contrastIndex(on.responds ? on.resp : 0, off.responds ? off.resp : 0) : nan;
+        if (!on.responds && !off.responds) why.push("on_off_index, transience_index: neither ON nor OFF responds");
         out[movieKey(movie)] = {
-          on_transient_hz: f64(on?.transientHz ?? nan),
-          on_sustained_hz: f64(on?.sustainedHz ?? nan),
-          on_baseline_hz: f64(on?.baselineHz ?? nan),
-          on_response_hz: f64(onResp),
-          off_transient_hz: f64(off?.transientHz ?? nan),
-          off_sustained_hz: f64(off?.sustainedHz ?? nan),
-          off_baseline_hz: f64(off?.baselineHz ?? nan),
-          off_response_hz: f64(offResp),
-          baseline_rate_hz: f64(pooledBaseline(trials, events, p.baseline_s)),
+          on_transient_hz: f64(on.stats?.transientHz ?? nan),
+          on_sustained_hz: f64(on.stats?.sustainedHz ?? nan),
+          on_baseline_hz: f64(on.stats?.baselineHz ?? nan),
+          on_response_hz: f64(on.resp),
+          off_transient_hz: f64(off.stats?.transientHz ?? nan),
+          off_sustained_hz: f64(off.stats?.sustainedHz ?? nan),
+          off_baseline_hz: f64(off.stats?.baselineHz ?? nan),
+          off_response_hz: f64(off.resp),
+          baseline_rate_hz: f64(pooled.seconds > 0 ? pooled.n / pooled.seconds : nan),
           on_off_index: f64(ooi),
-          on_transience_index: f64(onTi),
-          off_transience_index: f64(offTi),
-          transience_index: f64(Number.isNaN(ooi) ? nan : ooi >= 0 ? onTi : offTi),
-          on_latency_s: f64(on && responds(on) ? latencyToPeak(on.psth, p.psth_bin_s) : nan),
-          off_latency_s: f64(off && responds(off) ? latencyToPeak(off.psth, p.psth_bin_s) : nan),
-          n_on_steps: i64(on?.n_steps ?? 0),
-          n_off_steps: i64(off?.n_steps ?? 0),
+          on_transience_index: f64(on.ti),
+          off_transience_index: f64(off.ti),
+          transience_index: f64(Number.isNaN(ooi) ? nan : ooi >= 0 ? on.ti : off.ti),
+          on_latency_s: f64(on.latency(p.psth_bin_s)),
+          off_latency_s: f64(off.latency(p.psth_bin_s)),
+          n_on_steps: i64(on.stats?.n_steps ?? 0),
+          n_off_steps: i64(off.stats?.n_steps ?? 0),
           edges_source: steps.source,
+          reason: why.join("; "),
         };
       }
       if (!Object.keys(out).length) throw new FeatureNotApplicable(reasons.join("; "));
@@ -161,15 +189,41 @@ export function makeStepResponse(params: Partial<StepResponseParams> = {}): Feat
   };
 }
 
-/** Rate over every baseline window of every step (ON and OFF together). */
-function pooledBaseline(trials: MovieTrials, events: StepEvent[][], baselineS: number): number {
-  const all = stepResponses(trials.spikes, trials.durations, events.map((list) => list.map((e) => ({ time: e.time, label: "any" }))), {
-    transient_s: 0,
-    sustained_s: 0,
-    baseline_s: baselineS,
-    psth_bin_s: 1,
-  }).get("any");
-  return all ? all.baselineHz : Number.NaN;
+interface Polarity {
+  stats: StepStats | undefined;
+  /** max(0, response − reference), NaN without steps or reference. */
+  resp: number;
+  responds: boolean;
+  ti: number;
+  latency: (bin: number) => number;
+  /** Why a value of this polarity is NaN or what it was measured against, for `reason`. */
+  why: string[];
+}
+
+/** One polarity's response against its reference (own baseline, else the pooled one), with reasons. */
+function polarity(s: StepStats | undefined, name: "ON" | "OFF", pooled: Counts, minZ: number): Polarity {
+  const key = name.toLowerCase();
+  if (!s) {
+    return { stats: s, resp: Number.NaN, responds: false, ti: Number.NaN, latency: () => Number.NaN, why: [`${key}_*: no ${name} step inside the trials`] };
+  }
+  const why: string[] = [];
+  const ref = referenceFor(s, pooled);
+  if (!ref) why.push(`${key}_baseline_hz, ${key}_response_hz: no baseline window (no step has time before it inside a trial)`);
+  else if (ref.source === "pooled") {
+    why.push(`${key}_baseline_hz: every ${name} step starts its trial and the light before the trial is unknown (no light template); ${name} measured against baseline_rate_hz`);
+  }
+  const refHz = ref ? ref.counts.n / ref.counts.seconds : Number.NaN;
+  // Transient and sustained windows are tested apart: a brief burst is lost in the 4 s window's noise.
+  const responds = ref !== undefined && Math.max(poissonZ(s.transient, ref.counts), poissonZ(s.sustained, ref.counts)) >= minZ;
+  if (ref && !responds) why.push(`${key}_transience_index, ${key}_latency_s: ${name} does not respond (Poisson z < ${minZ})`);
+  return {
+    stats: s,
+    resp: aboveBaseline(Math.max(s.transientHz, Number.isNaN(s.sustainedHz) ? -Infinity : s.sustainedHz), refHz),
+    responds,
+    ti: responds ? contrastIndex(aboveBaseline(s.transientHz, refHz), aboveBaseline(s.sustainedHz, refHz)) : Number.NaN,
+    latency: (bin) => (responds ? latencyToPeak(s.psth, bin) : Number.NaN),
+    why,
+  };
 }
 
 export const stepResponse = makeStepResponse();

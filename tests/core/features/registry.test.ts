@@ -17,10 +17,10 @@ describe("feature registry", () => {
       "frif@2.0.0",
       "baseline@1.0.0",
       "quality_index@1.0.0",
-      "step_response@1.0.0",
+      "step_response@1.1.0",
       "chirp@1.0.0",
       "moving_bar@1.0.0",
-      "green_blue@1.0.0",
+      "green_blue@1.1.0",
       "rf_geometry@1.0.0",
       "soma_position@1.0.0",
     ]);
@@ -45,7 +45,7 @@ describe("feature registry", () => {
     for (const name of ["baseline", "quality_index", "step_response", "moving_bar"]) {
       const f = features[name] as Tree;
       expect(isTree(f.data), name).toBe(true);
-      expect((f.metadata as Tree).extractor_version).toBe("1.0.0");
+      expect((f.metadata as Tree).extractor_version).toBe(FEATURE_EXTRACTORS.find((e) => e.name === name)!.version);
     }
     const sr = ((features.step_response as Tree).data as Tree)[STEP] as Tree;
     expect(Number((sr.on_off_index as NDArray).data[0])).toBeGreaterThan(0.8);

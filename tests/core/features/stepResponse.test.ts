@@ -4,6 +4,7 @@ import { makeStepResponse, stepResponse } from "../../../src/core/features/stepR
 import { NDArray, type Tree } from "../../../src/core/ndarray.ts";
 import { Prng } from "../../../src/core/prng.ts";
 import { contextFor, poisson, sectionedMovie, unitWith, type MovieLayout } from "./syntheticTrials.ts";
+import { LAB_STEP_TIMING, STEP_MOVIE, randomCell, randomTimings, syntheticRecording } from "../../fixtures/syntheticCells.ts";
 
 const MOVIE = "step_up_5s_5i_b0_3x";
 // Each 10 s trial: dark 0–2 s, light 2–7 s, dark 7–10 s (as the light template shows it).
@@ -66,5 +67,39 @@ describe("step_response", () => {
   it("reports a session without a step movie once, through check", () => {
     expect(stepResponse.check!(contextFor({ moving_h_bar_s5_d8_3x: layout }))).toMatch(/no movie matching/);
     expect(stepResponse.check!(contextFor({ [MOVIE]: layout }))).toBeUndefined();
+  });
+});
+
+describe("step_response on the lab's step_up_5s_5i_b0_3x layout (every trial starts at an ON step)", () => {
+  // 4 s dark, then 3 × (5 s light, 5 s dark), one showing, trials of 10 s from each ON step, the
+  // light template over the whole section, spikes over the whole recording (issue 19).
+  const timings = { ...randomTimings(new Prng(19)), step: LAB_STEP_TIMING, frameJitter: 2 };
+  const rng = new Prng(190);
+  const kinds = ["ON transient", "ON sustained", "OFF transient", "ON-OFF"] as const;
+  const cells = Array.from({ length: 24 }, (_, i) => randomCell(rng, kinds[i % kinds.length]));
+  const rec = syntheticRecording(1919, timings, cells, [STEP_MOVIE]);
+  const values = rec.units.map((u) => {
+    const d = stepResponse.extract(u, rec.ctx)[STEP_MOVIE] as Tree;
+    return (k: string) => Number((d[k] as NDArray).data[0]);
+  });
+
+  it("gives every unit an ON baseline (the dark second before each ON step, read before the trial start)", () => {
+    for (const v of values) {
+      expect(v("on_baseline_hz")).not.toBeNaN();
+      expect(v("n_on_steps")).toBe(3);
+    }
+    rec.cells.forEach((c, i) => {
+      // An ON or ON-OFF cell's dark second is at its base rate; the OFF transient has long decayed.
+      if (c.polarity !== "OFF") expect(values[i]("on_baseline_hz")).toBeLessThan(c.baseHz + 4);
+    });
+  });
+
+  it("gives ON cells an index near +1 and ON-OFF cells one near 0", () => {
+    rec.cells.forEach((c, i) => {
+      const ooi = values[i]("on_off_index");
+      if (c.polarity === "ON") expect(ooi, `cell ${i}`).toBeGreaterThan(0.5);
+      if (c.polarity === "OFF") expect(ooi, `cell ${i}`).toBeLessThan(-0.5);
+      if (c.polarity === "ON-OFF") expect(Math.abs(ooi), `cell ${i}`).toBeLessThan(0.3);
+    });
   });
 });
