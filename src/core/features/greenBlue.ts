@@ -36,6 +36,7 @@ export interface GreenBlueParams {
   edge_threshold: number;
   response_s: number;
   baseline_s: number;
+  settle_s: number;
   min_response_z: number;
   steps_s: LightEdges | null;
 }
@@ -46,6 +47,7 @@ export const GREEN_BLUE_DEFAULTS: GreenBlueParams = {
   edge_threshold: 0.1,
   response_s: 2.0,
   baseline_s: 1.0,
+  settle_s: 0.5,
   min_response_z: 2,
   steps_s: null,
 };
@@ -101,9 +103,10 @@ export function makeGreenBlue(params: Partial<GreenBlueParams> = {}): FeatureExt
           transient_s: p.response_s,
           sustained_s: p.response_s,
           baseline_s: p.baseline_s,
+          settle_s: p.settle_s,
           psth_bin_s: p.response_s,
         }, since);
-        const pooled = pooledBaselineCounts(spikes, trials.durations, events, p.baseline_s, since);
+        const pooled = pooledBaselineCounts(spikes, trials.durations, events, p, since);
         const notes: string[] = [];
         // A step without a baseline of its own (it starts its trial, nothing known before) is measured
         // against every step's baseline windows, and says so.

@@ -64,7 +64,8 @@ export const STEP_RESPONSE_DEFAULTS: StepResponseParams = {
   movie_pattern: /step_up|flash|on_off/i,
   transient_s: 0.5,
   sustained_s: 4.0,
-  baseline_s: 1.0,
+  baseline_s: 2.0,
+  settle_s: 0.5,
   psth_bin_s: 0.01,
   edge_threshold: 0.5,
   min_response_z: 2,
@@ -150,7 +151,7 @@ export function makeStepResponse(params: Partial<StepResponseParams> = {}): Feat
         ]);
         const { spikes, since } = stepInputs(unit, trials, rate, steps.edges, p.baseline_s);
         const stats = stepResponses(spikes, trials.durations, events, p, since);
-        const pooled = pooledBaselineCounts(spikes, trials.durations, events, p.baseline_s, since);
+        const pooled = pooledBaselineCounts(spikes, trials.durations, events, p, since);
         const on = polarity(stats.get("on"), "ON", pooled, p.min_response_z);
         const off = polarity(stats.get("off"), "OFF", pooled, p.min_response_z);
         if (!on.stats && !off.stats) {

@@ -5,7 +5,8 @@
  *
  * - transient `[0, transient_s)`, sustained `[transient_s, sustained_s)`, response `[0, sustained_s)`,
  *   each cut short at the next step of the trial (or the trial end) so a window never mixes steps;
- * - baseline `[−baseline_s, 0)` cut at the previous step; before the trial's first step it is cut
+ * - baseline `[−baseline_s, 0)` cut at `settle_s` after the previous step (so the previous step's
+ *   transient response is not read as baseline); before the trial's first step it is cut
  *   at `since[trial]` (≤ 0: where the light before the trial is known to be steady, from the light
  *   template's lookback) and needs the spikes before the trial start (`withLeadIn`); without
  *   `since` it is cut at the trial start, and a step at the trial start has no baseline window;
@@ -24,6 +25,8 @@ export interface StepWindowParams {
   transient_s: number;
   sustained_s: number;
   baseline_s: number;
+  /** The baseline starts no earlier than this long after the previous step (its transient response). */
+  settle_s: number;
   psth_bin_s: number;
 }
 
@@ -80,7 +83,7 @@ export function stepResponses(
       const e = list[i].time;
       const limit = Math.min(i + 1 < list.length ? list[i + 1].time : Infinity, durations[t]);
       if (!(limit > e)) continue;
-      const floor = i > 0 ? Math.max(list[i - 1].time, 0) : Math.min(0, since?.[t] ?? 0);
+      const floor = i > 0 ? Math.min(e, Math.max(list[i - 1].time + w.settle_s, 0)) : Math.min(0, since?.[t] ?? 0);
       let a = acc.get(list[i].label);
       if (!a) acc.set(list[i].label, (a = { n: 0, c: [0, 0, 0, 0], d: [0, 0, 0, 0], bins: new Float64Array(nBins), cover: new Float64Array(nBins) }));
       a.n++;
@@ -146,11 +149,11 @@ export function pooledBaselineCounts(
   spikes: readonly Float64Array[],
   durations: Float64Array,
   events: readonly StepEvent[][],
-  baselineS: number,
+  w: Pick<StepWindowParams, "baseline_s" | "settle_s">,
   since?: readonly (number | undefined)[],
 ): Counts {
   const any = events.map((list) => list.map((e) => ({ time: e.time, label: "any" })));
-  const all = stepResponses(spikes, durations, any, { transient_s: 0, sustained_s: 0, baseline_s: baselineS, psth_bin_s: 1 }, since).get("any");
+  const all = stepResponses(spikes, durations, any, { transient_s: 0, sustained_s: 0, baseline_s: w.baseline_s, settle_s: w.settle_s, psth_bin_s: 1 }, since).get("any");
   return all ? all.baseline : { n: 0, seconds: 0 };
 }
 

@@ -16,7 +16,7 @@ describe("feature registry", () => {
     expect(FEATURE_EXTRACTORS.map((e) => `${e.name}@${e.version}`)).toEqual([
       "frif@2.0.0",
       "baseline@1.0.0",
-      "quality_index@1.0.0",
+      "quality_index@1.1.0",
       "step_response@1.1.0",
       "chirp@1.0.0",
       "moving_bar@1.0.0",
