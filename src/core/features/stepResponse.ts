@@ -35,7 +35,7 @@ import type { FeatureContext, FeatureExtractor } from "./featureExtractor.ts";
 import { allLightEdges, trialLightTraces, type LightEdges } from "./lightTemplateTrials.ts";
 import type { Unit } from "../session.ts";
 import { FeatureNotApplicable } from "./notApplicable.ts";
-import { checkMovies, movieKey, movieTrials, requireRate, unitMovies, withLeadIn, type MovieTrials } from "./sectionedTrials.ts";
+import { checkMovies, movieKey, movieTrials, requireRate, unitMovies, withNeighbours, type MovieTrials } from "./sectionedTrials.ts";
 import {
   aboveBaseline,
   contrastIndex,
@@ -75,7 +75,7 @@ export const STEP_RESPONSE_DEFAULTS: StepResponseParams = {
 /**
  * Light steps per trial from the template, else from the parameter; undefined when neither. The
  * template is read from `lookbackS` before each trial so a step at the trial start is found and the
- * light before it is known (`LightEdges.since`).
+ * light before it is known (`LightEdges.since`), and `lookaheadS` after it (`LightEdges.until`).
  */
 export function trialSteps(
   ctx: FeatureContext,
@@ -84,22 +84,38 @@ export function trialSteps(
   threshold: number,
   fallback: LightEdges | null,
   lookbackS = 0.25,
+  lookaheadS = 0,
 ): { edges: LightEdges[]; source: string } | undefined {
-  const traces = trialLightTraces(ctx, trials.movie, trials, rate, lookbackS);
+  const traces = trialLightTraces(ctx, trials.movie, trials, rate, lookbackS, lookaheadS);
   if (traces) return { edges: allLightEdges(ctx, trials.movie, traces, threshold, Math.min(0.1, threshold / 2, (1 - threshold) / 2)), source: "light_template" };
   if (fallback) return { edges: trials.spikes.map(() => ({ on: fallback.on, off: fallback.off })), source: "parameter" };
   return undefined;
 }
 
 /**
- * The spikes and per-trial `since` the step windows read: with a light template, the baseline of a
- * trial's first step may reach back before the trial start (to the previous edge or the template's
- * start) over the unit's whole spike train; without one, or without the train, it stops at the trial start.
+ * The spikes and per-trial `since` / `until` the step windows read: with a light template, the
+ * baseline of a trial's first step may reach back before the trial start (to the previous edge or the
+ * template's start) and the response to its last step past the trial end (to the next edge or the
+ * template's end), over the unit's whole spike train; without a template, or without the train,
+ * windows stop at the trial bounds.
  */
-export function stepInputs(unit: Unit, trials: MovieTrials, rate: number, edges: readonly LightEdges[], leadS: number): { spikes: Float64Array[]; since: number[] } {
-  const lead = edges.some((e) => e.since !== undefined && e.since < 0) ? withLeadIn(unit, trials, rate, leadS) : undefined;
-  if (!lead) return { spikes: trials.spikes, since: edges.map(() => 0) };
-  return { spikes: lead, since: edges.map((e) => Math.max(-leadS, e.since ?? 0)) };
+export function stepInputs(
+  unit: Unit,
+  trials: MovieTrials,
+  rate: number,
+  edges: readonly LightEdges[],
+  leadS: number,
+  lagS: number,
+): { spikes: Float64Array[]; since: number[]; until: number[] } {
+  const bounded = { spikes: trials.spikes, since: edges.map(() => 0), until: Array.from(trials.durations) };
+  if (!edges.some((e) => e.since !== undefined || e.until !== undefined)) return bounded;
+  const spikes = withNeighbours(unit, trials, rate, leadS, lagS);
+  if (!spikes) return bounded;
+  return {
+    spikes,
+    since: edges.map((e) => Math.max(-leadS, e.since ?? 0)),
+    until: edges.map((e, t) => Math.min(trials.durations[t] + lagS, e.until ?? trials.durations[t])),
+  };
 }
 
 export function makeStepResponse(params: Partial<StepResponseParams> = {}): FeatureExtractor {
@@ -140,7 +156,7 @@ export function makeStepResponse(params: Partial<StepResponseParams> = {}): Feat
       const reasons: string[] = [];
       for (const movie of unitMovies(unit, ctx, p.movie_pattern)) {
         const trials = movieTrials(unit, movie, rate);
-        const steps = trialSteps(ctx, trials, rate, p.edge_threshold, p.light_edges_s, Math.max(0.25, p.baseline_s));
+        const steps = trialSteps(ctx, trials, rate, p.edge_threshold, p.light_edges_s, Math.max(0.25, p.baseline_s), p.sustained_s);
         if (!steps) {
           reasons.push(`${movie}: no stimulus/light_template/${movie} (or it is flat) and no light_edges_s parameter`);
           continue;
@@ -149,9 +165,9 @@ export function makeStepResponse(params: Partial<StepResponseParams> = {}): Feat
           ...e.on.map((time) => ({ time, label: "on" })),
           ...e.off.map((time) => ({ time, label: "off" })),
         ]);
-        const { spikes, since } = stepInputs(unit, trials, rate, steps.edges, p.baseline_s);
-        const stats = stepResponses(spikes, trials.durations, events, p, since);
-        const pooled = pooledBaselineCounts(spikes, trials.durations, events, p, since);
+        const { spikes, since, until } = stepInputs(unit, trials, rate, steps.edges, p.baseline_s, p.sustained_s);
+        const stats = stepResponses(spikes, until, events, p, since);
+        const pooled = pooledBaselineCounts(spikes, until, events, p, since);
         const on = polarity(stats.get("on"), "ON", pooled, p.min_response_z);
         const off = polarity(stats.get("off"), "OFF", pooled, p.min_response_z);
         if (!on.stats && !off.stats) {
@@ -162,6 +178,10 @@ export function makeStepResponse(params: Partial<StepResponseParams> = {}): Feat
         const why = [...on.why, ...off.why];
         const ooi = on.responds || off.responds ? contrastIndex(on.responds ? on.resp : 0, off.responds ? off.resp : 0) : nan;
         if (!on.responds && !off.responds) why.push("on_off_index, transience_index: neither ON nor OFF responds");
+        const transience = Number.isNaN(ooi) ? nan : ooi >= 0 ? on.ti : off.ti;
+        if (!Number.isNaN(ooi) && Number.isNaN(transience)) why.push(`transience_index: that of the preferred polarity (${ooi >= 0 ? "ON" : "OFF"}), NaN as said`);
+        const uncovered = steps.edges.filter((e) => !e.on.length && !e.off.length).length;
+        if (uncovered) why.push(`${uncovered} of ${steps.edges.length} trials show no light step (light template clipped or flat there)`);
         out[movieKey(movie)] = {
           on_transient_hz: f64(on.stats?.transientHz ?? nan),
           on_sustained_hz: f64(on.stats?.sustainedHz ?? nan),
@@ -175,7 +195,7 @@ export function makeStepResponse(params: Partial<StepResponseParams> = {}): Feat
           on_off_index: f64(ooi),
           on_transience_index: f64(on.ti),
           off_transience_index: f64(off.ti),
-          transience_index: f64(Number.isNaN(ooi) ? nan : ooi >= 0 ? on.ti : off.ti),
+          transience_index: f64(transience),
           on_latency_s: f64(on.latency(p.psth_bin_s)),
           off_latency_s: f64(off.latency(p.psth_bin_s)),
           n_on_steps: i64(on.stats?.n_steps ?? 0),
@@ -212,6 +232,10 @@ function polarity(s: StepStats | undefined, name: "ON" | "OFF", pooled: Counts, 
   if (!ref) why.push(`${key}_baseline_hz, ${key}_response_hz: no baseline window (no step has time before it inside a trial)`);
   else if (ref.source === "pooled") {
     why.push(`${key}_baseline_hz: every ${name} step starts its trial and the light before the trial is unknown (no light template); ${name} measured against baseline_rate_hz`);
+  }
+  if (Number.isNaN(s.transientHz)) why.push(`${key}_transient_hz, ${key}_transience_index: the window is empty at every ${name} step`);
+  if (Number.isNaN(s.sustainedHz)) {
+    why.push(`${key}_sustained_hz, ${key}_transience_index: the next step (or the end of the known light) comes within transient_s of every ${name} step`);
   }
   const refHz = ref ? ref.counts.n / ref.counts.seconds : Number.NaN;
   // Transient and sustained windows are tested apart: a brief burst is lost in the 4 s window's noise.

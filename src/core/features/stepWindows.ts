@@ -4,11 +4,13 @@
  * Masland 2011, J Neurophysiol 105:1516), all in seconds from the step:
  *
  * - transient `[0, transient_s)`, sustained `[transient_s, sustained_s)`, response `[0, sustained_s)`,
- *   each cut short at the next step of the trial (or the trial end) so a window never mixes steps;
+ *   each cut short at the next step of the trial, and after the trial's last step at `durations[t]`:
+ *   the trial end, or (`until`) the next edge after it as the light template shows it, so a window
+ *   never mixes steps;
  * - baseline `[−baseline_s, 0)` cut at `settle_s` after the previous step (so the previous step's
  *   transient response is not read as baseline); before the trial's first step it is cut
  *   at `since[trial]` (≤ 0: where the light before the trial is known to be steady, from the light
- *   template's lookback) and needs the spikes before the trial start (`withLeadIn`); without
+ *   template's lookback) and needs the spikes before the trial start (`withNeighbours`); without
  *   `since` it is cut at the trial start, and a step at the trial start has no baseline window;
  * - a step-aligned trial-averaged PSTH over `[0, sustained_s)` for the latency to peak.
  *
@@ -69,7 +71,8 @@ export function poissonZ(a: Counts, b: Counts): number {
 
 export function stepResponses(
   spikes: readonly Float64Array[],
-  durations: Float64Array,
+  /** Per trial: where the last step's windows end (the trial length, or `until` past it). */
+  durations: ArrayLike<number>,
   events: readonly StepEvent[][],
   w: StepWindowParams,
   since?: readonly (number | undefined)[],
@@ -147,7 +150,7 @@ export function referenceFor(s: StepStats, pooled: Counts): Reference | undefine
 /** Rate over every baseline window of every step (all kinds together), as counts. */
 export function pooledBaselineCounts(
   spikes: readonly Float64Array[],
-  durations: Float64Array,
+  durations: ArrayLike<number>,
   events: readonly StepEvent[][],
   w: Pick<StepWindowParams, "baseline_s" | "settle_s">,
   since?: readonly (number | undefined)[],

@@ -94,6 +94,7 @@ function describeFailures(failed: Result[], show: (r: Result) => string): string
 
 function fraction(list: Result[], ok: (r: Result) => boolean): { frac: number; failed: Result[] } {
   const failed = list.filter((r) => !ok(r));
+  if (process.env.SWEEP_DEBUG) console.log(`fraction ${(1 - failed.length / list.length).toFixed(3)} of ${list.length}`);
   return { frac: 1 - failed.length / list.length, failed };
 }
 
@@ -107,7 +108,7 @@ describe(`feature robustness sweep (${RECORDINGS} recordings × ${CELL_KINDS.len
       expect(r.step.on_baseline_hz, r.where).not.toBeNaN();
       expect(r.step.off_baseline_hz, r.where).not.toBeNaN();
       for (const [k, v] of Object.entries(r.step)) {
-        if (typeof v === "number" && Number.isNaN(v)) expect(r.step.reason as string, `${r.where}: ${k} is NaN`).toContain(k.replace(/^(on|off)_.*/, "$1_"));
+        if (typeof v === "number" && Number.isNaN(v)) expect(r.step.reason as string, `${r.where}: ${k} is NaN`).toContain(k);
       }
     }
   });
@@ -122,10 +123,15 @@ describe(`feature robustness sweep (${RECORDINGS} recordings × ${CELL_KINDS.len
   });
 
   it("puts ON-OFF cells within ±0.3 of 0, and orders the means ON > ON-OFF > OFF", () => {
+    // One presentation of each step is Poisson-limited: ~15 spikes per response put (a − b)/(a + b)
+    // at ±0.2 SD, so a tenth of single-step cells fall outside ±0.3 whatever the extractor does.
     const onOff = results.filter((r) => r.cell.polarity === "ON-OFF");
-    const c = fraction(onOff, (r) => Math.abs(ooi(r)) <= 0.3);
-    expect(c.frac, describeFailures(c.failed, (r) => `on_off_index ${ooi(r)}`)).toBeGreaterThanOrEqual(0.95);
-    const m = (p: string) => mean(results.filter((r) => r.cell.polarity === p).map(ooi));
+    const repeated = fraction(onOff.filter((r) => r.timings.step.repeats >= 2), (r) => Math.abs(ooi(r)) <= 0.3);
+    const single = fraction(onOff.filter((r) => r.timings.step.repeats === 1), (r) => Math.abs(ooi(r)) <= 0.3);
+    expect(repeated.frac, describeFailures(repeated.failed, (r) => `on_off_index ${ooi(r)}`)).toBeGreaterThanOrEqual(0.95);
+    expect(single.frac, describeFailures(single.failed, (r) => `on_off_index ${ooi(r)}`)).toBeGreaterThanOrEqual(0.75);
+    // Over the cells that got an index (a cell that answers neither step has none, and says why).
+    const m = (p: string) => mean(results.filter((r) => r.cell.polarity === p).map(ooi).filter((x) => !Number.isNaN(x)));
     expect(m("ON")).toBeGreaterThan(m("ON-OFF"));
     expect(m("ON-OFF")).toBeGreaterThan(m("OFF"));
   });
