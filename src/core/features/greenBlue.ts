@@ -82,7 +82,7 @@ export function makeGreenBlue(params: Partial<GreenBlueParams> = {}): FeatureExt
       const reasons: string[] = [];
       for (const movie of unitMovies(unit, ctx, p.movie_pattern)) {
         const trials = movieTrials(unit, movie, rate);
-        const steps = trialSteps(ctx, trials, rate, p.edge_threshold, p.steps_s, Math.max(0.25, p.baseline_s), p.response_s);
+        const steps = trialSteps(ctx, trials, rate, p.edge_threshold, p.steps_s, p.baseline_s + p.settle_s, p.response_s);
         if (!steps) {
           reasons.push(`${movie}: no stimulus/light_template/${movie} (or it is flat) and no steps_s parameter`);
           continue;
@@ -98,7 +98,7 @@ export function makeGreenBlue(params: Partial<GreenBlueParams> = {}): FeatureExt
           });
           return list;
         });
-        const { spikes, since, until } = stepInputs(unit, trials, rate, steps.edges, p.baseline_s, p.response_s);
+        const { spikes, since, until } = stepInputs(unit, trials, rate, steps.edges, p.baseline_s + p.settle_s, p.response_s);
         const stats = stepResponses(spikes, until, events, {
           transient_s: p.response_s,
           sustained_s: p.response_s,

@@ -156,7 +156,7 @@ export function makeStepResponse(params: Partial<StepResponseParams> = {}): Feat
       const reasons: string[] = [];
       for (const movie of unitMovies(unit, ctx, p.movie_pattern)) {
         const trials = movieTrials(unit, movie, rate);
-        const steps = trialSteps(ctx, trials, rate, p.edge_threshold, p.light_edges_s, Math.max(0.25, p.baseline_s), p.sustained_s);
+        const steps = trialSteps(ctx, trials, rate, p.edge_threshold, p.light_edges_s, p.baseline_s + p.settle_s, p.sustained_s);
         if (!steps) {
           reasons.push(`${movie}: no stimulus/light_template/${movie} (or it is flat) and no light_edges_s parameter`);
           continue;
@@ -165,7 +165,7 @@ export function makeStepResponse(params: Partial<StepResponseParams> = {}): Feat
           ...e.on.map((time) => ({ time, label: "on" })),
           ...e.off.map((time) => ({ time, label: "off" })),
         ]);
-        const { spikes, since, until } = stepInputs(unit, trials, rate, steps.edges, p.baseline_s, p.sustained_s);
+        const { spikes, since, until } = stepInputs(unit, trials, rate, steps.edges, p.baseline_s + p.settle_s, p.sustained_s);
         const stats = stepResponses(spikes, until, events, p, since);
         const pooled = pooledBaselineCounts(spikes, until, events, p, since);
         const on = polarity(stats.get("on"), "ON", pooled, p.min_response_z);
@@ -231,7 +231,9 @@ function polarity(s: StepStats | undefined, name: "ON" | "OFF", pooled: Counts, 
   const ref = referenceFor(s, pooled);
   if (!ref) why.push(`${key}_baseline_hz, ${key}_response_hz: no baseline window (no step has time before it inside a trial)`);
   else if (ref.source === "pooled") {
-    why.push(`${key}_baseline_hz: every ${name} step starts its trial and the light before the trial is unknown (no light template); ${name} measured against baseline_rate_hz`);
+    why.push(
+      `${key}_baseline_hz: no ${name} step has time before it (the previous step comes within settle_s, or the step starts its trial and no light template shows what came before); ${name} measured against baseline_rate_hz`,
+    );
   }
   if (Number.isNaN(s.transientHz)) why.push(`${key}_transient_hz, ${key}_transience_index: the window is empty at every ${name} step`);
   if (Number.isNaN(s.sustainedHz)) {

@@ -86,7 +86,8 @@ export function stepResponses(
       const e = list[i].time;
       const limit = Math.min(i + 1 < list.length ? list[i + 1].time : Infinity, durations[t]);
       if (!(limit > e)) continue;
-      const floor = i > 0 ? Math.min(e, Math.max(list[i - 1].time + w.settle_s, 0)) : Math.min(0, since?.[t] ?? 0);
+      // The previous step (or, before the trial's first step, `since`) plus its settling time.
+      const floor = i > 0 ? Math.min(e, Math.max(list[i - 1].time + w.settle_s, 0)) : Math.min(e, since?.[t] === undefined ? 0 : since[t]! + w.settle_s);
       let a = acc.get(list[i].label);
       if (!a) acc.set(list[i].label, (a = { n: 0, c: [0, 0, 0, 0], d: [0, 0, 0, 0], bins: new Float64Array(nBins), cover: new Float64Array(nBins) }));
       a.n++;

@@ -103,3 +103,42 @@ describe("step_response on the lab's step_up_5s_5i_b0_3x layout (every trial sta
     });
   });
 });
+
+describe("step_response at the trial's first and last edge", () => {
+  // 8 s trials that start at the ON step (light 0–3 s) and end 1 s after the OFF step... and
+  // trials back to back, so the next ON is the trial end (the lab's layout with short periods).
+  const STEP = "step_flash_trial_edges";
+  const edges: MovieLayout = { sectionStart: 200_000, trialStartsS: [2, 10, 18, 26], trialS: 8, light: (t) => (t < 3 ? 3000 : 200) };
+
+  it("without a template, a step at the trial start has no baseline: it is measured against the pooled one and says so", () => {
+    const rng = new Prng(7);
+    const unit = unitWith(1, { [STEP]: sectionedMovie(edges, edges.trialStartsS.map(() => poisson(rng, (t) => 3 + (t < 0.3 ? 90 : 0), 8, 100))) });
+    const ctx = contextFor({ [STEP]: { ...edges, light: undefined } });
+    const d = makeStepResponse({ light_edges_s: { on: [0], off: [3] } }).extract(unit, ctx)[STEP] as Tree;
+    const v = (k: string) => Number((d[k] as NDArray).data[0]);
+    expect(v("on_baseline_hz")).toBeNaN();
+    expect(d.reason).toMatch(/on_baseline_hz: no ON step has time before it.*measured against baseline_rate_hz/);
+    expect(v("on_off_index")).toBeGreaterThan(0.9);
+    expect(v("on_response_hz")).toBeGreaterThan(20);
+  });
+
+  it("with a template, reads the ON baseline before the trial and the OFF response past a trial end", () => {
+    // Trials start at the ON step; the OFF step comes 0.2 s before the trial end, so its response runs
+    // past it, into the 2 s of darkness before the next trial.
+    const late: MovieLayout = { sectionStart: 200_000, trialStartsS: [2, 12, 22, 32], trialS: 8, light: (t) => (t < 7.8 ? 3000 : 200) };
+    const rng = new Prng(8);
+    // Spikes over the whole section, then cut into trials as section_spike_times does.
+    const whole = poisson(rng, (t) => 3 + (t >= 2 && ((t - 2) % 10) >= 7.85 && ((t - 2) % 10) < 8.25 ? 90 : 0), 42, 100);
+    const trials = late.trialStartsS.map((s) => whole.filter((t) => t >= s && t < s + 8).map((t) => t - s));
+    const unit = unitWith(1, { [STEP]: sectionedMovie(late, trials) });
+    unit.spikeTimes = BigUint64Array.from(whole, (t) => BigInt(late.sectionStart + Math.round(t * 20000)));
+    const d = stepResponse.extract(unit, contextFor({ [STEP]: late }))[STEP] as Tree;
+    const v = (k: string) => Number((d[k] as NDArray).data[0]);
+    expect(v("on_baseline_hz")).toBeGreaterThan(1);
+    expect(v("on_baseline_hz")).toBeLessThan(6);
+    expect(v("off_transient_hz")).toBeGreaterThan(40); // the burst at 0.05–0.45 s after the step, mostly past the trial end
+    expect(v("off_sustained_hz")).toBeLessThan(6); // [0.5, 2.2) s after the step: wholly past the trial end, up to the next ON
+    expect(v("on_off_index")).toBeLessThan(-0.9);
+    expect(d.reason).not.toMatch(/off_/);
+  });
+});
