@@ -9,11 +9,17 @@
  *
  * Definitions (rates in Hz, windows from `stepWindows.ts`, pooled over all steps and trials):
  * - `on_transient_hz` `[0, transient_s)`, `on_sustained_hz` `[transient_s, sustained_s)`,
- *   `on_baseline_hz` `[−baseline_s, 0)` before each ON step; same for OFF;
- * - `on_response_hz = max(0, rate[0, sustained_s) − on_baseline_hz)` (and OFF);
- * - a polarity "responds" when its response rate is above its baseline with a Poisson z ≥
- *   `min_response_z` (default 2, see `stepWindows.ts`); one that does not counts as R = 0, so noise
- *   in a long window does not pull a pure ON unit's index away from +1;
+ *   `on_baseline_hz` `[−baseline_s, 0)` before each ON step, starting no earlier than `settle_s` after
+ *   the previous step; same for OFF. Windows are cut at the neighbouring steps, which may lie outside
+ *   the trial: the light template is read around it (`since` / `until`) and spikes there come from
+ *   `spike_times`, so a step at the trial start (the lab's step configs start every trial at an ON
+ *   step) has its baseline, and a step near the trial end its response;
+ * - a polarity "responds" when its transient or its sustained rate is above its baseline with a
+ *   Poisson z ≥ `min_response_z` (default 2; tested apart so a brief burst is not lost in the long
+ *   window); one that does not counts as R = 0, so noise does not pull a pure ON unit's index from +1;
+ * - `on_response_hz` = R = max(0, max(transient, sustained) − baseline) (and OFF);
+ * - a polarity none of whose steps has a baseline window (every one starts its trial and nothing is
+ *   known before it: no template) is measured against `baseline_rate_hz`; `reason` says so;
  * - ON-OFF index `(R_on − R_off) / (R_on + R_off)` on those responses: +1 pure ON, −1 pure OFF
  *   (Carcieri et al. 2003, J Neurophysiol 90:1704; the bias index of Farrow & Masland 2011),
  *   NaN when neither polarity responds;
@@ -22,11 +28,13 @@
  *   for the preferred polarity (ON when the ON-OFF index ≥ 0); NaN for a polarity that does not respond;
  * - latency to peak: centre of the highest `psth_bin_s` bin of the step-aligned PSTH in
  *   `[0, sustained_s)`; NaN when that polarity does not respond;
- * - `baseline_rate_hz`: the rate in all baseline windows together.
+ * - `baseline_rate_hz`: the rate in all baseline windows together;
+ * - `reason`: every NaN value's cause (and any fallback reference); empty when none.
  *
- * Defaults: transient 0.5 s, sustained to 4 s, baseline 1 s (the last second before a step is
- * the steadiest; the lab's original used 4 s, which on a 4 s on / 4 s off flash swallows the
- * previous step's response), PSTH bin 10 ms, movies matching /step_up|flash|on_off/i.
+ * Defaults: transient 0.5 s, sustained to 4 s, baseline 2 s from 0.5 s after the previous step (the
+ * lab's original used 4 s, which on a 4 s on / 4 s off flash swallows the previous step's response;
+ * 1 s, our 1.0.0, left a single presentation's baseline at a handful of spikes), PSTH bin 10 ms,
+ * movies matching /step_up|flash|on_off/i. See docs/features.md, "Windows", for every edge case.
  *
  * Output: `data/<movie>/{…}` for every matching movie the unit has.
  */
