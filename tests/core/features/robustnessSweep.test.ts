@@ -82,7 +82,12 @@ function sweep(): Result[] {
   return results;
 }
 
+const cpu0 = process.cpuUsage();
 const results = sweep();
+if (process.env.SWEEP_DEBUG) {
+  const { user, system } = process.cpuUsage(cpu0);
+  console.log(`sweep: ${results.length} cells, ${((user + system) / 1e6).toFixed(2)} s CPU`);
+}
 
 /** The failing cells, described so they reproduce. */
 function describeFailures(failed: Result[], show: (r: Result) => string): string {
