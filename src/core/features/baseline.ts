@@ -17,7 +17,8 @@
  *   `refractory_violation_fraction` = violations / spike count — the sorting-contamination measure
  *   of Hill, Mehta & Kleinfeld 2011 (J Neurosci 31:8699), counted exactly on integer sample gaps
  *   (gap < refractory_ms · rate / 1000);
- * - `spike_count`, `duration_s`.
+ * - `spike_count`, `duration_s`;
+ * - `reason`: why a value is NaN (no recording length, fewer than 2 intervals, no spikes), else "".
  */
 import { f64, i64, isTree, scalarNumber, type Tree } from "../ndarray.ts";
 import { childAt } from "../sessionInputs.ts";
@@ -73,8 +74,13 @@ export function trainStats(trains: readonly Float64Array[], durationS: number, r
   };
 }
 
-function statsTree(s: TrainStats): Tree {
+function statsTree(s: TrainStats, noDuration = "no observed time"): Tree {
+  const why: string[] = [];
+  if (Number.isNaN(s.rate_hz)) why.push(`rate_hz: ${noDuration}`);
+  if (Number.isNaN(s.isi_cv)) why.push(`isi_cv: ${s.spike_count} spikes give fewer than 2 intervals`);
+  if (Number.isNaN(s.refractory_violation_fraction)) why.push("refractory_violation_fraction: no spikes");
   return {
+    reason: why.join("; "),
     spike_count: i64(s.spike_count),
     duration_s: f64(s.duration_s),
     rate_hz: f64(s.rate_hz),
@@ -103,10 +109,12 @@ export function makeBaseline(params: Partial<BaselineParams> = {}): FeatureExtra
     outputs[`${scope}/refractory_violations`] = { dtype: "int64", shape: "[]", description: `ISIs < refractory_ms (${p.refractory_ms} ms)` };
     outputs[`${scope}/refractory_violation_fraction`] = { dtype: "float64", shape: "[]", description: "violations / spike_count" };
   }
+  outputs["whole_recording/reason"] = { dtype: "string", shape: "[]", description: "why a value is NaN; empty when none" };
+  outputs["<movie>/reason"] = { dtype: "string", shape: "[]", description: "why a value is NaN; empty when none" };
   outputs.refractory_ms = { dtype: "float64", shape: "[]", unit: "ms", description: "refractory period used" };
   return {
     name: "baseline",
-    version: "1.0.0",
+    version: "1.1.0",
     description: "Spontaneous rate, ISI CV, refractory violations (whole recording and baseline movies)",
     requires: { session: ["metadata/acquisition_rate"], unit: ["spike_times"] },
     afterSteps: ["section_spike_times"],
@@ -117,7 +125,7 @@ export function makeBaseline(params: Partial<BaselineParams> = {}): FeatureExtra
       const refractory = (p.refractory_ms / 1000) * rate;
       const all = sortIfNeeded(int64ToFloat64(unit.spikeTimes));
       const out: Tree = {
-        whole_recording: statsTree(trainStats([all], recordingSeconds(ctx), refractory, rate)),
+        whole_recording: statsTree(trainStats([all], recordingSeconds(ctx), refractory, rate), "no metadata/cmcr_meta/recording_duration_s (or cmtr_meta) to divide by"),
         refractory_ms: f64(p.refractory_ms),
       };
       const sectioned = unit.children.spike_times_sectioned;

@@ -38,7 +38,7 @@
  *
  * Output: `data/<movie>/{frequency_hz, frequency_f1_hz, frequency_n_cycles, amplitude, amplitude_f1_hz,
  * amplitude_n_cycles, amplitude_sweep_hz, preferred_frequency_hz, centroid_frequency_hz, high_low_index,
- * half_max_amplitude}`; movies matching /chirp|freq_step/i.
+ * half_max_amplitude, reason}`; movies matching /chirp|freq_step/i.
  */
 import { lowerBound } from "../frameClock.ts";
 import { NDArray, f64, type Tree } from "../ndarray.ts";
@@ -103,7 +103,7 @@ export function makeChirp(params: Partial<ChirpParams> = {}): FeatureExtractor {
   const arr = (unit: string, description: string) => ({ dtype: "float64" as const, shape: "[n_points]", unit, description });
   return {
     name: "chirp",
-    version: "1.0.0",
+    version: "1.1.0",
     description: "Frequency- and amplitude-response curves (F1 locked to the light) for chirp / frequency-step movies",
     requires: { session: ["metadata/acquisition_rate", "stimulus/section_time"], unit: ["spike_times_sectioned"] },
     afterSteps: ["section_spike_times", "add_section_time"],
@@ -119,6 +119,7 @@ export function makeChirp(params: Partial<ChirpParams> = {}): FeatureExtractor {
       "<movie>/centroid_frequency_hz": { dtype: "float64", shape: "[]", unit: "Hz", description: "2^(F1-weighted mean log2 f)" },
       "<movie>/high_low_index": { dtype: "float64", shape: "[]", description: "(F1_high − F1_low)/(F1_high + F1_low)" },
       "<movie>/half_max_amplitude": { dtype: "float64", shape: "[]", description: "lowest relative amplitude reaching half the max F1" },
+      "<movie>/reason": { dtype: "string", shape: "[]", description: "why each NaN value is NaN and which trials were left out; empty when none" },
     },
     check: (ctx) => checkMovies(ctx, p.movie_pattern),
     extract: (unit, ctx) => {
@@ -143,7 +144,13 @@ export function makeChirp(params: Partial<ChirpParams> = {}): FeatureExtractor {
           reasons.push(`${movie}: the light template shows no modulation cycles inside the trials`);
           continue;
         }
-        out[movieKey(movie)] = chirpCurves(trials.spikes, refs, p);
+        const curves = chirpCurves(trials.spikes, refs, p);
+        const uncovered = trials.durations.length - new Set(refs.map((r) => r.trial)).size;
+        curves.reason = [
+          ...(uncovered ? [`${uncovered} of ${trials.durations.length} trials show no symmetric light cycle (template clipped or flat there) and are left out`] : []),
+          ...chirpNanReasons(curves),
+        ].join("; ");
+        out[movieKey(movie)] = curves;
       }
       if (!Object.keys(out).length) throw new FeatureNotApplicable(reasons.join("; "));
       return out;
@@ -217,6 +224,19 @@ function chirpCurves(spikes: readonly Float64Array[], refs: CycleRef[], p: Chirp
     high_low_index: f64(lowF1 + highF1 > 0 ? (highF1 - lowF1) / (highF1 + lowF1) : Number.NaN),
     half_max_amplitude: f64(amax > 0 && halfIdx >= 0 ? amp[halfIdx] : Number.NaN),
   };
+}
+
+/** Why each NaN summary value of `chirpCurves` is NaN. */
+function chirpNanReasons(c: Tree): string[] {
+  const v = (k: string) => Number((c[k] as NDArray).data[0]);
+  const nFreq = (c.frequency_hz as NDArray).data.length;
+  const why: string[] = [];
+  if (!nFreq) why.push("frequency curve empty: no full-amplitude cycle between min_hz and max_hz");
+  else if (Number.isNaN(v("preferred_frequency_hz"))) why.push("preferred_frequency_hz, centroid_frequency_hz, high_low_index: no F1 above 0 (no spike locked to the light)");
+  else if (Number.isNaN(v("high_low_index"))) why.push("high_low_index: fewer than 2 frequency points, none below the median");
+  if (Number.isNaN(v("amplitude_sweep_hz"))) why.push("amplitude_sweep_hz, half_max_amplitude: no amplitude sweep (every cycle at full amplitude)");
+  else if (Number.isNaN(v("half_max_amplitude"))) why.push("half_max_amplitude: no F1 above 0 on the amplitude sweep");
+  return why;
 }
 
 function median(xs: number[]): number {

@@ -27,8 +27,8 @@ import type { FeatureExtractor } from "./featureExtractor.ts";
 import type { LightEdges } from "./lightTemplateTrials.ts";
 import { FeatureNotApplicable } from "./notApplicable.ts";
 import { checkMovies, movieKey, movieTrials, requireRate, unitMovies } from "./sectionedTrials.ts";
-import { trialSteps } from "./stepResponse.ts";
-import { aboveBaseline, contrastIndex, stepResponses, type StepEvent, type StepStats } from "./stepWindows.ts";
+import { stepInputs, trialSteps } from "./stepResponse.ts";
+import { aboveBaseline, contrastIndex, poissonZ, pooledBaselineCounts, referenceFor, stepResponses, type StepEvent } from "./stepWindows.ts";
 
 export interface GreenBlueParams {
   movie_pattern: RegExp;
@@ -36,6 +36,7 @@ export interface GreenBlueParams {
   edge_threshold: number;
   response_s: number;
   baseline_s: number;
+  settle_s: number;
   min_response_z: number;
   steps_s: LightEdges | null;
 }
@@ -46,6 +47,7 @@ export const GREEN_BLUE_DEFAULTS: GreenBlueParams = {
   edge_threshold: 0.1,
   response_s: 2.0,
   baseline_s: 1.0,
+  settle_s: 0.5,
   min_response_z: 2,
   steps_s: null,
 };
@@ -55,7 +57,7 @@ export function makeGreenBlue(params: Partial<GreenBlueParams> = {}): FeatureExt
   const hz = (description: string) => ({ dtype: "float64" as const, shape: "[]", unit: "Hz", description });
   return {
     name: "green_blue",
-    version: "1.0.0",
+    version: "1.1.0",
     description: "Chromatic (green vs blue) preference index from full-field colour steps",
     requires: { session: ["metadata/acquisition_rate", "stimulus/section_time"], unit: ["spike_times_sectioned"] },
     afterSteps: ["section_spike_times", "add_section_time"],
@@ -70,6 +72,7 @@ export function makeGreenBlue(params: Partial<GreenBlueParams> = {}): FeatureExt
       "<movie>/n_green_steps": { dtype: "int64", shape: "[]", description: "green steps pooled" },
       "<movie>/n_blue_steps": { dtype: "int64", shape: "[]", description: "blue steps pooled" },
       "<movie>/edges_source": { dtype: "string", shape: "[]", description: "light_template or parameter" },
+      "<movie>/reason": { dtype: "string", shape: "[]", description: "why the index is NaN, and any step measured against the pooled baseline; empty when none" },
     },
     check: (ctx) => checkMovies(ctx, p.movie_pattern),
     extract: (unit, ctx) => {
@@ -79,7 +82,7 @@ export function makeGreenBlue(params: Partial<GreenBlueParams> = {}): FeatureExt
       const reasons: string[] = [];
       for (const movie of unitMovies(unit, ctx, p.movie_pattern)) {
         const trials = movieTrials(unit, movie, rate);
-        const steps = trialSteps(ctx, trials, rate, p.edge_threshold, p.steps_s);
+        const steps = trialSteps(ctx, trials, rate, p.edge_threshold, p.steps_s, p.baseline_s + p.settle_s, p.response_s);
         if (!steps) {
           reasons.push(`${movie}: no stimulus/light_template/${movie} (or it is flat) and no steps_s parameter`);
           continue;
@@ -95,15 +98,27 @@ export function makeGreenBlue(params: Partial<GreenBlueParams> = {}): FeatureExt
           });
           return list;
         });
-        const stats = stepResponses(trials.spikes, trials.durations, events, {
+        const { spikes, since, until } = stepInputs(unit, trials, rate, steps.edges, p.baseline_s + p.settle_s, p.response_s);
+        const stats = stepResponses(spikes, until, events, {
           transient_s: p.response_s,
           sustained_s: p.response_s,
           baseline_s: p.baseline_s,
+          settle_s: p.settle_s,
           psth_bin_s: p.response_s,
-        });
-        const resp = (s: StepStats | undefined) => (s && s.responseZ >= p.min_response_z ? aboveBaseline(s.responseHz, s.baselineHz) : 0);
-        const g = [resp(stats.get(`${c0}_on`)), resp(stats.get(`${c0}_off`))];
-        const b = [resp(stats.get(`${c1}_on`)), resp(stats.get(`${c1}_off`))];
+        }, since);
+        const pooled = pooledBaselineCounts(spikes, until, events, p, since);
+        const notes: string[] = [];
+        // A step without a baseline of its own (it starts its trial, nothing known before) is measured
+        // against every step's baseline windows, and says so.
+        const resp = (label: string) => {
+          const s = stats.get(label);
+          const ref = s && referenceFor(s, pooled);
+          if (!s || !ref) return 0;
+          if (ref.source === "pooled") notes.push(`${label}: no baseline of its own, measured against all steps' baselines`);
+          return poissonZ(s.response, ref.counts) >= p.min_response_z ? aboveBaseline(s.responseHz, ref.counts.n / ref.counts.seconds) : 0;
+        };
+        const g = [resp(`${c0}_on`), resp(`${c0}_off`)];
+        const b = [resp(`${c1}_on`), resp(`${c1}_off`)];
         const nG = stats.get(`${c0}_on`)?.n_steps ?? 0;
         const nB = stats.get(`${c1}_on`)?.n_steps ?? 0;
         if (!nG || !nB) {
@@ -123,6 +138,7 @@ export function makeGreenBlue(params: Partial<GreenBlueParams> = {}): FeatureExt
           [`n_${c0}_steps`]: i64(nG),
           [`n_${c1}_steps`]: i64(nB),
           edges_source: steps.source,
+          reason: [...notes, ...(rg + rb > 0 ? [] : [`${c0}_${c1}_index: no colour step is answered (Poisson z < ${p.min_response_z})`])].join("; "),
         };
       }
       if (!Object.keys(out).length) throw new FeatureNotApplicable(reasons.join("; "));

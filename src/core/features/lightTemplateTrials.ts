@@ -2,7 +2,7 @@
  * When the light changed inside each trial, read from the session's own record of what was shown:
  * `stimulus/light_template/<movie>` (the mean photodiode trace `raw_ch1` over the movie's showings,
  * one value per acquisition sample from `section_time[movie][0, 0]`). Each trial's slice
- * `[trial_start − lookback, trial_end)` is resampled to 1 kHz by block means (photodiode noise
+ * `[trial_start − lookback, trial_end + lookahead)` is resampled to 1 kHz by block means (photodiode noise
  * averages out; 1 ms is far below any response latency) and its times are made relative to the trial
  * start, like the spikes.
  *
@@ -26,6 +26,8 @@ export interface TrialLight {
   dt: number;
   /** Time (s, relative to the trial start) of `levels[0]`'s block start. */
   t0: number;
+  /** The trial's length (s); levels past it are the lookahead. */
+  end: number;
 }
 
 export interface LightTraces {
@@ -38,6 +40,18 @@ export interface LightEdges {
   /** Seconds relative to the trial start. */
   on: number[];
   off: number[];
+  /**
+   * Seconds (≤ 0) since when the light before the trial's first edge is known and steady: the last
+   * edge before the trial (in the template's lookback) or the start of the lookback. Absent (edges
+   * given as a parameter): nothing is known before the trial start.
+   */
+  since?: number;
+  /**
+   * Seconds (≥ the trial's last edge) until when the light after the trial's last edge is known and
+   * steady: the first edge after the trial end (in the lookahead) or the end of the known trace.
+   * Absent: until the trial end.
+   */
+  until?: number;
 }
 
 export interface LightCycle {
@@ -75,22 +89,23 @@ export function hasLightTemplate(ctx: FeatureContext, movie: string): boolean {
 }
 
 /** Each trial's light, resampled to ~1 kHz; undefined without a template or with a flat one. */
-export function trialLightTraces(ctx: FeatureContext, movie: string, trials: MovieTrials, rate: number, lookbackS = 0.25): LightTraces | undefined {
+export function trialLightTraces(ctx: FeatureContext, movie: string, trials: MovieTrials, rate: number, lookbackS = 0.25, lookaheadS = 0): LightTraces | undefined {
   const found = templateOf(ctx, movie);
   if (!found) return undefined;
   const { template, sectionStart } = found;
-  const key = `traces|${sectionStart}|${trials.startSamples.join(",")}|${trials.endSamples.join(",")}|${lookbackS}|${rate}`;
+  const key = `traces|${sectionStart}|${trials.startSamples.join(",")}|${trials.endSamples.join(",")}|${lookbackS}|${lookaheadS}|${rate}`;
   return memoised(template, key, () => {
     const data = template.data as ArrayLike<number>;
     const block = Math.max(1, Math.round(rate / 1000));
     const lookback = Math.round(lookbackS * rate);
+    const lookahead = Math.round(lookaheadS * rate);
     const out: TrialLight[] = [];
     let min = Infinity;
     let max = -Infinity;
     for (let t = 0; t < trials.startSamples.length; t++) {
       const want0 = trials.startSamples[t] - sectionStart - lookback;
       const i0 = Math.max(0, want0);
-      const i1 = Math.min(data.length, trials.endSamples[t] - sectionStart);
+      const i1 = Math.min(data.length, trials.endSamples[t] - sectionStart + lookahead);
       const n = Math.max(0, Math.floor((i1 - i0) / block));
       const levels = new Float64Array(n);
       for (let k = 0; k < n; k++) {
@@ -109,7 +124,7 @@ export function trialLightTraces(ctx: FeatureContext, movie: string, trials: Mov
           if (levels[k] > max) max = levels[k];
         }
       }
-      out.push({ levels, dt: block / rate, t0: (i0 - (trials.startSamples[t] - sectionStart)) / rate });
+      out.push({ levels, dt: block / rate, t0: (i0 - (trials.startSamples[t] - sectionStart)) / rate, end: (trials.endSamples[t] - trials.startSamples[t]) / rate });
     }
     // A flat trace has no steps: treat as "no usable template" rather than inventing edges from noise.
     if (!(max > min) || (max - min) <= 1e-9 * Math.max(1, Math.abs(max), Math.abs(min))) return undefined;
@@ -120,11 +135,12 @@ export function trialLightTraces(ctx: FeatureContext, movie: string, trials: Mov
 /**
  * ON/OFF steps: a rise through `min + (threshold + hysteresis)·range` after the trace was below
  * `min + (threshold − hysteresis)·range` is an ON step, timed at the first block at or above
- * `min + threshold·range`; OFF mirrors it. Edges before `−tolerance` s are dropped (they belong to the
- * previous trial); a trial that starts exactly at a step still sees it thanks to the lookback.
+ * `min + threshold·range`; OFF mirrors it. Edges before `−tolerance` s belong to the previous trial
+ * (the last one sets `since`), edges from `end − tolerance` on to the next (the first sets `until`);
+ * a trial that starts exactly at a step still sees it thanks to the lookback.
  */
 export function lightEdges(traces: LightTraces, trial: number, threshold = 0.5, hysteresis = 0.1, tolerance = 0.02): LightEdges {
-  const { levels, dt, t0 } = traces.trials[trial];
+  const { levels, dt, t0, end } = traces.trials[trial];
   const range = traces.max - traces.min;
   const mid = traces.min + threshold * range;
   const hi = traces.min + Math.min(1, threshold + hysteresis) * range;
@@ -133,9 +149,15 @@ export function lightEdges(traces: LightTraces, trial: number, threshold = 0.5, 
   const off: number[] = [];
   let state: "low" | "high" | undefined;
   let crossing = -1;
+  // Where the light is first known (the first non-NaN block), moved up to every edge before the trial.
+  let since = Number.NaN;
+  let until = Number.NaN;
+  let known = 0;
   for (let k = 0; k < levels.length; k++) {
     const v = levels[k];
     if (Number.isNaN(v)) continue;
+    if (Number.isNaN(since)) since = t0 + k * dt;
+    known = t0 + (k + 1) * dt;
     if (state === undefined) {
       if (v >= hi) state = "high";
       else if (v <= lo) state = "low";
@@ -146,7 +168,10 @@ export function lightEdges(traces: LightTraces, trial: number, threshold = 0.5, 
       if (v < mid) crossing = -1;
       if (v >= hi) {
         const t = t0 + (crossing < 0 ? k : crossing) * dt;
-        if (t >= -tolerance) on.push(Math.max(0, t));
+        if (t >= end - tolerance) {
+          if (Number.isNaN(until)) until = Math.max(end, t);
+        } else if (t >= -tolerance) on.push(Math.max(0, t));
+        else since = t;
         state = "high";
         crossing = -1;
       }
@@ -155,13 +180,16 @@ export function lightEdges(traces: LightTraces, trial: number, threshold = 0.5, 
       if (v > mid) crossing = -1;
       if (v <= lo) {
         const t = t0 + (crossing < 0 ? k : crossing) * dt;
-        if (t >= -tolerance) off.push(Math.max(0, t));
+        if (t >= end - tolerance) {
+          if (Number.isNaN(until)) until = Math.max(end, t);
+        } else if (t >= -tolerance) off.push(Math.max(0, t));
+        else since = t;
         state = "low";
         crossing = -1;
       }
     }
   }
-  return { on, off };
+  return { on, off, since: Number.isNaN(since) ? 0 : Math.min(0, since), until: Number.isNaN(until) ? known : until };
 }
 
 /** Memoised `lightEdges` for every trial. */

@@ -165,6 +165,7 @@ export function makeMovingBar(params: Partial<MovingBarParams> = {}): FeatureExt
     afterSteps: ["section_spike_times"],
     placed: [DIRECTION_SECTION],
     outputs: {
+      "<movie>/reason": { dtype: "string", shape: "[]", description: "why the indices are NaN; empty when they are not" },
       "<movie>/directions_deg": { dtype: "float64", shape: "[n_directions]", unit: "deg", description: "bar directions" },
       "<movie>/tuning_hz": { dtype: "float64", shape: "[n_directions]", unit: "Hz", description: "mean rate over the sweeps of each direction" },
       "<movie>/n_repeats": { dtype: "int64", shape: "[n_directions]", description: "sweeps per direction" },
@@ -225,6 +226,7 @@ export function makeMovingBar(params: Partial<MovingBarParams> = {}): FeatureExt
         }
         const pValue = (hits: number) => (Number.isNaN(observed.dsi) ? 1 : (1 + hits) / (1 + p.n_permutations));
         out[movieKey(movie)] = {
+          reason: Number.isNaN(observed.dsi) ? "dsi, preferred_direction_deg, osi, preferred_orientation_deg: no spike in any sweep (p-values 1)" : "",
           directions_deg: new NDArray(Float64Array.from(p.directions_deg)),
           tuning_hz: new NDArray(tuning),
           n_repeats: new NDArray(BigInt64Array.from(counts, (c) => BigInt(c))),

@@ -13,7 +13,12 @@
  * Times are relative to each trial's start; bins cover `[0, shortest trial)` so every trial has every
  * bin (trial lengths can differ by a sample after frame-to-sample conversion).
  *
- * Output: `data/<movie>/{quality_index, n_trials, bin_width_s}`.
+ * `quality_index_above_chance` = (QI − 1/n) / (1 − 1/n): 0 for trial-independent firing, 1 for a perfect
+ * repeat, whatever the number of trials n — the raw QI's noise floor is 1/n, so raw QIs of movies (or
+ * recordings) with different trial counts cannot be compared or thresholded together.
+ * `reason` says why a QI is NaN (a unit silent over every bin, trials shorter than 2 bins), else "".
+ *
+ * Output: `data/<movie>/{quality_index, quality_index_above_chance, n_trials, bin_width_s, reason}`.
  */
 import { f64, i64, type Tree } from "../ndarray.ts";
 import type { FeatureExtractor } from "./featureExtractor.ts";
@@ -32,13 +37,15 @@ export function makeQualityIndex(params: Partial<QualityIndexParams> = {}): Feat
   const p = { ...QUALITY_INDEX_DEFAULTS, ...params };
   return {
     name: "quality_index",
-    version: "1.0.0",
+    version: "1.1.0",
     description: "Response quality index per repeated stimulus (Baden et al. 2016)",
     requires: { session: ["metadata/acquisition_rate", "stimulus/section_time"], unit: ["spike_times_sectioned"] },
     afterSteps: ["section_spike_times"],
     outputs: {
       "<movie>/quality_index": { dtype: "float64", shape: "[]", description: "Var_t(mean_r C) / mean_r(Var_t C); 1 = perfectly repeatable, ≈1/n_trials for noise" },
+      "<movie>/quality_index_above_chance": { dtype: "float64", shape: "[]", description: "(QI − 1/n)/(1 − 1/n): 0 = trial-independent firing, 1 = perfect repeat" },
       "<movie>/n_trials": { dtype: "int64", shape: "[]", description: "trials used" },
+      "<movie>/reason": { dtype: "string", shape: "[]", description: "why the QI is NaN; empty when it is not" },
       "<movie>/bin_width_s": { dtype: "float64", shape: "[]", unit: "s", description: "bin width of C" },
     },
     check: (ctx) => checkMovies(ctx, p.movie_pattern),
@@ -47,11 +54,21 @@ export function makeQualityIndex(params: Partial<QualityIndexParams> = {}): Feat
       const out: Tree = {};
       for (const movie of unitMovies(unit, ctx, p.movie_pattern)) {
         const trials = movieTrials(unit, movie, rate);
-        if (trials.spikes.length < 2) continue;
+        const n = trials.spikes.length;
+        if (n < 2) continue;
+        const shortest = Math.min(...trials.durations);
+        const qi = qualityIndex(trials.spikes, shortest, p.bin_width_s);
+        const reason = !Number.isNaN(qi)
+          ? ""
+          : shortest < 2 * p.bin_width_s
+            ? `the shortest trial (${shortest.toFixed(3)} s) holds fewer than 2 bins of ${p.bin_width_s} s`
+            : "no spike inside the trials (every bin's count is the same)";
         out[movieKey(movie)] = {
-          quality_index: f64(qualityIndex(trials.spikes, Math.min(...trials.durations), p.bin_width_s)),
-          n_trials: i64(trials.spikes.length),
+          quality_index: f64(qi),
+          quality_index_above_chance: f64((qi - 1 / n) / (1 - 1 / n)),
+          n_trials: i64(n),
           bin_width_s: f64(p.bin_width_s),
+          reason,
         };
       }
       if (!Object.keys(out).length) throw new FeatureNotApplicable(`${unit.id} has no movie with 2 or more trials`);

@@ -81,6 +81,52 @@ export function movieTrials(unit: Unit, movie: string, rate: number): MovieTrial
   return { movie, startSamples, endSamples, durations, spikes };
 }
 
+/**
+ * Each trial's spikes (s from its start) in `[0, duration)`, with the unit's spikes from `spike_times`
+ * in `[−leadS, 0)` before them and `[duration, duration + lagS)` after: a window that reaches past a
+ * trial's bounds (the baseline of a step at the trial start, the response to a step near its end)
+ * reads the train the trials were cut from. Pad-margin spikes already in a trial are replaced, not
+ * doubled. Undefined when the unit's `spike_times` is empty but its trials are not (then nothing is
+ * known outside a trial, and a window there must stay empty rather than count zero spikes).
+ */
+export function withNeighbours(unit: Unit, trials: MovieTrials, rate: number, leadS: number, lagS: number): Float64Array[] | undefined {
+  const all = unit.spikeTimes;
+  if (!all.length) return trials.spikes.some((s) => s.length) ? undefined : trials.spikes;
+  let sorted = true;
+  for (let i = 1; i < all.length && sorted; i++) sorted = all[i] >= all[i - 1];
+  const train = sorted ? all : BigUint64Array.from(all).sort();
+  const lead = Math.round(leadS * rate);
+  const lag = Math.round(lagS * rate);
+  return trials.spikes.map((spikes, t) => {
+    const start = trials.startSamples[t];
+    const end = trials.endSamples[t];
+    const b0 = lowerBoundBig(train, start - lead);
+    const b1 = lowerBoundBig(train, start);
+    const a0 = lowerBoundBig(train, end);
+    const a1 = lowerBoundBig(train, end + lag);
+    const own = spikes.subarray(lowerBound(spikes, 0), lowerBound(spikes, trials.durations[t]));
+    const out = new Float64Array(b1 - b0 + own.length + a1 - a0);
+    let k = 0;
+    for (let i = b0; i < b1; i++) out[k++] = (Number(train[i]) - start) / rate;
+    out.set(own, k);
+    k += own.length;
+    for (let i = a0; i < a1; i++) out[k++] = (Number(train[i]) - start) / rate;
+    return out;
+  });
+}
+
+function lowerBoundBig(sorted: BigUint64Array, x: number): number {
+  const key = BigInt(Math.max(0, Math.ceil(x)));
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (sorted[mid] < key) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
 /** Sorts in place unless already sorted (stored spikes almost always are; a check is O(n)). */
 export function sortIfNeeded(x: Float64Array): Float64Array {
   for (let i = 1; i < x.length; i++) if (x[i] < x[i - 1]) return x.sort();

@@ -9,11 +9,17 @@
  *
  * Definitions (rates in Hz, windows from `stepWindows.ts`, pooled over all steps and trials):
  * - `on_transient_hz` `[0, transient_s)`, `on_sustained_hz` `[transient_s, sustained_s)`,
- *   `on_baseline_hz` `[−baseline_s, 0)` before each ON step; same for OFF;
- * - `on_response_hz = max(0, rate[0, sustained_s) − on_baseline_hz)` (and OFF);
- * - a polarity "responds" when its response rate is above its baseline with a Poisson z ≥
- *   `min_response_z` (default 2, see `stepWindows.ts`); one that does not counts as R = 0, so noise
- *   in a long window does not pull a pure ON unit's index away from +1;
+ *   `on_baseline_hz` `[−baseline_s, 0)` before each ON step, starting no earlier than `settle_s` after
+ *   the previous step; same for OFF. Windows are cut at the neighbouring steps, which may lie outside
+ *   the trial: the light template is read around it (`since` / `until`) and spikes there come from
+ *   `spike_times`, so a step at the trial start (the lab's step configs start every trial at an ON
+ *   step) has its baseline, and a step near the trial end its response;
+ * - a polarity "responds" when its transient or its sustained rate is above its baseline with a
+ *   Poisson z ≥ `min_response_z` (default 2; tested apart so a brief burst is not lost in the long
+ *   window); one that does not counts as R = 0, so noise does not pull a pure ON unit's index from +1;
+ * - `on_response_hz` = R = max(0, max(transient, sustained) − baseline) (and OFF);
+ * - a polarity none of whose steps has a baseline window (every one starts its trial and nothing is
+ *   known before it: no template) is measured against `baseline_rate_hz`; `reason` says so;
  * - ON-OFF index `(R_on − R_off) / (R_on + R_off)` on those responses: +1 pure ON, −1 pure OFF
  *   (Carcieri et al. 2003, J Neurophysiol 90:1704; the bias index of Farrow & Masland 2011),
  *   NaN when neither polarity responds;
@@ -22,20 +28,35 @@
  *   for the preferred polarity (ON when the ON-OFF index ≥ 0); NaN for a polarity that does not respond;
  * - latency to peak: centre of the highest `psth_bin_s` bin of the step-aligned PSTH in
  *   `[0, sustained_s)`; NaN when that polarity does not respond;
- * - `baseline_rate_hz`: the rate in all baseline windows together.
+ * - `baseline_rate_hz`: the rate in all baseline windows together;
+ * - `reason`: every NaN value's cause (and any fallback reference); empty when none.
  *
- * Defaults: transient 0.5 s, sustained to 4 s, baseline 1 s (the last second before a step is
- * the steadiest; the lab's original used 4 s, which on a 4 s on / 4 s off flash swallows the
- * previous step's response), PSTH bin 10 ms, movies matching /step_up|flash|on_off/i.
+ * Defaults: transient 0.5 s, sustained to 4 s, baseline 2 s from 0.5 s after the previous step (the
+ * lab's original used 4 s, which on a 4 s on / 4 s off flash swallows the previous step's response;
+ * 1 s, our 1.0.0, left a single presentation's baseline at a handful of spikes), PSTH bin 10 ms,
+ * movies matching /step_up|flash|on_off/i. See docs/features.md, "Windows", for every edge case.
  *
  * Output: `data/<movie>/{…}` for every matching movie the unit has.
  */
 import { f64, i64, type Tree } from "../ndarray.ts";
 import type { FeatureContext, FeatureExtractor } from "./featureExtractor.ts";
 import { allLightEdges, trialLightTraces, type LightEdges } from "./lightTemplateTrials.ts";
+import type { Unit } from "../session.ts";
 import { FeatureNotApplicable } from "./notApplicable.ts";
-import { checkMovies, movieKey, movieTrials, requireRate, unitMovies, type MovieTrials } from "./sectionedTrials.ts";
-import { aboveBaseline, contrastIndex, latencyToPeak, stepResponses, type StepEvent, type StepStats, type StepWindowParams } from "./stepWindows.ts";
+import { checkMovies, movieKey, movieTrials, requireRate, unitMovies, withNeighbours, type MovieTrials } from "./sectionedTrials.ts";
+import {
+  aboveBaseline,
+  contrastIndex,
+  latencyToPeak,
+  poissonZ,
+  pooledBaselineCounts,
+  referenceFor,
+  stepResponses,
+  type Counts,
+  type StepEvent,
+  type StepStats,
+  type StepWindowParams,
+} from "./stepWindows.ts";
 
 export interface StepResponseParams extends StepWindowParams {
   movie_pattern: RegExp;
@@ -51,25 +72,58 @@ export const STEP_RESPONSE_DEFAULTS: StepResponseParams = {
   movie_pattern: /step_up|flash|on_off/i,
   transient_s: 0.5,
   sustained_s: 4.0,
-  baseline_s: 1.0,
+  baseline_s: 2.0,
+  settle_s: 0.5,
   psth_bin_s: 0.01,
   edge_threshold: 0.5,
   min_response_z: 2,
   light_edges_s: null,
 };
 
-/** Light steps per trial from the template, else from the parameter; undefined when neither. */
+/**
+ * Light steps per trial from the template, else from the parameter; undefined when neither. The
+ * template is read from `lookbackS` before each trial so a step at the trial start is found and the
+ * light before it is known (`LightEdges.since`), and `lookaheadS` after it (`LightEdges.until`).
+ */
 export function trialSteps(
   ctx: FeatureContext,
   trials: MovieTrials,
   rate: number,
   threshold: number,
   fallback: LightEdges | null,
+  lookbackS = 0.25,
+  lookaheadS = 0,
 ): { edges: LightEdges[]; source: string } | undefined {
-  const traces = trialLightTraces(ctx, trials.movie, trials, rate);
+  const traces = trialLightTraces(ctx, trials.movie, trials, rate, lookbackS, lookaheadS);
   if (traces) return { edges: allLightEdges(ctx, trials.movie, traces, threshold, Math.min(0.1, threshold / 2, (1 - threshold) / 2)), source: "light_template" };
-  if (fallback) return { edges: trials.spikes.map(() => fallback), source: "parameter" };
+  if (fallback) return { edges: trials.spikes.map(() => ({ on: fallback.on, off: fallback.off })), source: "parameter" };
   return undefined;
+}
+
+/**
+ * The spikes and per-trial `since` / `until` the step windows read: with a light template, the
+ * baseline of a trial's first step may reach back before the trial start (to the previous edge or the
+ * template's start) and the response to its last step past the trial end (to the next edge or the
+ * template's end), over the unit's whole spike train; without a template, or without the train,
+ * windows stop at the trial bounds.
+ */
+export function stepInputs(
+  unit: Unit,
+  trials: MovieTrials,
+  rate: number,
+  edges: readonly LightEdges[],
+  leadS: number,
+  lagS: number,
+): { spikes: Float64Array[]; since: number[]; until: number[] } {
+  const bounded = { spikes: trials.spikes, since: edges.map(() => 0), until: Array.from(trials.durations) };
+  if (!edges.some((e) => e.since !== undefined || e.until !== undefined)) return bounded;
+  const spikes = withNeighbours(unit, trials, rate, leadS, lagS);
+  if (!spikes) return bounded;
+  return {
+    spikes,
+    since: edges.map((e) => Math.max(-leadS, e.since ?? 0)),
+    until: edges.map((e, t) => Math.min(trials.durations[t] + lagS, e.until ?? trials.durations[t])),
+  };
 }
 
 export function makeStepResponse(params: Partial<StepResponseParams> = {}): FeatureExtractor {
@@ -78,7 +132,7 @@ export function makeStepResponse(params: Partial<StepResponseParams> = {}): Feat
   const idx = (description: string) => ({ dtype: "float64" as const, shape: "[]", description });
   return {
     name: "step_response",
-    version: "1.0.0",
+    version: "1.1.0",
     description: "ON/OFF transient and sustained responses to light steps, ON-OFF and transience indices, latency",
     requires: { session: ["metadata/acquisition_rate", "stimulus/section_time"], unit: ["spike_times_sectioned"] },
     afterSteps: ["section_spike_times", "add_section_time"],
@@ -101,6 +155,7 @@ export function makeStepResponse(params: Partial<StepResponseParams> = {}): Feat
       "<movie>/n_on_steps": { dtype: "int64", shape: "[]", description: "ON steps pooled" },
       "<movie>/n_off_steps": { dtype: "int64", shape: "[]", description: "OFF steps pooled" },
       "<movie>/edges_source": { dtype: "string", shape: "[]", description: "light_template or parameter" },
+      "<movie>/reason": { dtype: "string", shape: "[]", description: "why each NaN value is NaN (and any fallback baseline); empty when none" },
     },
     check: (ctx) => checkMovies(ctx, p.movie_pattern),
     extract: (unit, ctx) => {
@@ -109,7 +164,7 @@ export function makeStepResponse(params: Partial<StepResponseParams> = {}): Feat
       const reasons: string[] = [];
       for (const movie of unitMovies(unit, ctx, p.movie_pattern)) {
         const trials = movieTrials(unit, movie, rate);
-        const steps = trialSteps(ctx, trials, rate, p.edge_threshold, p.light_edges_s);
+        const steps = trialSteps(ctx, trials, rate, p.edge_threshold, p.light_edges_s, p.baseline_s + p.settle_s, p.sustained_s);
         if (!steps) {
           reasons.push(`${movie}: no stimulus/light_template/${movie} (or it is flat) and no light_edges_s parameter`);
           continue;
@@ -118,41 +173,43 @@ export function makeStepResponse(params: Partial<StepResponseParams> = {}): Feat
           ...e.on.map((time) => ({ time, label: "on" })),
           ...e.off.map((time) => ({ time, label: "off" })),
         ]);
-        const stats = stepResponses(trials.spikes, trials.durations, events, p);
-        const on = stats.get("on");
-        const off = stats.get("off");
-        if (!on && !off) {
+        const { spikes, since, until } = stepInputs(unit, trials, rate, steps.edges, p.baseline_s + p.settle_s, p.sustained_s);
+        const stats = stepResponses(spikes, until, events, p, since);
+        const pooled = pooledBaselineCounts(spikes, until, events, p, since);
+        const on = polarity(stats.get("on"), "ON", pooled, p.min_response_z);
+        const off = polarity(stats.get("off"), "OFF", pooled, p.min_response_z);
+        if (!on.stats && !off.stats) {
           reasons.push(`${movie}: no light step inside the trials`);
           continue;
         }
         const nan = Number.NaN;
-        const responds = (s: StepStats | undefined) => s !== undefined && s.responseZ >= p.min_response_z;
-        const onResp = on ? aboveBaseline(on.responseHz, on.baselineHz) : nan;
-        const offResp = off ? aboveBaseline(off.responseHz, off.baselineHz) : nan;
-        const ooi = contrastIndex(responds(on) ? onResp : 0, responds(off) ? offResp : 0);
-        const ti = (s: StepStats | undefined) =>
-          s && responds(s) ? contrastIndex(aboveBaseline(s.transientHz, s.baselineHz), aboveBaseline(s.sustainedHz, s.baselineHz)) : nan;
-        const onTi = ti(on);
-        const offTi = ti(off);
+        const why = [...on.why, ...off.why];
+        const ooi = on.responds || off.responds ? contrastIndex(on.responds ? on.resp : 0, off.responds ? off.resp : 0) : nan;
+        if (!on.responds && !off.responds) why.push("on_off_index, transience_index: neither ON nor OFF responds");
+        const transience = Number.isNaN(ooi) ? nan : ooi >= 0 ? on.ti : off.ti;
+        if (!Number.isNaN(ooi) && Number.isNaN(transience)) why.push(`transience_index: that of the preferred polarity (${ooi >= 0 ? "ON" : "OFF"}), NaN as said`);
+        const uncovered = steps.edges.filter((e) => !e.on.length && !e.off.length).length;
+        if (uncovered) why.push(`${uncovered} of ${steps.edges.length} trials show no light step (light template clipped or flat there)`);
         out[movieKey(movie)] = {
-          on_transient_hz: f64(on?.transientHz ?? nan),
-          on_sustained_hz: f64(on?.sustainedHz ?? nan),
-          on_baseline_hz: f64(on?.baselineHz ?? nan),
-          on_response_hz: f64(onResp),
-          off_transient_hz: f64(off?.transientHz ?? nan),
-          off_sustained_hz: f64(off?.sustainedHz ?? nan),
-          off_baseline_hz: f64(off?.baselineHz ?? nan),
-          off_response_hz: f64(offResp),
-          baseline_rate_hz: f64(pooledBaseline(trials, events, p.baseline_s)),
+          on_transient_hz: f64(on.stats?.transientHz ?? nan),
+          on_sustained_hz: f64(on.stats?.sustainedHz ?? nan),
+          on_baseline_hz: f64(on.stats?.baselineHz ?? nan),
+          on_response_hz: f64(on.resp),
+          off_transient_hz: f64(off.stats?.transientHz ?? nan),
+          off_sustained_hz: f64(off.stats?.sustainedHz ?? nan),
+          off_baseline_hz: f64(off.stats?.baselineHz ?? nan),
+          off_response_hz: f64(off.resp),
+          baseline_rate_hz: f64(pooled.seconds > 0 ? pooled.n / pooled.seconds : nan),
           on_off_index: f64(ooi),
-          on_transience_index: f64(onTi),
-          off_transience_index: f64(offTi),
-          transience_index: f64(Number.isNaN(ooi) ? nan : ooi >= 0 ? onTi : offTi),
-          on_latency_s: f64(on && responds(on) ? latencyToPeak(on.psth, p.psth_bin_s) : nan),
-          off_latency_s: f64(off && responds(off) ? latencyToPeak(off.psth, p.psth_bin_s) : nan),
-          n_on_steps: i64(on?.n_steps ?? 0),
-          n_off_steps: i64(off?.n_steps ?? 0),
+          on_transience_index: f64(on.ti),
+          off_transience_index: f64(off.ti),
+          transience_index: f64(transience),
+          on_latency_s: f64(on.latency(p.psth_bin_s)),
+          off_latency_s: f64(off.latency(p.psth_bin_s)),
+          n_on_steps: i64(on.stats?.n_steps ?? 0),
+          n_off_steps: i64(off.stats?.n_steps ?? 0),
           edges_source: steps.source,
+          reason: why.join("; "),
         };
       }
       if (!Object.keys(out).length) throw new FeatureNotApplicable(reasons.join("; "));
@@ -161,15 +218,47 @@ export function makeStepResponse(params: Partial<StepResponseParams> = {}): Feat
   };
 }
 
-/** Rate over every baseline window of every step (ON and OFF together). */
-function pooledBaseline(trials: MovieTrials, events: StepEvent[][], baselineS: number): number {
-  const all = stepResponses(trials.spikes, trials.durations, events.map((list) => list.map((e) => ({ time: e.time, label: "any" }))), {
-    transient_s: 0,
-    sustained_s: 0,
-    baseline_s: baselineS,
-    psth_bin_s: 1,
-  }).get("any");
-  return all ? all.baselineHz : Number.NaN;
+interface Polarity {
+  stats: StepStats | undefined;
+  /** max(0, response − reference), NaN without steps or reference. */
+  resp: number;
+  responds: boolean;
+  ti: number;
+  latency: (bin: number) => number;
+  /** Why a value of this polarity is NaN or what it was measured against, for `reason`. */
+  why: string[];
+}
+
+/** One polarity's response against its reference (own baseline, else the pooled one), with reasons. */
+function polarity(s: StepStats | undefined, name: "ON" | "OFF", pooled: Counts, minZ: number): Polarity {
+  const key = name.toLowerCase();
+  if (!s) {
+    return { stats: s, resp: Number.NaN, responds: false, ti: Number.NaN, latency: () => Number.NaN, why: [`${key}_*: no ${name} step inside the trials`] };
+  }
+  const why: string[] = [];
+  const ref = referenceFor(s, pooled);
+  if (!ref) why.push(`${key}_baseline_hz, ${key}_response_hz: no baseline window (no step has time before it inside a trial)`);
+  else if (ref.source === "pooled") {
+    why.push(
+      `${key}_baseline_hz: no ${name} step has time before it (the previous step comes within settle_s, or the step starts its trial and no light template shows what came before); ${name} measured against baseline_rate_hz`,
+    );
+  }
+  if (Number.isNaN(s.transientHz)) why.push(`${key}_transient_hz, ${key}_transience_index: the window is empty at every ${name} step`);
+  if (Number.isNaN(s.sustainedHz)) {
+    why.push(`${key}_sustained_hz, ${key}_transience_index: the next step (or the end of the known light) comes within transient_s of every ${name} step`);
+  }
+  const refHz = ref ? ref.counts.n / ref.counts.seconds : Number.NaN;
+  // Transient and sustained windows are tested apart: a brief burst is lost in the 4 s window's noise.
+  const responds = ref !== undefined && Math.max(poissonZ(s.transient, ref.counts), poissonZ(s.sustained, ref.counts)) >= minZ;
+  if (ref && !responds) why.push(`${key}_transience_index, ${key}_latency_s: ${name} does not respond (Poisson z < ${minZ})`);
+  return {
+    stats: s,
+    resp: aboveBaseline(Math.max(s.transientHz, Number.isNaN(s.sustainedHz) ? -Infinity : s.sustainedHz), refHz),
+    responds,
+    ti: responds ? contrastIndex(aboveBaseline(s.transientHz, refHz), aboveBaseline(s.sustainedHz, refHz)) : Number.NaN,
+    latency: (bin) => (responds ? latencyToPeak(s.psth, bin) : Number.NaN),
+    why,
+  };
 }
 
 export const stepResponse = makeStepResponse();

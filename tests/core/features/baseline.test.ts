@@ -24,6 +24,7 @@ describe("baseline", () => {
     const d = baseline.extract(makeUnit(1, spikes), contextFor({})).whole_recording as Tree;
     expect(num(d, "isi_cv")).toBeCloseTo(0, 9);
     expect(num(d, "rate_hz")).toBeNaN();
+    expect(d.reason).toMatch(/^rate_hz: no metadata\/cmcr_meta\/recording_duration_s/);
   });
 
   it("counts refractory violations exactly, in samples (ISI < refractory period, strictly)", () => {

@@ -61,6 +61,13 @@ describe("chirp", () => {
     expect(num(slow, "high_low_index")).toBeLessThan(-0.5);
     expect(num(fast, "high_low_index")).toBeGreaterThan(0.5);
     expect(num(slow, "centroid_frequency_hz")).toBeLessThan(num(fast, "centroid_frequency_hz"));
+    // Nothing NaN, nothing to explain; a silent unit's NaNs are named.
+    expect(slow.reason).toBe("");
+    expect(fast.reason).toBe("");
+    const silent = unitWith(1, { [MOVIE]: sectionedMovie(layout, layout.trialStartsS.map(() => [])) });
+    const none = chirp.extract(silent, ctx)[MOVIE] as Tree;
+    expect(num(none, "preferred_frequency_hz")).toBeNaN();
+    expect(none.reason).toMatch(/^preferred_frequency_hz, centroid_frequency_hz, high_low_index: no F1 above 0/);
   });
 
   it("gives an amplitude curve that grows with contrast for a contrast-following unit", () => {

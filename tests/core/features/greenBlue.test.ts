@@ -43,3 +43,21 @@ describe("green_blue", () => {
     expect(Math.abs(num(both, "green_blue_index"))).toBeLessThan(0.2);
   });
 });
+
+describe("green_blue when every trial starts at the green ON step", () => {
+  // Trials back to back from the green ON (green 0–3 s, blue 6–9 s of 12 s): the green ON's baseline
+  // is the end of the previous trial's darkness (or the section before the first trial).
+  const starts: MovieLayout = { sectionStart: 400_000, trialStartsS: [2, 14, 26], trialS: 12, light: (t) => (t < 3 ? 1000 : t >= 6 && t < 9 ? 250 : 10) };
+
+  it("reads the green ON baseline before the trial instead of counting the first step as unanswered", () => {
+    const rng = new Prng(11);
+    const whole = poisson(rng, (t) => 3 + (t >= 2 && ((t - 2) % 12) < 0.4 ? 80 : 0), 40, 100);
+    const trials = starts.trialStartsS.map((s) => whole.filter((t) => t >= s && t < s + 12).map((t) => t - s));
+    const unit = unitWith(1, { [MOVIE]: sectionedMovie(starts, trials) });
+    unit.spikeTimes = BigUint64Array.from(whole, (t) => BigInt(starts.sectionStart + Math.round(t * 20000)));
+    const d = greenBlue.extract(unit, contextFor({ [MOVIE]: starts }))[MOVIE] as Tree;
+    expect(num(d, "green_on_hz")).toBeGreaterThan(10); // 80 Hz for 0.4 s over the 2 s window
+    expect(num(d, "green_blue_index")).toBeGreaterThan(0.9);
+    expect(d.reason).toBe("");
+  });
+});

@@ -41,6 +41,18 @@ describe("quality_index", () => {
     expect(qualityIndex([new Float64Array(0), new Float64Array(0)], 1, 0.1)).toBeNaN();
   });
 
+  it("says why a QI is NaN, and gives a chance-corrected QI comparable across trial counts", () => {
+    const silent = unitWith(1, { chirp_a: sectionedMovie(layout, layout.trialStartsS.map(() => [])) });
+    const d = qualityIndexFeature.extract(silent, contextFor({ chirp_a: layout })).chirp_a as Tree;
+    expect(Number((d.quality_index as NDArray).data[0])).toBeNaN();
+    expect(d.reason).toMatch(/no spike inside the trials/);
+    const rng = new Prng(4);
+    const noisy = unitWith(2, { chirp_a: sectionedMovie(layout, layout.trialStartsS.map(() => poisson(rng, () => 20, 10, 20))) });
+    const n = qualityIndexFeature.extract(noisy, contextFor({ chirp_a: layout })).chirp_a as Tree;
+    expect(Math.abs(Number((n.quality_index_above_chance as NDArray).data[0]))).toBeLessThan(0.05);
+    expect(n.reason).toBe("");
+  });
+
   it("is not applicable to a unit without a repeated movie", () => {
     const noise: MovieLayout = { sectionStart: 0, trialStartsS: [0], trialS: 30 };
     const unit = unitWith(1, { dense_noise: sectionedMovie(noise, [[1]]) });

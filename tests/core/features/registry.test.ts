@@ -17,12 +17,12 @@ describe("feature registry", () => {
   it("registers the science features with versions, and every one declares outputs", () => {
     expect(FEATURE_EXTRACTORS.map((e) => `${e.name}@${e.version}`)).toEqual([
       "frif@2.0.0",
-      "baseline@1.0.0",
-      "quality_index@1.0.0",
-      "step_response@1.0.0",
-      "chirp@1.0.0",
+      "baseline@1.1.0",
+      "quality_index@1.1.0",
+      "step_response@1.1.0",
+      "chirp@1.1.0",
       "moving_bar@1.1.0",
-      "green_blue@1.0.0",
+      "green_blue@1.1.0",
       "rf_geometry@2.0.0",
       "soma_position@1.0.0",
       "cell_type_classifier@2.0.0",
