@@ -1,6 +1,6 @@
 /**
- * Shared by the CLI tests: runs the built binary (`npm run build:node` first), the shared example
- * inputs, a dense-noise movie matching the generated recordings, and h5py as an independent reader.
+ * Shared by the CLI tests: runs the built binary (`npm run build:node` first), the example stimulus
+ * inputs (tests/core/fixtures/stimulus), a dense-noise movie matching the generated recordings, and h5py as an independent reader.
  */
 import { spawnSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
@@ -8,10 +8,11 @@ import { join } from "node:path";
 import { Prng } from "../../src/core/prng.ts";
 
 export const BIN = join(import.meta.dirname, "../../bin/hdmea.js");
-export const SHARED = join(import.meta.dirname, "../../../shared/data");
-export const PLAYLIST = join(SHARED, "playlist.example.csv");
-export const MOVIE_LENGTH = join(SHARED, "movie_length.example.csv");
-export const CONFIGS = join(SHARED, "stimuli.example");
+/** The example stimulus files, copied into the repository so the tests run from any checkout. */
+export const STIMULUS = join(import.meta.dirname, "../core/fixtures/stimulus");
+export const PLAYLIST = join(STIMULUS, "playlist.example.csv");
+export const MOVIE_LENGTH = join(STIMULUS, "movie_length.example.csv");
+export const CONFIGS = join(STIMULUS, "stimuli");
 export const NOISE_MOVIE = "checker_noise_10x10_20hz_s7_1min";
 export const PYTHON = "/usr/bin/python3";
 
