@@ -22,7 +22,7 @@ beforeAll(async () => {
   writeFileSync(join(input, "RecC-.cmtr"), "truncated by a failed copy");
   noise = join(dir, `${NOISE_MOVIE}.npy`);
   writeNoiseMovie(noise);
-});
+}, 60_000);
 
 describe("hdmea process --out-dir (batch)", () => {
   it("processes each recording in a worker; one broken pair fails alone; a second run does no work", () => {
