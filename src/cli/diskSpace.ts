@@ -35,14 +35,16 @@ const REASON: Record<WriteFailureCode, string> = {
   EIO: "the device failed to write (I/O error)",
 };
 
-function mb(bytes: number): string {
-  return `${Math.max(1, Math.ceil(bytes / 1e6))} MB`;
+/** Megabytes, to a tenth below 10 MB; the need rounded up and the free space down, never flattering. */
+function mb(bytes: number, round: (x: number) => number): string {
+  const m = bytes / 1e6;
+  return m >= 10 ? `${round(m)} MB` : `${round(m * 10) / 10} MB`;
 }
 
 function message(path: string, code: WriteFailureCode, neededBytes: number, existed: boolean, label: string): string {
   const name = basename(path);
   const free = freeBytesFor(path);
-  const room = code === "EIO" ? "" : ` (needs about ${mb(neededBytes)}${free === undefined ? "" : `, ${mb(free)} free`})`;
+  const room = code === "EIO" ? "" : ` (needs about ${mb(neededBytes, Math.ceil)}${free === undefined ? "" : `, ${mb(free, Math.floor)} free`})`;
   return `${label}${name}: ${REASON[code]}${room}; ${existed ? `${name} is unchanged` : `${name} was not created`}`;
 }
 
