@@ -46,7 +46,9 @@ if (parentPort) {
     step = nextStep;
     post({ type: "activity", step, file });
   };
-  watchFileActivity(await nodeRuntime(), (path, kind) => {
+  const rt = await nodeRuntime();
+  beat(); // started: from here on the watchdog's own limit applies
+  watchFileActivity(rt, (path, kind) => {
     beat();
     if (path !== file) {
       file = path;
@@ -69,6 +71,7 @@ if (parentPort) {
           post({ type: "progress", progress: p });
         },
         stage: enter,
+        scratchIo: beat,
         log: (line) => post({ type: "log", line }),
       },
       controller.signal,

@@ -24,7 +24,7 @@ import {
 } from "../core/pipeline.ts";
 import type { PipelineSession } from "../core/session.ts";
 import { defaultMemoryBudgetBytes, spikeCountOf } from "../core/memoryBudget.ts";
-import { SpillStore } from "../core/spillStore.ts";
+import { SpillStore, type ScratchBytes } from "../core/spillStore.ts";
 import { nodeScratchBytes } from "../io/nodeScratchBytes.ts";
 import { baseName, type H5Runtime } from "../io/h5.ts";
 import { nodeRuntime } from "../io/h5node.ts";
@@ -63,6 +63,8 @@ export interface RecordingEvents {
   log(line: string): void;
   /** Work between steps that touches files ("resuming", "saving", …), for the watchdog's messages. */
   stage?(name: string): void;
+  /** Each read or write of the scratch file that holds arrays past the memory budget: a sign of life. */
+  scratchIo?(): void;
 }
 
 export type RecordingOutcome = "ok" | "up to date" | "failed" | "cancelled";
@@ -153,7 +155,7 @@ export async function processOne(job: RecordingJob, opts: ProcessOptions, events
     let plan = planSteps(opts);
     const totalSteps = () => 1 + plan.run.length;
     // Past the budget, the session's largest arrays wait in a temporary file (removed however we exit).
-    spillStore = new SpillStore(nodeScratchBytes());
+    spillStore = new SpillStore(withIoCallback(nodeScratchBytes(), events.scratchIo));
     const budget = { store: spillStore, budgetBytes: opts.memoryBudgetBytes ?? defaultMemoryBudgetBytes({ totalMemoryBytes: totalmem() }) };
     if (resumeFrom) {
       events.stage?.(`resuming from ${baseName(resumeFrom)}`);
@@ -294,6 +296,21 @@ function writeCheckpoint(rt: H5Runtime, session: PipelineSession, path: string, 
   writeWithRoom(path, sessionFileBytes(session), () => checkpointSession(rt, session, next, { checkpointName: `after ${after}` }), "checkpoint ");
   renameSync(next, path);
   events.log(`checkpoint ${baseName(path)} written in ${seconds(Date.now() - started)}`);
+}
+
+function withIoCallback(bytes: ScratchBytes, onIo: (() => void) | undefined): ScratchBytes {
+  if (!onIo) return bytes;
+  return {
+    ...bytes,
+    write: (data, position) => {
+      onIo();
+      bytes.write(data, position);
+    },
+    read: (into, position) => {
+      onIo();
+      bytes.read(into, position);
+    },
+  };
 }
 
 /**

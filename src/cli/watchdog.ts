@@ -18,7 +18,13 @@ export function newHeartbeatBuffer(): SharedArrayBuffer {
   return new SharedArrayBuffer(4);
 }
 
-/** The main thread's half: calls `onHung` once if the counter stays still for `limitMs`. */
+/** Starting a worker thread and compiling HDF5's wasm in it can take seconds on a busy machine. */
+const STARTUP_MS = 60_000;
+
+/**
+ * The main thread's half: calls `onHung` once if the counter stays still for `limitMs` (before the
+ * worker's first beat, for at least STARTUP_MS: a short test limit must not catch a slow start).
+ */
 export function watch(buffer: SharedArrayBuffer, limitMs: number, onHung: () => void): () => void {
   const counter = new Int32Array(buffer);
   let last = Atomics.load(counter, 0);
@@ -28,7 +34,7 @@ export function watch(buffer: SharedArrayBuffer, limitMs: number, onHung: () => 
     if (now !== last) {
       last = now;
       lastChange = Date.now();
-    } else if (Date.now() - lastChange >= limitMs) {
+    } else if (Date.now() - lastChange >= (now === 0 ? Math.max(limitMs, STARTUP_MS) : limitMs)) {
       clearInterval(timer);
       onHung();
     }
