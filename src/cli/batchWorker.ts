@@ -54,7 +54,7 @@ if (parentPort) {
       file = path;
       post({ type: "activity", step, file });
     }
-    if (kind === "read") testHooks.inRead(step);
+    if (kind === "read") testHooks.inRead(step, job.datasetId);
   });
   let lastProgress = 0;
   try {

@@ -1,7 +1,7 @@
 /**
  * A full disk says so. Before a session file or checkpoint is written, the free space of its folder
- * (statfs) is compared with the bytes the session's arrays will take in the file (no compression, so
- * the file is at least that big: the check never refuses a save that would fit); and a write the
+ * (statfs) is compared with the bytes the session's arrays will take in the file (written uncompressed,
+ * so the file is at least about that big and the check does not refuse a save that fits); and a write the
  * device refuses (ENOSPC, EDQUOT, EIO, also from inside HDF5) becomes one line naming the OUTPUT:
  * `OUT.h5: no space left on the device (needs about N MB, M MB free); OUT.h5 is unchanged`.
  *

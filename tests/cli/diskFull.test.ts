@@ -51,7 +51,7 @@ describe("a full disk names the output", () => {
     expect(ck.code).toBe(1);
     expect(errorLine(ck)).toMatch(/^hdmea process: checkpoint ck\.checkpoint\.h5: no space left on the device \(needs about 1\.1 MB, 0 MB free\); ck\.checkpoint\.h5 was not created$/);
     expect(snapshot(dir)).toEqual(before);
-  });
+  }, 120_000);
 });
 
 /** A 2 MB tmpfs for this file's tests, or why there is none. */
@@ -106,7 +106,7 @@ describe.skipIf(!tiny)(`on a real 2 MB tmpfs${"skip" in tmpfs ? ` (skipped: ${tm
     expect(errorLine(ck)).toMatch(/^hdmea process: checkpoint big\.checkpoint\.h5: no space left on the device \(needs about [\d.]+ MB\); big\.checkpoint\.h5 was not created$/);
     expect(readdirSync(tiny)).toEqual(["session.h5"]);
     expect(existsSync(outside)).toBe(false);
-  });
+  }, 120_000);
 
   it("a batch names the output of the recording that did not fit and finishes the others", () => {
     const input = join(dir, "batch-in");
@@ -123,5 +123,5 @@ describe.skipIf(!tiny)(`on a real 2 MB tmpfs${"skip" in tmpfs ? ` (skipped: ${tm
     ]);
     expect(rows[0].error).toMatch(/^Big\.h5: no space left on the device \(needs about [\d.]+ MB\); Big\.h5 was not created$/);
     expect(readdirSync(outDir).sort()).toEqual(["Small.h5", "summary.json"]);
-  });
+  }, 120_000);
 });

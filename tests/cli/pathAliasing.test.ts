@@ -52,18 +52,18 @@ describe("hdmea process refuses paths that are one file", () => {
     // Not yet existing: the same file by name alone.
     refused(["Rec-.cmtr", "--out", "new.h5", "--checkpoint", "../rec/new.h5"], /--out new\.h5 and --checkpoint \.\.\/rec\/new\.h5 are the same path/);
     expect(existsSync(join(dir, "new.h5"))).toBe(false);
-  });
+  }, 120_000);
 
   it("out = the .cmtr, a symlink to the .cmcr, a hard link of the .cmtr", () => {
     refused(["Rec-.cmtr", "--out", "Rec-.cmtr", "--overwrite"], /the \.cmtr Rec-\.cmtr and --out Rec-\.cmtr are the same path/);
     refused(["Rec-.cmtr", "--out", "link-to-cmcr.h5", "--overwrite"], /the \.cmcr .*Rec\.cmcr and --out link-to-cmcr\.h5 are the same file/);
     refused(["Rec-.cmtr", "--out", join(dir, "hardlink.h5"), "--overwrite"], /the \.cmtr Rec-\.cmtr and --out .*hardlink\.h5 are the same file/);
-  });
+  }, 120_000);
 
   it("checkpoint = the .cmcr (or its temporary beside it)", () => {
     refused(["Rec-.cmtr", "--out", "fresh.h5", "--checkpoint", "Rec.cmcr"], /the \.cmcr .*Rec\.cmcr and --checkpoint Rec\.cmcr are the same/);
     refused(["Rec-.cmtr", "--out", "Rec.cmcr.next", "--checkpoint", "Rec.cmcr"], /the \.cmcr/);
-  });
+  }, 120_000);
 
   it("out = a stimulus input (playlist, movie-length table, noise movie, a stimulus config)", () => {
     const stimulus = ["--playlist", "playlist.csv", "--movie-length", "movie_length.csv", "--stimulus-config", "configs", "--noise-movie", `${NOISE_MOVIE}.npy`, "--overwrite"];
@@ -72,7 +72,7 @@ describe("hdmea process refuses paths that are one file", () => {
     refused(["Rec-.cmtr", ...stimulus, "--out", `${NOISE_MOVIE}.npy`], /--noise-movie \S+\.npy and --out \S+\.npy are the same path/);
     refused(["Rec-.cmtr", ...stimulus, "--out", "configs/gray_baseline_60.json"], /--stimulus-config configs\/gray_baseline_60\.json and --out configs\/gray_baseline_60\.json/);
     refused(["Rec-.cmtr", ...stimulus, "--out", "x.h5", "--checkpoint", join(dir, "playlist.csv")], /--playlist playlist\.csv and --checkpoint .*playlist\.csv are the same/);
-  });
+  }, 120_000);
 
   it("batch: two recordings with one dataset id, an out-dir that is an input folder", async () => {
     const rt = await nodeRuntime();
@@ -85,5 +85,5 @@ describe("hdmea process refuses paths that are one file", () => {
     refused([join(dir, "Rec-.cmtr"), "--out-dir", "."], /--out-dir \. is the folder the recordings are read from/);
     refused([other, "--out-dir", `${other}/`], /--out-dir .*other\/ is the folder the recordings are read from/);
     refused([other, "--out-dir", "configs", "--stimulus-config", "configs"], /--out-dir configs is the folder --stimulus-config is read from/);
-  });
+  }, 120_000);
 });
