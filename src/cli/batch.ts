@@ -9,7 +9,7 @@
  *   stimulus configs are read from, and any output, checkpoint or temporary that is an input file.
  * - One recording failing (bad file, a crashing worker, a hung step) does not stop the others.
  * - Ends with a table (or, with --json, a JSON array) and writes `OUT/summary.json` (the same rows
- *   with their warnings) for workflow tools. Exit code: 0 all good, 1 any failed, 130 cancelled.
+ *   with their warnings) for workflow tools. Exit code: 0 all good, 1 any failed, 2 refused, 130 cancelled.
  *
  * Worker threads rather than processes: h5wasm and the session live in each thread's own heap, and
  * results come back as plain objects without serialising through pipes.
@@ -32,13 +32,7 @@ import { formatSummaryTable } from "./summaryTable.ts";
 
 export const SUMMARY_FILE = "summary.json";
 
-export async function runBatch(
-  recordings: readonly RecordingFiles[],
-  outDir: string,
-  jobs: number,
-  opts: ProcessOptions,
-  watchdogSeconds: number,
-): Promise<number> {
+export async function runBatch(recordings: readonly RecordingFiles[], outDir: string, jobs: number, opts: ProcessOptions): Promise<number> {
   checkWorkerBuilt();
   refuseBatchAliases(recordings, outDir, opts);
   mkdirSync(outDir, { recursive: true });
@@ -92,7 +86,7 @@ export async function runBatch(
   const runOne = async ({ index, job }: { index: number; job: RecordingJob }) => {
     const slot: { thread: RecordingThread; label: string; progress?: RunProgress } = {
       label: job.label,
-      thread: runRecordingThread(job, workerOpts, watchdogSeconds, {
+      thread: runRecordingThread(job, workerOpts, {
         progress: (p) => {
           slot.progress = p;
           redraw();

@@ -34,8 +34,9 @@ export interface RecordingThread {
   cancel(): void;
 }
 
-/** `watchdogSeconds` 0 = no watchdog. A UsageError from the run rejects `result`. */
-export function runRecordingThread(job: RecordingJob, opts: ProcessOptions, watchdogSeconds: number, events: ThreadEvents): RecordingThread {
+/** `opts.watchdogSeconds` 0 = no watchdog. A UsageError from the run rejects `result`. */
+export function runRecordingThread(job: RecordingJob, opts: ProcessOptions, events: ThreadEvents): RecordingThread {
+  const { watchdogSeconds } = opts;
   const buffer = newHeartbeatBuffer();
   const data: BatchWorkerData = { job, opts, heartbeat: buffer };
   const worker = new Worker(WORKER_URL, { workerData: data });

@@ -83,7 +83,7 @@ export const processCommand: Command = {
     if (!Number.isInteger(jobs) || jobs < 1) throw new UsageError(`--jobs must be a whole number ≥ 1, got "${jobsText}"`);
     checkInputFiles(opts);
     const budget = opts.memoryBudgetBytes ?? defaultMemoryBudgetBytes({ totalMemoryBytes: totalmem(), jobs });
-    return runBatch(discoverRecordings(args.positionals), outDir, jobs, { ...opts, memoryBudgetBytes: budget }, opts.watchdogSeconds);
+    return runBatch(discoverRecordings(args.positionals), outDir, jobs, { ...opts, memoryBudgetBytes: budget });
   },
 };
 
@@ -122,7 +122,7 @@ async function runSingle(input: string, cmcrOption: string | undefined, out: str
 
   const status = new StatusLine();
   const started = Date.now();
-  const thread = runRecordingThread(job, opts, opts.watchdogSeconds, {
+  const thread = runRecordingThread(job, opts, {
     progress: (p) => status.set(formatProgress(p, Date.now() - started), p.stepFraction >= 1),
     log: (line) => status.log(`hdmea: ${line}`),
   });
