@@ -1,6 +1,7 @@
 import { UsageError } from "./args.ts";
 import { infoCommand } from "./commands/info.ts";
 import { processCommand } from "./commands/process.ts";
+import { PathAliasError } from "./pathIdentity.ts";
 
 export interface Command {
   summary: string;
@@ -45,6 +46,6 @@ export async function main(argv: string[]): Promise<number> {
     const message = error instanceof Error ? error.message : String(error);
     process.stderr.write(`hdmea ${name}: ${message}\n`);
     if (error instanceof UsageError) process.stderr.write(`usage: ${command.usage}\n`);
-    return error instanceof UsageError ? 2 : 1;
+    return error instanceof UsageError || error instanceof PathAliasError ? 2 : 1;
   }
 }

@@ -7,6 +7,7 @@ import { readFileSync, readdirSync, statSync } from "node:fs";
 import { basename, join } from "node:path";
 import { parseNpy } from "../core/npyArray.ts";
 import type { PipelineInputs } from "../core/pipeline.ts";
+import type { NamedPath } from "./pathIdentity.ts";
 import type { ProcessOptions } from "./processOptions.ts";
 
 export function readPipelineInputs(opts: ProcessOptions): PipelineInputs {
@@ -32,6 +33,25 @@ export function checkInputFiles(opts: ProcessOptions): void {
     if (path !== undefined) statOrThrow(path);
   }
   if (opts.stimulusConfigDir !== undefined) readConfigDir(opts.stimulusConfigDir);
+}
+
+/** The stimulus files the run will read, for the path-aliasing check (pathIdentity.ts). */
+export function inputPaths(opts: ProcessOptions): NamedPath[] {
+  const paths: NamedPath[] = [];
+  const add = (role: string, path: string | undefined) => path !== undefined && paths.push({ role, path, written: false });
+  add("--playlist", opts.playlist);
+  add("--movie-length", opts.movieLength);
+  for (const m of opts.noiseMovies) add("--noise-movie", m.path);
+  if (opts.stimulusConfigDir !== undefined) {
+    let names: string[] = [];
+    try {
+      names = readdirSync(opts.stimulusConfigDir).filter((n) => n.toLowerCase().endsWith(".json"));
+    } catch {
+      // A missing folder is reported, naming it, when the configs are read.
+    }
+    for (const n of names) add("--stimulus-config", join(opts.stimulusConfigDir, n));
+  }
+  return paths;
 }
 
 function readConfigDir(dir: string): Record<string, string> {

@@ -7,7 +7,9 @@
  * 2. Otherwise load_recording reads the pair (checkpointed if asked).
  * 3. runPipeline runs the planned steps; after each (onStepDone) a checkpoint is written if due.
  * 4. Deferred mode saves once at the end; immediate mode has written through after every step.
- * 5. After a successful save the checkpoint is removed. A failure or Ctrl-C leaves it for the next run.
+ * 5. The saved file is reopened and its step list read back; only then is the checkpoint removed
+ *    (and never when it is the output itself). A failure or Ctrl-C leaves it for the next run.
+ * Every write checks the free space first and names its own file when the device refuses it (diskSpace.ts).
  */
 import { existsSync, renameSync, unlinkSync } from "node:fs";
 import { totalmem } from "node:os";
@@ -22,7 +24,7 @@ import {
 } from "../core/pipeline.ts";
 import type { PipelineSession } from "../core/session.ts";
 import { defaultMemoryBudgetBytes, spikeCountOf } from "../core/memoryBudget.ts";
-import { SpillStore } from "../core/spillStore.ts";
+import { SpillStore, type ScratchBytes } from "../core/spillStore.ts";
 import { nodeScratchBytes } from "../io/nodeScratchBytes.ts";
 import { baseName, type H5Runtime } from "../io/h5.ts";
 import { nodeRuntime } from "../io/h5node.ts";
@@ -30,6 +32,9 @@ import { loadRecording } from "../io/mcs/openRecording.ts";
 import { openSensorInput, type OpenSensorInput } from "../io/mcs/sensorInput.ts";
 import { checkpointSession, loadSession, saveSession, startImmediateMode } from "../io/sessionStore.ts";
 import { UsageError } from "./args.ts";
+import { asDiskFull, writeWithRoom } from "./diskSpace.ts";
+import { readOutputInfo } from "./outputStatus.ts";
+import { sameFile } from "./pathIdentity.ts";
 import { readPipelineInputs } from "./pipelineInputs.ts";
 import { LOAD_STEP, checkpointAfter, type ProcessOptions } from "./processOptions.ts";
 import { planSteps, type SkippedStep } from "./stepPlan.ts";
@@ -56,6 +61,10 @@ export interface RecordingEvents {
   progress(p: RunProgress): void;
   /** A finished piece of work worth one line (step done, resumed, checkpoint written). */
   log(line: string): void;
+  /** Work between steps that touches files ("resuming", "saving", …), for the watchdog's messages. */
+  stage?(name: string): void;
+  /** Each read or write of the scratch file that holds arrays past the memory budget: a sign of life. */
+  scratchIo?(): void;
 }
 
 export type RecordingOutcome = "ok" | "up to date" | "failed" | "cancelled";
@@ -146,9 +155,10 @@ export async function processOne(job: RecordingJob, opts: ProcessOptions, events
     let plan = planSteps(opts);
     const totalSteps = () => 1 + plan.run.length;
     // Past the budget, the session's largest arrays wait in a temporary file (removed however we exit).
-    spillStore = new SpillStore(nodeScratchBytes());
+    spillStore = new SpillStore(withIoCallback(nodeScratchBytes(), events.scratchIo));
     const budget = { store: spillStore, budgetBytes: opts.memoryBudgetBytes ?? defaultMemoryBudgetBytes({ totalMemoryBytes: totalmem() }) };
     if (resumeFrom) {
+      events.stage?.(`resuming from ${baseName(resumeFrom)}`);
       session = loadSession(rt, resumeFrom, { memoryBudget: budget }).session;
       if (session.datasetId !== job.datasetId) {
         throw new Error(`${baseName(resumeFrom)}: holds dataset ${session.datasetId}, not ${job.datasetId}; remove it or pass --force`);
@@ -195,7 +205,11 @@ export async function processOne(job: RecordingJob, opts: ProcessOptions, events
     }
 
     // 3. The analysis steps.
-    if (opts.mode === "immediate") stopImmediate = startImmediateMode(rt, session, job.out, { overwrite: opts.overwrite || job.resumeFromOutput });
+    if (opts.mode === "immediate") {
+      const s = session;
+      events.stage?.("saving");
+      stopImmediate = writeWithRoom(job.out, sessionFileBytes(s), () => startImmediateMode(rt, s, job.out, { overwrite: opts.overwrite || job.resumeFromOutput }));
+    }
     let report: PipelineReport;
     try {
       report = await runPipeline(session, {
@@ -225,14 +239,18 @@ export async function processOne(job: RecordingJob, opts: ProcessOptions, events
     // 4. Save.
     stopImmediate?.();
     stopImmediate = undefined;
+    const saved = session;
+    events.stage?.("saving");
     if (opts.mode === "deferred") {
-      saveSession(rt, session, job.out, { overwrite: opts.overwrite || job.resumeFromOutput || outExists });
+      writeWithRoom(job.out, sessionFileBytes(saved), () => saveSession(rt, saved, job.out, { overwrite: opts.overwrite || job.resumeFromOutput || outExists }));
     } else if (session.hasUnsavedChanges) {
-      saveSession(rt, session, job.out, { overwrite: true });
+      writeWithRoom(job.out, sessionFileBytes(saved), () => saveSession(rt, saved, job.out, { overwrite: true }));
     }
-    // 5. The saved file supersedes the checkpoint.
+    // 5. The saved file supersedes the checkpoint, once it reads back with every step.
+    events.stage?.("verifying");
+    verifySaved(rt, saved, job.out);
     for (const stale of [job.checkpointPath, `${job.checkpointPath}.next`]) {
-      if (existsSync(stale)) {
+      if (existsSync(stale) && !sameFile(stale, job.out)) {
         unlinkSync(stale);
         if (stale === job.checkpointPath) events.log(`removed checkpoint ${baseName(stale)}`);
       }
@@ -244,6 +262,9 @@ export async function processOne(job: RecordingJob, opts: ProcessOptions, events
       const kept = existsSync(job.checkpointPath) ? `; checkpoint ${baseName(job.checkpointPath)} kept` : "";
       return finish("cancelled", `${job.label}: ${e.message}${kept}`);
     }
+    // Immediate mode's write-through fails inside a step: the file it was writing is the output.
+    const diskFull = asDiskFull(e, job.out, session ? sessionFileBytes(session) : 0);
+    if (diskFull) return finish("failed", diskFull.message);
     const message = (e instanceof Error ? e.message : String(e)).split("\n")[0];
     return finish("failed", e instanceof PipelineStepError || !namesAFile(message, job) ? `${job.label}: ${message}` : message);
   }
@@ -271,9 +292,50 @@ function writeCheckpoint(rt: H5Runtime, session: PipelineSession, path: string, 
   const next = `${path}.next`;
   if (existsSync(next)) unlinkSync(next);
   const started = Date.now();
-  checkpointSession(rt, session, next, { checkpointName: `after ${after}` });
+  events.stage?.(`checkpoint after ${after}`);
+  writeWithRoom(path, sessionFileBytes(session), () => checkpointSession(rt, session, next, { checkpointName: `after ${after}` }), "checkpoint ");
   renameSync(next, path);
   events.log(`checkpoint ${baseName(path)} written in ${seconds(Date.now() - started)}`);
+}
+
+function withIoCallback(bytes: ScratchBytes, onIo: (() => void) | undefined): ScratchBytes {
+  if (!onIo) return bytes;
+  return {
+    ...bytes,
+    write: (data, position) => {
+      onIo();
+      bytes.write(data, position);
+    },
+    read: (into, position) => {
+      onIo();
+      bytes.read(into, position);
+    },
+  };
+}
+
+/**
+ * The bytes the session file will take at least: its arrays, written uncompressed. A lower bound, so
+ * the free-space check never refuses a save that would fit.
+ */
+function sessionFileBytes(session: PipelineSession): number {
+  const bytes = session.arrayBytes();
+  return bytes.resident + bytes.spilled;
+}
+
+/** Reopens the saved file and reads its step list back: the checkpoint goes only if this holds. */
+function verifySaved(rt: H5Runtime, session: PipelineSession, path: string): void {
+  const expected = session.completedSteps.map((s) => s.name);
+  let found: string[];
+  try {
+    const info = readOutputInfo(rt, path);
+    if (info.datasetId !== session.datasetId) throw new Error(`it holds dataset ${info.datasetId}`);
+    found = info.steps.map((s) => s.name);
+  } catch (e) {
+    throw new Error(`${baseName(path)}: saved, but reading it back failed (${(e as Error).message.split("\n")[0]}); the checkpoint is kept`);
+  }
+  if (found.join() !== expected.join()) {
+    throw new Error(`${baseName(path)}: saved, but it reads back with steps ${found.join(", ") || "none"} instead of ${expected.join(", ")}; the checkpoint is kept`);
+  }
 }
 
 function seconds(ms: number): string {

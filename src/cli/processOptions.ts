@@ -5,6 +5,7 @@
 import { ALL_STEPS, PIPELINE_STEPS, type PipelineParams } from "../core/pipeline.ts";
 import { UsageError, option, options, rejectUnknown, type ParsedArgs } from "./args.ts";
 import { parseStepParams } from "./stepParams.ts";
+import { DEFAULT_WATCHDOG_SECONDS } from "./watchdog.ts";
 
 /** The load step is not in PIPELINE_STEPS (loading creates the session) but is a step to the user. */
 export const LOAD_STEP = "load_recording";
@@ -36,6 +37,8 @@ export interface ProcessOptions {
   json: boolean;
   /** Past this many bytes of arrays in memory, the largest go to a temporary file; default: half the RAM per job. */
   memoryBudgetBytes?: number;
+  /** A step with no file reads, writes or progress for this long is hung (0 = no watchdog). */
+  watchdogSeconds: number;
 }
 
 export const BOOLEAN_FLAGS = ["force", "overwrite", "json"] as const;
@@ -55,6 +58,7 @@ export const VALUE_OPTIONS = [
   "checkpoint",
   "param",
   "memory-budget",
+  "watchdog-seconds",
 ] as const;
 
 export function parseProcessOptions(args: ParsedArgs): ProcessOptions {
@@ -87,7 +91,15 @@ export function parseProcessOptions(args: ParsedArgs): ProcessOptions {
     overwrite: args.flags.has("overwrite"),
     json: args.flags.has("json"),
     memoryBudgetBytes: parseMemoryBudget(option(args, "memory-budget")),
+    watchdogSeconds: parseWatchdog(option(args, "watchdog-seconds")),
   };
+}
+
+function parseWatchdog(text: string | undefined): number {
+  if (text === undefined) return DEFAULT_WATCHDOG_SECONDS;
+  const s = Number(text);
+  if (!text.trim() || !Number.isFinite(s) || s < 0) throw new UsageError(`--watchdog-seconds takes seconds (0 = off), got "${text}"`);
+  return s;
 }
 
 function parseMemoryBudget(text: string | undefined): number | undefined {

@@ -5,9 +5,15 @@
  * - `HDMEA_TEST_KILL_AFTER=<step>`: SIGKILL this process right after <step> finished and its
  *   checkpoint (if due) was written — a machine dying mid-run, with no chance to clean up.
  * - `HDMEA_TEST_INTERRUPT_AT=<step>`: send SIGINT to this process when <step> starts — Ctrl-C.
+ * - `HDMEA_TEST_HANG_IN_READ=<step>[@<dataset_id>]`: block the recording's thread forever inside
+ *   the first file read HDF5 makes during <step> (or stage: "resuming from X.h5", …), of every
+ *   recording or only that one — a read that never returns, or HDF5 looping on a damaged file.
+ *   Only the watchdog can end it.
+ * (Free-space overrides for the disk-full tests are in diskSpace.ts.)
  */
 const killAfter = process.env.HDMEA_TEST_KILL_AFTER;
 const interruptAt = process.env.HDMEA_TEST_INTERRUPT_AT;
+const hangInRead = process.env.HDMEA_TEST_HANG_IN_READ;
 let interrupted = false;
 
 export const testHooks = {
@@ -19,5 +25,8 @@ export const testHooks = {
       interrupted = true;
       process.kill(process.pid, "SIGINT");
     }
+  },
+  inRead(step: string, datasetId: string): void {
+    if (hangInRead === step || hangInRead === `${step}@${datasetId}`) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0);
   },
 };

@@ -22,7 +22,7 @@ beforeAll(async () => {
   writeFileSync(join(input, "RecC-.cmtr"), "truncated by a failed copy");
   noise = join(dir, `${NOISE_MOVIE}.npy`);
   writeNoiseMovie(noise);
-});
+}, 60_000);
 
 describe("hdmea process --out-dir (batch)", () => {
   it("processes each recording in a worker; one broken pair fails alone; a second run does no work", () => {
@@ -76,5 +76,5 @@ describe("hdmea process --out-dir (batch)", () => {
     expect(changed.stderr).toMatch(/RecA\.h5 is incomplete \(section_spike_times ran with pad_margin=\[0,0\], this run asks for \[0\.5,0\]\); resuming from it/);
     expect(changed.stderr).toMatch(/^RecA-\.cmtr: section_spike_times completed \(re-run: its parameters changed/m);
     expect(changed.stderr).not.toMatch(/RecA-\.cmtr: load_recording completed/);
-  });
+  }, 180_000);
 });

@@ -1,17 +1,19 @@
 /**
- * Shared by the CLI tests: runs the built binary (`npm run build:node` first), the shared example
- * inputs, a dense-noise movie matching the generated recordings, and h5py as an independent reader.
+ * Shared by the CLI tests: runs the built binary (`npm run build:node` first), the example stimulus
+ * inputs (tests/core/fixtures/stimulus), a dense-noise movie matching the generated recordings, and h5py as an independent reader.
  */
 import { spawnSync } from "node:child_process";
-import { writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { createHash } from "node:crypto";
+import { readFileSync, readdirSync, readlinkSync, writeFileSync } from "node:fs";
+import { join, relative } from "node:path";
 import { Prng } from "../../src/core/prng.ts";
 
 export const BIN = join(import.meta.dirname, "../../bin/hdmea.js");
-export const SHARED = join(import.meta.dirname, "../../../shared/data");
-export const PLAYLIST = join(SHARED, "playlist.example.csv");
-export const MOVIE_LENGTH = join(SHARED, "movie_length.example.csv");
-export const CONFIGS = join(SHARED, "stimuli.example");
+/** The example stimulus files, copied into the repository so the tests run from any checkout. */
+export const STIMULUS = join(import.meta.dirname, "../core/fixtures/stimulus");
+export const PLAYLIST = join(STIMULUS, "playlist.example.csv");
+export const MOVIE_LENGTH = join(STIMULUS, "movie_length.example.csv");
+export const CONFIGS = join(STIMULUS, "stimuli");
 export const NOISE_MOVIE = "checker_noise_10x10_20hz_s7_1min";
 export const PYTHON = "/usr/bin/python3";
 
@@ -22,9 +24,21 @@ export interface Run {
   stderr: string;
 }
 
-export function hdmea(args: readonly string[], env: Record<string, string> = {}): Run {
-  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: "utf8", timeout: 60_000, env: { ...process.env, ...env } });
+export function hdmea(args: readonly string[], env: Record<string, string> = {}, cwd?: string): Run {
+  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: "utf8", timeout: 60_000, env: { ...process.env, ...env }, cwd });
   return { code: r.status, signal: r.signal, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** Every file under `dir` (recursively) with the SHA-256 of its bytes: "nothing changed" is equality. */
+export function snapshot(dir: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const entry of readdirSync(dir, { recursive: true, withFileTypes: true })) {
+    const path = join(entry.parentPath, entry.name);
+    if (entry.isFile() || entry.isSymbolicLink()) {
+      out[relative(dir, path)] = entry.isSymbolicLink() ? `-> ${readlinkSync(path)}` : createHash("sha256").update(readFileSync(path)).digest("hex");
+    }
+  }
+  return out;
 }
 
 /** The options for the whole pipeline on the shared example playlist. */

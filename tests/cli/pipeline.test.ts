@@ -19,7 +19,7 @@ beforeAll(async () => {
   short = writeRecordingPair(rt, { dir, name: "Short", units: 3, minutes: 0.2, seed: 12 });
   noise = join(dir, `${NOISE_MOVIE}.npy`);
   writeNoiseMovie(noise);
-});
+}, 60_000);
 
 const ALL = ["add_cmtr_unit_info", "add_sys_meta_info", "load_recording", "add_section_time", "section_spike_times", "compute_sta", "extract_features"];
 

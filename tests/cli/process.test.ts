@@ -17,7 +17,7 @@ beforeAll(async () => {
   rt = await nodeRuntime();
   dir = mkdtempSync(join(tmpdir(), "hdmea-cli-"));
   gen = writeRecordingPair(rt, { dir, name: "Rec", units: 3, minutes: 0.2, seed: 4 });
-});
+}, 60_000);
 
 function hdmea(...args: string[]) {
   const result = spawnSync(process.execPath, ["bin/hdmea.js", "process", ...args], { encoding: "utf8", timeout: 60_000 });

@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from "vitest";
-import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { NDArray, f64 } from "../../src/core/ndarray.ts";
@@ -167,10 +167,8 @@ describe("load", () => {
     expect(() => loadSession(rt, path("empty.h5"))).toThrow("empty.h5: the file is empty (0 bytes)");
     writeFileSync(path("text.h5"), "just some text, not hdf5 at all");
     expect(() => loadSession(rt, path("text.h5"))).toThrow("text.h5: not an HDF5 file (no HDF5 signature)");
-    const other = join(import.meta.dirname, "../../../shared/mcs_testdata/2014-07-09T10-17-35W8 Standard all 500 Hz.h5");
-    if (existsSync(other)) {
-      expect(() => loadSession(rt, other)).toThrow(/not a session file \(no \/@dataset_id attribute\)/);
-    }
+    const other = join(import.meta.dirname, "../fixtures/mcs/2014-07-09T10-17-35W8 Standard all 500 Hz.h5");
+    expect(() => loadSession(rt, other)).toThrow(/not a session file \(no \/@dataset_id attribute\)/);
   });
 
   it("reports a truncated file as damaged", () => {

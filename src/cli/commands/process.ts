@@ -8,11 +8,14 @@ import { UsageError, option, parseArgs } from "../args.ts";
 import { runBatch } from "../batch.ts";
 import { CANCELLED_EXIT_CODE, handleInterrupts } from "../interrupt.ts";
 import type { Command } from "../main.ts";
-import { checkInputFiles } from "../pipelineInputs.ts";
-import { processOne } from "../processOne.ts";
+import { refuseAliases } from "../pathIdentity.ts";
+import { checkInputFiles, inputPaths } from "../pipelineInputs.ts";
+import type { RecordingJob } from "../processOne.ts";
 import { BOOLEAN_FLAGS, KNOWN_STEPS, VALUE_OPTIONS, parseProcessOptions, type ProcessOptions } from "../processOptions.ts";
 import { StatusLine, formatProgress } from "../progressBar.ts";
 import { discoverRecordings, findPartner, recordingFiles } from "../recordingFiles.ts";
+import { checkWorkerBuilt, runRecordingThread } from "../recordingThread.ts";
+import { DEFAULT_WATCHDOG_SECONDS } from "../watchdog.ts";
 import { planSteps } from "../stepPlan.ts";
 
 const USAGE =
@@ -39,13 +42,23 @@ session file. Several recordings (files or folders) with --out-dir run as a batc
   --param step.key=value     a step parameter (value as JSON, else text); repeatable
   --memory-budget GB         arrays kept in memory at most; past it the largest go to a temporary
                              file and are read back when needed (default: half the RAM per job)
+  --watchdog-seconds S       a step with no file reads, writes or progress for S seconds is hung:
+                             stop with an error naming the file and step, keep the checkpoint
+                             (default ${DEFAULT_WATCHDOG_SECONDS}; 0 = off)
   --force                    ignore checkpoints and complete outputs; start from the recording
   --overwrite                replace an existing OUT.h5
   --json                     print the result (batch: an array of rows) as JSON on stdout
 
 A step whose input file is not given is skipped with a warning (e.g. compute_sta without --noise-movie).
-An existing checkpoint is resumed from (completed steps are skipped) and removed after a successful save.
-Exit codes: 0 ok, 1 a recording failed, 2 bad arguments, 130 cancelled (Ctrl-C; the checkpoint is kept).`;
+An existing checkpoint is resumed from (completed steps are skipped) and removed after a successful save
+once the saved file reads back with every step.
+No two paths may be one file (an output over an input, the checkpoint = the output, via ./, a symlink
+or a hard link; in a batch, two recordings with one dataset id or --out-dir = an input folder): refused
+with exit 2 before anything is read or written.
+A full disk (checked before each write, and any write the device refuses) fails naming the file being
+written and how much room it needed; that file is left as it was.
+Exit codes: 0 ok, 1 a recording failed (bad input, full disk, hung step), 2 bad arguments or paths
+that are one file, 130 cancelled (Ctrl-C; the checkpoint is kept).`;
 
 export const processCommand: Command = {
   summary: "run pipeline steps on recording pairs and save the session files (one, or a batch)",
@@ -89,28 +102,34 @@ async function runSingle(input: string, cmcrOption: string | undefined, out: str
   }
   const files = recordingFiles(cmtrPath && resolve(cmtrPath), cmcrPath && resolve(cmcrPath));
   const outPath = resolve(out);
-  const job = {
+  const job: RecordingJob = {
     ...files,
     out: outPath,
     checkpointPath: resolve(opts.checkpointPath ?? `${outPath.replace(/\.h5$/i, "")}.checkpoint.h5`),
     resumeFromOutput: false,
   };
+  // Before anything is read or written: no output, checkpoint or temporary may be an input or each other.
+  const checkpointRole = opts.checkpointPath === undefined ? "checkpoint" : "--checkpoint";
+  refuseAliases([
+    ...(cmtrPath !== undefined ? [{ role: "the .cmtr", path: cmtrPath, written: false }] : []),
+    ...(cmcrPath !== undefined ? [{ role: "the .cmcr", path: cmcrPath, written: false }] : []),
+    ...inputPaths(opts),
+    { role: "--out", path: out, written: true },
+    { role: checkpointRole, path: opts.checkpointPath ?? job.checkpointPath, written: true },
+    { role: `${checkpointRole}'s temporary`, path: `${job.checkpointPath}.next`, written: true },
+  ]);
+  checkWorkerBuilt();
 
   const status = new StatusLine();
   const started = Date.now();
-  const controller = new AbortController();
-  const stopInterrupts = handleInterrupts(() => controller.abort(), (line) => status.log(line));
+  const thread = runRecordingThread(job, opts, {
+    progress: (p) => status.set(formatProgress(p, Date.now() - started), p.stepFraction >= 1),
+    log: (line) => status.log(`hdmea: ${line}`),
+  });
+  const stopInterrupts = handleInterrupts(() => thread.cancel(), (line) => status.log(line));
   let result;
   try {
-    result = await processOne(
-      job,
-      opts,
-      {
-        progress: (p) => status.set(formatProgress(p, Date.now() - started), p.stepFraction >= 1),
-        log: (line) => status.log(`hdmea: ${line}`),
-      },
-      controller.signal,
-    );
+    result = await thread.result;
   } finally {
     stopInterrupts();
     status.clear();

@@ -9,7 +9,8 @@ import { MCS_TYPE_ID } from "../../../src/io/mcs/mcsNames.ts";
 import { loadRecording } from "../../../src/io/mcs/openRecording.ts";
 import { writeRecordingPair, type GeneratedRecording } from "../../fixtures/recordingGenerator.ts";
 
-const DATAMANAGER_FILE = "/work/shared/mcs_testdata/2014-07-09T10-17-35W8 Standard all 500 Hz.h5";
+/** A real MultiChannel DataManager export (MCS test data), kept in the repository. */
+const DATAMANAGER_FILE = join(import.meta.dirname, "../../fixtures/mcs/2014-07-09T10-17-35W8 Standard all 500 Hz.h5");
 
 let rt: H5Runtime;
 let dir: string;
