@@ -1,12 +1,20 @@
 /**
  * The module Web Worker: h5wasm and every open session live here, off the page's thread.
- * `api.ts` holds the operations (and is imported directly by Node tests); this file only exposes them.
+ * `api.ts` holds the operations (and is imported directly by Node tests); this file only exposes
+ * them, with the test hooks apart (`client.test`), and sends heartbeats for the page's watchdog.
  */
 import { expose } from "comlink";
 import { api } from "./api.ts";
+import { fileAccessed, sendHeartbeatsWith, type Heartbeat } from "./activity.ts";
+import { setFileAccessListener } from "../io/fixedFileFs.ts";
+import { testHooks } from "./testHooks.ts";
 import { clearStaleScratch } from "./workerFs.ts";
 
-expose(api);
+// Every read and write of a dropped file or of browser storage is progress (see activity.ts).
+sendHeartbeatsWith((beat: Heartbeat) => self.postMessage(beat));
+setFileAccessListener((file, _access, prefix) => fileAccessed(file, prefix));
+
+expose({ ...api, test: testHooks });
 
 // Scratch files of a crashed or closed tab would otherwise fill browser storage.
 clearStaleScratch().catch(() => undefined);
