@@ -17,6 +17,9 @@ export interface Heartbeat {
   step: string;
 }
 
+/** The step a fresh worker announces once h5wasm is loaded: before it, calls wait for the engine. */
+export const READY_STEP = "ready";
+
 export function isHeartbeat(data: unknown): data is Heartbeat {
   return typeof data === "object" && data !== null && (data as { type?: unknown }).type === "hdmea-heartbeat";
 }

@@ -19,7 +19,7 @@
  * | `setMemoryBudget(bytes)`          | bytes, or `null` for the default        | nothing                         | past it, sessions move their largest arrays to browser storage (half of `deviceMemory` by default) |
  * | `benchmarkSaveLoad(bytes)`        | session size in bytes                   | timings, sizes, wasm heap       | a synthetic session saved through OPFS and loaded (bench/) |
  * | `injectWriteFault(bytes)`         | bytes                                   | nothing                         | test hook: OPFS writes fail after that many bytes |
- * | `injectWritableFault(name, at)`   | DOMException name, `"open"` or `"write"` | nothing                        | test hook: the next `createWritable()` (save target or checkpoint) fails with that error |
+ * | `injectWritableFault(name, at)`   | DOMException name, `"open"`, `"write"` or `"close"` | nothing             | test hook: the next `createWritable()` (save target or checkpoint) fails with that error |
  * | `crashForTest()`                  |                                         | never returns                   | test hook: throws a wasm `RuntimeError`, so the client restarts the worker as after a real trap |
  * | `pipelineSteps()`                 |                                         | `StepInfo[]` in run order       | names, defaults, prerequisites (pipelineOps.ts) |
  * | `runSteps(sessionId, req, onProgress?)` | id, steps/params/force/input `File`s | `RunStepsResult` (report, summary, cancelled) | parameter errors before anything runs; a cancelled or failed step leaves the session as before it |
@@ -584,11 +584,12 @@ async function injectWriteFault(bytes: number): Promise<void> {
 
 /**
  * Test hook: the next `createWritable()` in this worker (a save to the user's file or a checkpoint)
- * fails with a `DOMException` named `name` — at `"open"` as when permission was revoked, or on the
- * first `"write"` as when the disk or quota is full. Real browsers raise exactly these; a test cannot
- * fill a disk or revoke a permission on demand.
+ * fails with a `DOMException` named `name` — at `"open"` as when permission was revoked, on the
+ * first `"write"` as when the disk or quota is full, or at `"close"` (the swap file cannot replace
+ * the target: nothing reached the file although every write succeeded). Real browsers raise exactly
+ * these; a test cannot fill a disk or revoke a permission on demand.
  */
-async function injectWritableFault(name: string, at: "open" | "write"): Promise<void> {
+async function injectWritableFault(name: string, at: "open" | "write" | "close"): Promise<void> {
   const proto = FileSystemFileHandle.prototype as { createWritable(this: FileSystemFileHandle, o?: unknown): Promise<FileSystemWritableFileStream> };
   const original = proto.createWritable;
   const fault = () => new DOMException(`injected ${name}`, name);
@@ -599,7 +600,10 @@ async function injectWritableFault(name: string, at: "open" | "write"): Promise<
     // The real stream, so abort() discards its swap file as after a real failure.
     return new Proxy(writable, {
       get(target, key) {
-        if (key === "write") return () => Promise.reject(fault());
+        if (key === at) {
+          // A failed close() leaves the swap file, as a browser does; abort() then discards it.
+          return () => Promise.reject(fault());
+        }
         const value = Reflect.get(target, key) as unknown;
         return typeof value === "function" ? (value as (...a: unknown[]) => unknown).bind(target) : value;
       },

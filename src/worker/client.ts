@@ -6,7 +6,7 @@
  * (`watchdog.ts`): h5wasm cannot be interrupted, only terminated.
  */
 import * as Comlink from "comlink";
-import { isHeartbeat } from "./activity.ts";
+import { READY_STEP, isHeartbeat } from "./activity.ts";
 import { DEFAULT_HUNG_AFTER_MS, Watchdog, hungMessage, type HungReport } from "./watchdog.ts";
 import type { TestHooks } from "./testHooks.ts";
 import type {
@@ -88,6 +88,12 @@ function spawnWorker(): Worker {
 type ExposedWorker = WorkerAPI & { test: TestHooks };
 
 /** Time limits without progress, as multiples of `hungAfterMs`, for calls known to run long. */
+/**
+ * Extra time a call gets while a fresh worker is still loading h5wasm (one step with no heartbeat:
+ * a few seconds, more on a loaded machine).
+ */
+const START_ALLOWANCE_MS = 30_000;
+
 const LONG_CALL = {
   /** A `.cmcr`'s analog channels are read in a few large reads. */
   openRecording: 3,
@@ -174,7 +180,7 @@ export class WorkerClient {
   }
 
   /** Test hook: the next save or checkpoint write fails with a browser error named `name` (see api.ts). */
-  injectWritableFault(name: string, at: "open" | "write"): Promise<void> {
+  injectWritableFault(name: string, at: "open" | "write" | "close"): Promise<void> {
     return this.call("Injecting a storage fault", (r) => r.injectWritableFault(name, at));
   }
 
@@ -279,13 +285,16 @@ export class WorkerClient {
 
   private start(): void {
     this.worker = this.create();
+    this.watchdog.starting(START_ALLOWANCE_MS);
     this.worker.addEventListener("error", (event) => {
       // An uncaught error in the worker scope (or a module that failed to load): start afresh.
       event.preventDefault();
       this.restart(`the worker stopped (${event.message || "it could not start"})`);
     });
     this.worker.addEventListener("message", (event: MessageEvent) => {
-      if (isHeartbeat(event.data)) this.watchdog.beat(event.data);
+      if (!isHeartbeat(event.data)) return;
+      if (event.data.step === READY_STEP) this.watchdog.started();
+      this.watchdog.beat(event.data);
     });
     this.remote = Comlink.wrap<ExposedWorker>(this.worker);
   }

@@ -26,6 +26,8 @@ export class Watchdog {
   private lastProgressAt = 0;
   private last: Heartbeat | undefined;
   private timer: ReturnType<typeof setTimeout> | undefined;
+  /** Added to every limit while a fresh worker loads its engine (one long step, no heartbeat). */
+  private startAllowanceMs = 0;
 
   constructor(private readonly onHung: (report: HungReport) => void) {}
 
@@ -53,6 +55,17 @@ export class Watchdog {
     this.schedule();
   }
 
+  /** A fresh worker is starting: limits get `allowanceMs` more until `started()`. */
+  starting(allowanceMs: number): void {
+    this.startAllowanceMs = allowanceMs;
+    this.schedule();
+  }
+
+  started(): void {
+    this.startAllowanceMs = 0;
+    this.schedule();
+  }
+
   /** Forget everything (the worker was replaced). */
   reset(): void {
     this.calls.clear();
@@ -63,7 +76,7 @@ export class Watchdog {
   private limit(): { limitMs: number; what: string } | undefined {
     let longest: Watched | undefined;
     for (const call of this.calls) if (!longest || call.limitMs > longest.limitMs) longest = call;
-    return longest;
+    return longest && { what: longest.what, limitMs: longest.limitMs + this.startAllowanceMs };
   }
 
   private schedule(): void {

@@ -18,6 +18,8 @@ interface FakeWorker {
 function fakeWorker(service: Record<string, (...args: never[]) => unknown>): FakeWorker {
   const { port1, port2 } = new MessageChannel();
   Comlink.expose(service, port2);
+  // As worker.ts does once h5wasm is loaded: from then on the watchdog's limits apply as set.
+  port2.postMessage({ type: "hdmea-heartbeat", step: "ready" });
   const errors = new EventTarget();
   const fake: FakeWorker = {
     terminated: false,

@@ -72,4 +72,14 @@ describe("Watchdog", () => {
     vi.advanceTimersByTime(500);
     expect(reports).toHaveLength(2);
   });
+
+  it("gives a fresh worker extra time to load its engine, and none once it said it is ready", () => {
+    dog.starting(10_000);
+    dog.watch("Resuming demo.h5", 1_000);
+    vi.advanceTimersByTime(10_999);
+    expect(reports).toEqual([]);
+    dog.started(); // the limit is back to 1 s, counted from the last progress: overdue now
+    vi.advanceTimersByTime(0);
+    expect(reports.map((r) => r.call)).toEqual(["Resuming demo.h5"]);
+  });
 });
