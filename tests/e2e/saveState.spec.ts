@@ -14,6 +14,7 @@ test.beforeAll(() => {
   dir = scratchDir();
 });
 test.afterAll(() => rmSync(dir, { recursive: true, force: true }));
+test.describe.configure({ timeout: 120_000 });
 
 interface TestWorker {
   injectWritableFault(name: string, at: "open" | "write" | "close"): Promise<void>;
@@ -25,7 +26,8 @@ async function openFixture(page: Page, name: string) {
   const rec = await recordingFixture(dir, name);
   await page.getByLabel(/choose files/i).setInputFiles([rec.cmcrPath, rec.cmtrPath]);
   const item = page.getByRole("list", { name: "Recordings" }).getByRole("button", { name: new RegExp(`^${name}\\.cmcr`) });
-  await expect(item).toContainText("DEFERRED");
+  // Generous: on a loaded 2-core machine a first open can take half a minute.
+  await expect(item).toContainText("DEFERRED", { timeout: 60_000 });
   return { item, panel: page.getByRole("region", { name: `Session ${name}` }) };
 }
 
