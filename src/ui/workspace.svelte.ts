@@ -146,7 +146,7 @@ export class Workspace {
    * hung, what was restored and what could not be (those stay in the recovery banner).
    */
   private async restoreAfterHang(reason: string, lost: UnsavedEntry[]): Promise<void> {
-    const hungText = `The processing worker stopped responding and was restarted: ${reason}.`;
+    const hungText = `${reason.charAt(0).toUpperCase()}${reason.slice(1)}; it was restarted.`;
     this.notice = { kind: "error", text: `${hungText} Restoring the open sessions from their checkpoints…` };
     if (lost.length) this.recovery = { cause: "crash", detail: reason, entries: lost, noteKeys: [] };
     await this.refreshCheckpoints();

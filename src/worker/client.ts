@@ -87,13 +87,13 @@ function spawnWorker(): Worker {
 /** The worker's entry exposes the operations and, apart, the test hooks (`worker.ts`). */
 type ExposedWorker = WorkerAPI & { test: TestHooks };
 
-/** Time limits without progress, as multiples of `hungAfterMs`, for calls known to run long. */
 /**
  * Extra time a call gets while a fresh worker is still loading h5wasm (one step with no heartbeat:
  * a few seconds, more on a loaded machine).
  */
 const START_ALLOWANCE_MS = 30_000;
 
+/** Time limits without progress, as multiples of `hungAfterMs`, for calls known to run long. */
 const LONG_CALL = {
   /** A `.cmcr`'s analog channels are read in a few large reads. */
   openRecording: 3,

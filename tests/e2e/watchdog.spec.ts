@@ -32,7 +32,7 @@ test("a worker hung inside a read is replaced; the open session comes back from 
   await page.getByRole("button", { name: "Open demo recording" }).click();
 
   const alert = page.getByRole("alert");
-  const hung = /the processing worker stopped responding: no progress for \d+ s at demo-\.cmtr, step “reading[^”]*” \(opening the demo recording\)/;
+  const hung = /processing worker stopped responding: no progress for \d+ s at demo-\.cmtr, step “reading[^”]*” \(opening the demo recording\)/;
   await expect(alert, "the watchdog fires 3 × 4 s (a recording is a known long read) after the last heartbeat").toContainText(hung, { timeout: 40_000 });
   // Then the new worker restores the session that was open from its checkpoint, and says so.
   await expect(alert).toContainText("Restored: demo.cmcr + demo-.cmtr (from checkpoint demo.h5 of", { timeout: 60_000 });
