@@ -26,6 +26,10 @@ const EINVAL = 28;
 
 interface FixedNode {
   id: number;
+  /** Set by Emscripten's createNode. */
+  name: string;
+  /** The mount's prefix (`drop`, `opfs`), for the access listener. */
+  prefix?: string;
   mode: number;
   node_ops: unknown;
   stream_ops: unknown;
@@ -47,6 +51,20 @@ interface EmscriptenFS {
   rmdir(path: string): void;
   mount(type: unknown, opts: unknown, mountpoint: string): unknown;
   unmount(mountpoint: string): void;
+}
+
+/**
+ * Told of every read and write through these file systems. The browser worker uses it as its
+ * heartbeat (file access is progress, see worker/activity.ts); `prefix` says which kind of mount.
+ */
+export type FileAccessListener = (file: string, access: "read" | "write", prefix: string) => void;
+let accessListener: FileAccessListener | undefined;
+
+/** Sets the listener; returns the previous one (so a wrapper can chain to it). */
+export function setFileAccessListener(listener: FileAccessListener | undefined): FileAccessListener | undefined {
+  const previous = accessListener;
+  accessListener = listener;
+  return previous;
 }
 
 export function errno(rt: H5Runtime, code: number): Error {
@@ -89,11 +107,13 @@ function makeFsType(fs: EmscriptenFS) {
   };
   const streamOps = {
     read(stream: FixedStream, buffer: Uint8Array, offset: number, length: number, position: number) {
+      accessListener?.(stream.node.name, "read", stream.node.prefix ?? "");
       return stream.node.backend!.read(buffer.subarray(offset, offset + length), position);
     },
     write(stream: FixedStream, buffer: Uint8Array, offset: number, length: number, position: number) {
       const backend = stream.node.backend!;
       if (!backend.write) throw new fs.ErrnoError(EPERM);
+      accessListener?.(stream.node.name, "write", stream.node.prefix ?? "");
       return backend.write(buffer.subarray(offset, offset + length), position);
     },
     llseek(stream: FixedStream, offset: number, whence: number) {
@@ -115,10 +135,10 @@ function makeFsType(fs: EmscriptenFS) {
     return node;
   };
   return {
-    mount(mount: { opts: { files: Map<string, FileBackend> } }) {
+    mount(mount: { opts: { files: Map<string, FileBackend>; prefix: string } }) {
       const root = createNode(null, "/", DIR_MODE);
       for (const [name, backend] of mount.opts.files) {
-        createNode(root, name, backend.write ? FILE_MODE : READ_ONLY_FILE_MODE, backend);
+        createNode(root, name, backend.write ? FILE_MODE : READ_ONLY_FILE_MODE, backend).prefix = mount.opts.prefix;
       }
       return root;
     },
@@ -138,7 +158,7 @@ export function mountFixedFiles(rt: H5Runtime, files: Map<string, FileBackend>, 
   const fs = rt.fs as unknown as EmscriptenFS;
   const mountPoint = `/${prefix}-${++mountCounter}`;
   fs.mkdir(mountPoint);
-  fs.mount(makeFsType(fs), { files }, mountPoint);
+  fs.mount(makeFsType(fs), { files, prefix }, mountPoint);
   return {
     mountPoint,
     paths: new Map([...files.keys()].map((name) => [name, `${mountPoint}/${name}`])),

@@ -23,8 +23,8 @@ export function failureMessage(error: unknown, subject: FailureSubject): string 
       `contents and the session is unchanged. Use “Save as…” to choose the file again.`
     );
   }
-  if (/storage is full/.test(text)) {
-    // The worker already said what to do; add that nothing was lost.
+  if (name === "StorageSpaceError") {
+    // The worker already said what to do and that nothing was overwritten; add that nothing was lost.
     return `${base}. The session is unchanged.`;
   }
   if (name === "QuotaExceededError" || /quota/i.test(text)) {

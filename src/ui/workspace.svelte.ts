@@ -17,8 +17,22 @@ import { downloadFile, pickSaveTarget } from "./saveTarget.ts";
 import { failureMessage } from "./failureMessage.ts";
 import { forgetNotes, previousUnsaved, recordUnsaved, type UnsavedEntry } from "./unsavedMarker.ts";
 import { UnitSelection } from "./unitSelection.svelte.ts";
+import { formatTime } from "./format.ts";
 
 export type RecordingStatus = "loading" | "ready" | "error";
+
+/**
+ * A save offered as a download. The browser never tells the page whether a download finished, so
+ * the session stays unsaved (and checkpointed) until the user says they have the file.
+ */
+export interface PendingDownload {
+  fileName: string;
+  /** ISO time it was offered: the file holds the session as it was then. */
+  at: string;
+  /** The checkpoint kept in browser storage meanwhile, or why none could be. */
+  checkpoint?: string;
+  checkpointError?: string;
+}
 
 let keyCounter = 0;
 
@@ -37,11 +51,15 @@ export class Recording {
   readonly selection = new UnitSelection();
   /** The file the last Save went to: "Save" writes there again, "Save as" asks. Not reactive on purpose. */
   saveTarget: FileSystemFileHandle | undefined;
+  /** A download not yet confirmed by the user (see `PendingDownload`). */
+  download = $state<PendingDownload | undefined>();
 
-  /** loading / DEFERRED / SAVED / error, as the list shows it. */
+  /** loading / DEFERRED / SAVED / NOT CONFIRMED (a download) / error, as the list shows it. */
   readonly stateLabel = $derived(
-    this.status === "ready" ? (this.summary?.saveState ?? "—") : this.status,
+    this.status === "ready" ? (this.download ? "NOT CONFIRMED" : (this.summary?.saveState ?? "—")) : this.status,
   );
+  /** True while leaving the page could lose work: unsaved changes, or a download nobody confirmed. */
+  readonly atRisk = $derived(!!this.summary?.hasUnsavedChanges || this.download !== undefined);
 
   constructor(name: string) {
     this.name = name;
@@ -83,10 +101,10 @@ export class Workspace {
   private releasePending: string | undefined;
 
   readonly selected = $derived(this.recordings.find((r) => r.key === this.selectedKey));
-  readonly hasUnsavedWork = $derived(this.recordings.some((r) => r.summary?.hasUnsavedChanges));
+  readonly hasUnsavedWork = $derived(this.recordings.some((r) => r.atRisk));
   /** What the next visit should offer if this one ends now (lost recordings included: still unsaved). */
   readonly unsavedEntries = $derived(
-    this.recordings.flatMap((r) => (r.summary?.hasUnsavedChanges ? [{ name: r.name, datasetId: r.summary.datasetId }] : [])),
+    this.recordings.flatMap((r) => (r.atRisk && r.summary ? [{ name: r.name, datasetId: r.summary.datasetId }] : [])),
   );
 
   /** Views read their data through it (in `$effect`s); state changes go through the methods below. */
@@ -94,7 +112,7 @@ export class Workspace {
 
   constructor(client = new WorkerClient()) {
     this.client = client;
-    client.onRestart = (reason) => {
+    client.onRestart = (reason, hung) => {
       // The sessions lived in the dead worker: show them as lost rather than pretending.
       const lost: UnsavedEntry[] = [];
       this.releasePending = undefined; // the restart released the damaged file too
@@ -104,7 +122,12 @@ export class Workspace {
           r.status = "error";
           r.error = "lost when the worker restarted; resume from a checkpoint or open the file again";
           r.sessionId = undefined;
+          r.download = undefined;
         }
+      }
+      if (hung) {
+        void this.restoreAfterHang(reason, lost);
+        return;
       }
       this.notice = { kind: "error", text: `The processing worker restarted: ${reason}` };
       if (lost.length) this.recovery = { cause: "crash", detail: reason, entries: lost, noteKeys: [] };
@@ -123,6 +146,37 @@ export class Workspace {
   async openDemoUnlessRecovering(): Promise<void> {
     await this.previousVisit;
     if (!this.recovery) await this.openDemo();
+  }
+
+  /**
+   * The watchdog replaced a hung worker: every session that was open comes back from its newest
+   * checkpoint at once (no click: the user did nothing wrong), and the page says which file and step
+   * hung, what was restored and what could not be (those stay in the recovery banner).
+   */
+  private async restoreAfterHang(reason: string, lost: UnsavedEntry[]): Promise<void> {
+    const hungText = `${reason.charAt(0).toUpperCase()}${reason.slice(1)}; it was restarted.`;
+    this.notice = { kind: "error", text: `${hungText} Restoring the open sessions from their checkpoints…` };
+    if (lost.length) this.recovery = { cause: "crash", detail: reason, entries: lost, noteKeys: [] };
+    await this.refreshCheckpoints();
+    const restored: string[] = [];
+    const missing: string[] = [];
+    const failed: string[] = [];
+    for (const entry of lost) {
+      const checkpoint = this.checkpointFor(entry);
+      if (!checkpoint) {
+        missing.push(entry.name);
+        continue;
+      }
+      await this.resumeLost(entry);
+      const back = !this.recovery?.entries.some((e) => e.datasetId === entry.datasetId);
+      (back ? restored : failed).push(`${entry.name} (from checkpoint ${checkpoint.name} of ${formatTime(checkpoint.modifiedAt)})`);
+    }
+    const parts = [hungText];
+    if (restored.length) parts.push(`Restored: ${restored.join(", ")}; changes made after a checkpoint are not in it.`);
+    if (missing.length) parts.push(`Could not be restored (no checkpoint in browser storage): ${missing.join(", ")}; open their files again.`);
+    if (failed.length) parts.push(`Could not be restored (the checkpoint did not open): ${failed.join(", ")}.`);
+    if (!lost.length) parts.push("No session was open.");
+    this.notice = { kind: "error", text: parts.join(" ") };
   }
 
   /** A previous visit that ended with unsaved work (crash, closed tab): offer its checkpoints. */
@@ -202,14 +256,50 @@ export class Workspace {
       try {
         const result = await this.client.save(recording.sessionId!, target);
         recording.summary = result.summary;
-        recording.saveTarget = target;
-        if (result.file) downloadFile(result.file);
-        this.notice = { kind: "info", text: `Saved ${result.fileName}${result.file ? " (download)" : ""}.` };
+        if (result.file) {
+          downloadFile(result.file);
+          recording.download = {
+            fileName: result.fileName,
+            at: new Date().toISOString(),
+            checkpoint: result.checkpoint?.name,
+            checkpointError: result.checkpointError,
+          };
+          const kept = result.checkpoint
+            ? ` Until then browser storage keeps checkpoint ${result.checkpoint.name}.`
+            : ` Browser storage could not keep a checkpoint meanwhile (${result.checkpointError ?? "no reason given"}): keep this tab open until you have the file.`;
+          this.notice = {
+            kind: "info",
+            text: `Downloaded as ${result.fileName} — not confirmed: check your downloads folder, then press “I have the file”.${kept}`,
+          };
+          if (result.checkpoint) await this.refreshCheckpoints();
+        } else {
+          recording.saveTarget = target;
+          recording.download = undefined; // the worker forgot it too: this save replaced it
+          this.notice = { kind: "info", text: `Saved ${result.fileName}.` };
+        }
       } catch (error) {
         // A withdrawn permission stays withdrawn: the next Save asks for a file again.
         if (error instanceof WorkerError && error.errorName === "NotAllowedError") recording.saveTarget = undefined;
         throw new Error(failureMessage(error, { recording: recording.name, target: target?.name }));
       }
+    });
+  }
+
+  /** The user found the downloaded file: the session counts as saved to it, as of the download. */
+  async confirmDownload(): Promise<void> {
+    const recording = this.selected;
+    const download = recording?.download;
+    if (!recording?.sessionId || !download) return;
+    await this.run(`Confirming ${download.fileName}`, async () => {
+      const result = await this.client.confirmDownload(recording.sessionId!);
+      recording.summary = result.summary;
+      recording.download = undefined;
+      this.notice = {
+        kind: "info",
+        text: result.changedSince
+          ? `Saved ${result.fileName} (download confirmed). It holds the session as it was when downloaded: later changes are not saved yet.`
+          : `Saved ${result.fileName} (download confirmed).`,
+      };
     });
   }
 

@@ -8,8 +8,9 @@
  * | `openDemo(demoUrl, onProgress?)`  |                                         | `OpenedItem[]`                  | fetches the demo pair from the app's demo folder |
  * | `summary(sessionId)`              | session id                              | `SessionSummary`                | unknown session |
  * | `units(sessionId)`                | session id                              | `UnitTable` (typed arrays transferred) | unknown session |
- * | `save(sessionId, target?)`        | id, `FileSystemFileHandle` from `showSaveFilePicker()` | `SaveResult`; without a target `result.file` is the file to download | state → SAVED only once the bytes reached the target; on failure the old file and the session state stay as they were |
- * | `checkpoint(sessionId)`           | session id                              | `CheckpointResult`              | writes `checkpoints/<datasetId>.h5` in browser storage (overwrites with a session warning); state unchanged; full storage → clear message |
+ * | `save(sessionId, target?)`        | id, `FileSystemFileHandle` from `showSaveFilePicker()` | `SaveResult`; without a target `result.file` is the file to download | with a target: SAVED once the writable's `close()` resolved; a download (no target) leaves the state as it was (`confirmed: false`) and also writes a checkpoint; on failure the old file and the session state stay as they were; not enough browser storage for the temporary file → refused with the sizes |
+ * | `confirmDownload(sessionId)`      | session id                              | `DownloadConfirmation`          | the user has the downloaded file: SAVED to it as of the download (later changes stay unsaved); no pending download → error |
+ * | `checkpoint(sessionId)`           | session id                              | `CheckpointResult`              | writes `checkpoints/<datasetId>.h5` in browser storage (overwrites with a session warning); state unchanged; not enough browser storage (estimate, or `QuotaExceededError`) → "Browser storage: not enough space …", the previous checkpoint unchanged |
  * | `listCheckpoints()`               |                                         | `CheckpointInfo[]` newest first |  |
  * | `resumeCheckpoint(name)`          | checkpoint name                         | `OpenedItem`                    | the session resumes from browser storage |
  * | `exportCheckpoint(name)`          | checkpoint name                         | `File` (disk-backed)            | for a download |
@@ -18,7 +19,7 @@
  * | `setMemoryBudget(bytes)`          | bytes, or `null` for the default        | nothing                         | past it, sessions move their largest arrays to browser storage (half of `deviceMemory` by default) |
  * | `benchmarkSaveLoad(bytes)`        | session size in bytes                   | timings, sizes, wasm heap       | a synthetic session saved through OPFS and loaded (bench/) |
  * | `injectWriteFault(bytes)`         | bytes                                   | nothing                         | test hook: OPFS writes fail after that many bytes |
- * | `injectWritableFault(name, at)`   | DOMException name, `"open"` or `"write"` | nothing                        | test hook: the next `createWritable()` (save target or checkpoint) fails with that error |
+ * | `injectWritableFault(name, at)`   | DOMException name, `"open"`, `"write"` or `"close"` | nothing             | test hook: the next `createWritable()` (save target or checkpoint) fails with that error |
  * | `crashForTest()`                  |                                         | never returns                   | test hook: throws a wasm `RuntimeError`, so the client restarts the worker as after a real trap |
  * | `pipelineSteps()`                 |                                         | `StepInfo[]` in run order       | names, defaults, prerequisites (pipelineOps.ts) |
  * | `runSteps(sessionId, req, onProgress?)` | id, steps/params/force/input `File`s | `RunStepsResult` (report, summary, cancelled) | parameter errors before anything runs; a cancelled or failed step leaves the session as before it |
@@ -35,6 +36,9 @@
  * | `sessionTree(sessionId)`          | session id                              | `LayoutNode`: the HDF5 layout a save writes | |
  * | `storageEstimate()`               |                                         | browser storage usage, quota, persisted | nulls where the browser has no estimate |
  *
+ * Operations report what they do as heartbeats (`activity.ts`): the page's watchdog replaces a
+ * worker that stays silent too long. Test hooks that are not listed here live in `testHooks.ts`.
+ *
  * Every error leaves the worker as a plain `Error` whose message is meant for a person (HDF5's
  * multi-line diagnostics are reduced to their most specific line). Errors named `FatalWorkerError`
  * mean the wasm module may be corrupt: the client restarts the worker.
@@ -50,6 +54,8 @@ import { hdf5ErrorSummary, type H5Runtime } from "../io/h5.ts";
 import { failWritesAfter } from "../io/opfsFs.ts";
 import { loadSession, writeSessionTo } from "../io/sessionStore.ts";
 import { benchmarkSaveLoad } from "./selfBenchmark.ts";
+import { doing } from "./activity.ts";
+import { checkSpace, spaceErrorFor } from "./storageSpace.ts";
 import { pipelineOperations } from "./pipelineOps.ts";
 import { viewOperations } from "./views.ts";
 import { loadRecording } from "../io/mcs/openRecording.ts";
@@ -69,6 +75,7 @@ import {
   copyToWritable,
   createScratchFile,
   createSpillStore,
+  hasOpfs,
   mountFiles,
   runtime,
   unmountDrop,
@@ -117,8 +124,32 @@ export interface SaveResult {
   summary: SessionSummary;
   fileName: string;
   bytes: number;
+  /**
+   * True when the bytes are known to be in the user's file (the writable closed). False for a
+   * download: the browser does not say whether it finished, so the state stays as it was until
+   * `confirmDownload`.
+   */
+  confirmed: boolean;
   /** Only for a download (no target handle): the written file. */
   file?: File;
+  /** Only for a download: the checkpoint kept meanwhile in browser storage, or why it could not be. */
+  checkpoint?: CheckpointInfo;
+  checkpointError?: string;
+}
+
+export interface DownloadConfirmation {
+  summary: SessionSummary;
+  fileName: string;
+  /** The session changed after the download: the file holds it as it was, later changes are unsaved. */
+  changedSince: boolean;
+}
+
+/** A download offered but not confirmed: what `confirmDownload` marks saved. */
+interface PendingDownload {
+  fileName: string;
+  savedAt: string;
+  changedSince: boolean;
+  stopWatching(): void;
 }
 
 export interface CheckpointResult {
@@ -133,6 +164,8 @@ interface OpenSession {
   drop?: MountedDrop;
   /** The last saved file offered as a download: kept until the next save or close. */
   lastExport?: ScratchFile;
+  /** That download, until the user confirms it or saves again. */
+  download?: PendingDownload;
   /** Its spill store, attached just after opening (see `attachSpillStore`). */
   spill?: Promise<SpillStore | undefined>;
 }
@@ -195,24 +228,69 @@ async function save(sessionId: string, target?: FileSystemFileHandle): Promise<S
   // A download still reading the previous export is done by now: the page asked for a new save.
   await open.lastExport?.dispose();
   open.lastExport = undefined;
-  const scratch = await createScratchFile(rt, `save-${sessionId}-${Date.now()}.h5`, dataBytes(session));
+  forgetDownload(open);
+  const sessionBytes = dataBytes(session);
+  if (hasOpfs()) await checkSpace("save", sessionBytes);
+  doing("writing the session file", fileName);
+  const scratch = await createScratchFile(rt, `save-${sessionId}-${Date.now()}.h5`, sessionBytes);
+  let savedAt: string, bytes: number, file: File;
   try {
-    const savedAt = writeSessionTo(rt, session, scratch.path);
-    const bytes = scratch.size();
-    const file = await scratch.file(fileName);
-    if (target) {
+    savedAt = writeSessionTo(rt, session, scratch.path);
+    bytes = scratch.size();
+    file = await scratch.file(fileName);
+  } catch (error) {
+    await scratch.dispose();
+    throw await spaceErrorFor(error, "save", sessionBytes);
+  }
+  if (target) {
+    doing(`copying to ${fileName}`, fileName);
+    try {
+      // Resolves only after the writable's close(): the bytes are in the user's file.
       await copyToWritable(file, await target.createWritable());
+    } finally {
       await scratch.dispose();
-    } else {
-      open.lastExport = scratch; // the download reads it after we return
     }
     // State changes only once the bytes reached the user's file; the scratch path means nothing to them.
     session.markSaved(fileName, savedAt);
-    return { summary: summarizeSession(session), fileName, bytes, file: target ? undefined : file };
-  } catch (error) {
-    await scratch.dispose();
-    throw error;
+    return { summary: summarizeSession(session), fileName, bytes, confirmed: true };
   }
+  // A download: the browser never says whether it finished, failed or was cancelled. The session
+  // stays as it was (unsaved) until the user confirms, and browser storage keeps a checkpoint.
+  open.lastExport = scratch; // the download reads it after we return
+  open.download = watchDownload(session, fileName, savedAt);
+  const result: SaveResult = { summary: summarizeSession(session), fileName, bytes, confirmed: false, file };
+  try {
+    result.checkpoint = (await writeCheckpoint(sessionId, false)).checkpoint;
+  } catch (error) {
+    if (isFatal(error)) throw error;
+    result.checkpointError = personMessage(error);
+  }
+  result.summary = summarizeSession(session);
+  return result;
+}
+
+/** Remembers a download until it is confirmed, and whether the session changed after it. */
+function watchDownload(session: PipelineSession, fileName: string, savedAt: string): PendingDownload {
+  const download: PendingDownload = { fileName, savedAt, changedSince: false, stopWatching: () => undefined };
+  const stop = session.onChange(() => (download.changedSince = true));
+  download.stopWatching = () => void stop();
+  return download;
+}
+
+function forgetDownload(open: OpenSession): void {
+  open.download?.stopWatching();
+  open.download = undefined;
+}
+
+async function confirmDownload(sessionId: string): Promise<DownloadConfirmation> {
+  const open = get(sessionId);
+  const { session, download } = open;
+  if (!download) throw new Error(`no download of session ${session.datasetId} is waiting to be confirmed`);
+  forgetDownload(open);
+  session.markSaved(download.fileName, download.savedAt);
+  // The file holds the session as it was when downloaded: what changed since is still unsaved.
+  if (download.changedSince) session.hasUnsavedChanges = true;
+  return { summary: summarizeSession(session), fileName: download.fileName, changedSince: download.changedSince };
 }
 
 async function checkpoint(sessionId: string): Promise<CheckpointResult> {
@@ -224,14 +302,21 @@ async function writeCheckpoint(sessionId: string, warnOnOverwrite: boolean): Pro
   const rt = await runtime();
   const { session } = get(sessionId);
   const name = checkpointNameFor(session.datasetId);
-  const scratch = await createScratchFile(rt, `checkpoint-${sessionId}-${Date.now()}.h5`, dataBytes(session));
+  const sessionBytes = dataBytes(session);
+  // Refused before anything is written when the browser says it cannot fit (scratch file + copy).
+  if (hasOpfs()) await checkSpace("checkpoint", sessionBytes);
+  doing("writing the checkpoint", name);
+  const scratch = await createScratchFile(rt, `checkpoint-${sessionId}-${Date.now()}.h5`, sessionBytes);
   try {
     const existed = await checkpointExists(name);
     writeSessionTo(rt, session, scratch.path, { checkpointName: session.datasetId });
+    doing("copying the checkpoint into browser storage", name);
     const info = await storeCheckpoint(await scratch.file(name), name);
     // Only now, when it happened: a failed checkpoint overwrote nothing.
     if (existed && warnOnOverwrite) session.warn(`overwrote checkpoint ${name} in browser storage`);
     return { summary: summarizeSession(session), checkpoint: info };
+  } catch (error) {
+    throw await spaceErrorFor(error, "checkpoint", sessionBytes);
   } finally {
     await scratch.dispose();
   }
@@ -244,6 +329,7 @@ async function listCheckpoints(): Promise<CheckpointInfo[]> {
 async function resumeCheckpoint(name: string): Promise<OpenedItem> {
   const rt = await runtime();
   const label = `${name} (checkpoint)`;
+  doing("reading the checkpoint", name);
   const budget = await newMemoryBudget();
   try {
     const { session } = await readCheckpoint(rt, name, (path) => loadSession(rt, path, { memoryBudget: budget }));
@@ -268,6 +354,7 @@ async function closeSession(sessionId: string): Promise<void> {
   const open = sessions.get(sessionId);
   if (!open) return;
   sessions.delete(sessionId);
+  forgetDownload(open);
   (await open.spill)?.close();
   await open.lastExport?.dispose();
   if (open.drop) unmountDrop(await runtime(), open.drop.dir);
@@ -342,6 +429,7 @@ async function openSessionFile(rt: H5Runtime, file: File): Promise<OpenedItem> {
   const name = file.name;
   const kind = "session-file";
   let drop: MountedDrop | undefined;
+  doing("reading the session file", name);
   const budget = await newMemoryBudget();
   try {
     drop = mountFiles(rt, [file]);
@@ -373,6 +461,7 @@ function openRecordings(rt: H5Runtime, files: File[], onProgress?: ProgressCallb
   for (const group of groups) {
     const name = group.names.join(" + ");
     let drop: MountedDrop | undefined;
+    doing("opening the recording", name);
     try {
       // Both files in one directory, so a .cmtr's external link to its .cmcr could resolve too.
       drop = mountFiles(rt, group.names.map((n) => byName.get(n)!));
@@ -382,7 +471,13 @@ function openRecordings(rt: H5Runtime, files: File[], onProgress?: ProgressCallb
           cmcrPath: group.cmcr === undefined ? undefined : drop.paths.get(group.cmcr),
           cmtrPath: group.cmtr === undefined ? undefined : drop.paths.get(group.cmtr),
         },
-        { datasetId: group.datasetId, onProgress: (fraction, message) => onProgress?.({ name, fraction, message }) },
+        {
+          datasetId: group.datasetId,
+          onProgress: (fraction, message) => {
+            doing(message); // the file stays the one last read (activity.ts)
+            onProgress?.({ name, fraction, message });
+          },
+        },
       );
       // The loader saw mount paths (/drops/N/…); the file name is all the browser knows of the real path.
       session.setSourceFiles({
@@ -490,11 +585,12 @@ async function injectWriteFault(bytes: number): Promise<void> {
 
 /**
  * Test hook: the next `createWritable()` in this worker (a save to the user's file or a checkpoint)
- * fails with a `DOMException` named `name` — at `"open"` as when permission was revoked, or on the
- * first `"write"` as when the disk or quota is full. Real browsers raise exactly these; a test cannot
- * fill a disk or revoke a permission on demand.
+ * fails with a `DOMException` named `name` — at `"open"` as when permission was revoked, on the
+ * first `"write"` as when the disk or quota is full, or at `"close"` (the swap file cannot replace
+ * the target: nothing reached the file although every write succeeded). Real browsers raise exactly
+ * these; a test cannot fill a disk or revoke a permission on demand.
  */
-async function injectWritableFault(name: string, at: "open" | "write"): Promise<void> {
+async function injectWritableFault(name: string, at: "open" | "write" | "close"): Promise<void> {
   const proto = FileSystemFileHandle.prototype as { createWritable(this: FileSystemFileHandle, o?: unknown): Promise<FileSystemWritableFileStream> };
   const original = proto.createWritable;
   const fault = () => new DOMException(`injected ${name}`, name);
@@ -505,7 +601,10 @@ async function injectWritableFault(name: string, at: "open" | "write"): Promise<
     // The real stream, so abort() discards its swap file as after a real failure.
     return new Proxy(writable, {
       get(target, key) {
-        if (key === "write") return () => Promise.reject(fault());
+        if (key === at) {
+          // A failed close() leaves the swap file, as a browser does; abort() then discards it.
+          return () => Promise.reject(fault());
+        }
         const value = Reflect.get(target, key) as unknown;
         return typeof value === "function" ? (value as (...a: unknown[]) => unknown).bind(target) : value;
       },
@@ -536,6 +635,7 @@ export const api = {
   summary: guarded(summary),
   units: guarded(units),
   save: guarded(save),
+  confirmDownload: guarded(confirmDownload),
   checkpoint: guarded(checkpoint),
   listCheckpoints: guarded(listCheckpoints),
   resumeCheckpoint: guarded(resumeCheckpoint),

@@ -189,8 +189,6 @@ export async function deleteCheckpoint(name: string): Promise<void> {
 }
 
 function storageError(error: unknown): unknown {
-  if (error instanceof DOMException && error.name === "QuotaExceededError") {
-    return new Error("browser storage is full: delete old checkpoints or save the session to a file instead");
-  }
+  // A QuotaExceededError stays itself: api.ts words it with the sizes (storageSpace.ts).
   return error;
 }

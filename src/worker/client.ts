@@ -2,9 +2,13 @@
  * The page's handle on the worker: one method per `WorkerAPI` operation. Errors are turned into
  * `WorkerError`s with a message naming what failed, here and nowhere else; a worker that died (or
  * reports a fatal HDF5 error) is replaced by a fresh one and `onRestart` tells the page that the
- * sessions it held are gone.
+ * sessions it held are gone. So is a worker that stops sending heartbeats while a call is in flight
+ * (`watchdog.ts`): h5wasm cannot be interrupted, only terminated.
  */
 import * as Comlink from "comlink";
+import { READY_STEP, isHeartbeat } from "./activity.ts";
+import { DEFAULT_HUNG_AFTER_MS, Watchdog, hungMessage, type HungReport } from "./watchdog.ts";
+import type { TestHooks } from "./testHooks.ts";
 import type {
   CheckpointInfo,
   CheckpointResult,
@@ -14,6 +18,7 @@ import type {
   SessionSummary,
   UnitTable,
   WorkerAPI,
+  DownloadConfirmation,
 } from "./api.ts";
 import type {
   ElectrodeMap,
@@ -44,7 +49,9 @@ export type {
   SessionSummary,
   UnitTable,
   WorkerAPI,
+  DownloadConfirmation,
 } from "./api.ts";
+export type { HungReport } from "./watchdog.ts";
 export type {
   ElectrodeMap,
   LayoutAttr,
@@ -78,25 +85,50 @@ function spawnWorker(): Worker {
   return new Worker(new URL("./worker.ts", import.meta.url), { type: "module", name: "hdmea-worker" });
 }
 
+/** The worker's entry exposes the operations and, apart, the test hooks (`worker.ts`). */
+type ExposedWorker = WorkerAPI & { test: TestHooks };
+
+/**
+ * Extra time a call gets while a fresh worker is still loading h5wasm (one step with no heartbeat:
+ * a few seconds, more on a loaded machine).
+ */
+const START_ALLOWANCE_MS = 30_000;
+
+/** Time limits without progress, as multiples of `hungAfterMs`, for calls known to run long. */
+const LONG_CALL = {
+  /** A `.cmcr`'s analog channels are read in a few large reads. */
+  openRecording: 3,
+  /** Compute-heavy steps report progress per step or per unit, not per read. */
+  runSteps: 5,
+  benchmark: 10,
+};
+
 export class WorkerClient {
-  /** Called after the worker had to be replaced; the page should forget its sessions. */
-  onRestart: ((reason: string) => void) | undefined;
+  /**
+   * Called after the worker had to be replaced; the page should forget its sessions. `hung` is set
+   * when the watchdog replaced it (no heartbeat for too long): it names the file and step.
+   */
+  onRestart: ((reason: string, hung?: HungReport) => void) | undefined;
+  /** Silence (no heartbeat) after which a call in flight counts as hung; tests shorten it. */
+  hungAfterMs = DEFAULT_HUNG_AFTER_MS;
 
   private worker!: Worker;
-  private remote!: Comlink.Remote<WorkerAPI>;
+  private remote!: Comlink.Remote<ExposedWorker>;
   /** Rejecters of calls in flight, so a dying worker does not leave promises hanging forever. */
   private inFlight = new Set<(error: Error) => void>();
+  private readonly watchdog = new Watchdog((report) => this.restart(hungMessage(report), "WorkerHungError", report));
 
   constructor(private readonly create: () => Worker = spawnWorker) {
     this.start();
   }
 
   openFiles(files: File[], onProgress?: ProgressCallback): Promise<OpenedItem[]> {
-    return this.call("Opening files", (r) => r.openFiles(files, onProgress && Comlink.proxy(onProgress)));
+    const recording = files.some((f) => /\.cmcr$/i.test(f.name));
+    return this.call("Opening files", (r) => r.openFiles(files, onProgress && Comlink.proxy(onProgress)), recording ? LONG_CALL.openRecording : 1);
   }
 
   openDemo(onProgress?: ProgressCallback): Promise<OpenedItem[]> {
-    return this.call("Opening the demo recording", (r) => r.openDemo(appUrl("demo/"), onProgress && Comlink.proxy(onProgress)));
+    return this.call("Opening the demo recording", (r) => r.openDemo(appUrl("demo/"), onProgress && Comlink.proxy(onProgress)), LONG_CALL.openRecording);
   }
 
   summary(sessionId: string): Promise<SessionSummary> {
@@ -107,9 +139,17 @@ export class WorkerClient {
     return this.call("Reading the units", (r) => r.units(sessionId));
   }
 
-  /** With a handle from `showSaveFilePicker()` the worker writes the file; without, it returns it for a download. */
+  /**
+   * With a handle from `showSaveFilePicker()` the worker writes the file (SAVED once it is closed);
+   * without, it returns it for a download, which stays unconfirmed until `confirmDownload`.
+   */
   save(sessionId: string, target?: FileSystemFileHandle): Promise<SaveResult> {
     return this.call("Saving", (r) => r.save(sessionId, target));
+  }
+
+  /** The user has the downloaded file: the session is SAVED to it (as of the download). */
+  confirmDownload(sessionId: string): Promise<DownloadConfirmation> {
+    return this.call("Confirming the download", (r) => r.confirmDownload(sessionId));
   }
 
   checkpoint(sessionId: string): Promise<CheckpointResult> {
@@ -133,7 +173,7 @@ export class WorkerClient {
   }
 
   benchmarkSaveLoad(bytes: number): Promise<SelfBenchmarkResult> {
-    return this.call("Benchmarking", (r) => r.benchmarkSaveLoad(bytes));
+    return this.call("Benchmarking", (r) => r.benchmarkSaveLoad(bytes), LONG_CALL.benchmark);
   }
 
   injectWriteFault(bytes: number): Promise<void> {
@@ -141,13 +181,21 @@ export class WorkerClient {
   }
 
   /** Test hook: the next save or checkpoint write fails with a browser error named `name` (see api.ts). */
-  injectWritableFault(name: string, at: "open" | "write"): Promise<void> {
+  injectWritableFault(name: string, at: "open" | "write" | "close"): Promise<void> {
     return this.call("Injecting a storage fault", (r) => r.injectWritableFault(name, at));
   }
 
   /** Test hook: the worker reports a fatal wasm error; the client restarts it as after a real one. */
   crashForTest(): Promise<never> {
     return this.call("Crashing the worker on purpose", (r) => r.crashForTest());
+  }
+
+  /**
+   * Test hooks that live in their own module in the worker (`testHooks.ts`), not in `WorkerAPI`:
+   * e.g. `test.hangInRead("demo-.cmtr", 20)` blocks the worker inside its 21st read of that file.
+   */
+  get test(): Comlink.Remote<TestHooks> {
+    return this.remote.test as unknown as Comlink.Remote<TestHooks>;
   }
 
   /**
@@ -173,7 +221,7 @@ export class WorkerClient {
   }
 
   runSteps(sessionId: string, request: RunStepsRequest, onProgress?: StepProgressCallback): Promise<RunStepsResult> {
-    return this.call("Running steps", (r) => r.runSteps(sessionId, request, onProgress && Comlink.proxy(onProgress)));
+    return this.call("Running steps", (r) => r.runSteps(sessionId, request, onProgress && Comlink.proxy(onProgress)), LONG_CALL.runSteps);
   }
 
   cancelSteps(sessionId: string): Promise<void> {
@@ -238,37 +286,47 @@ export class WorkerClient {
 
   private start(): void {
     this.worker = this.create();
+    this.watchdog.starting(START_ALLOWANCE_MS);
     this.worker.addEventListener("error", (event) => {
       // An uncaught error in the worker scope (or a module that failed to load): start afresh.
       event.preventDefault();
       this.restart(`the worker stopped (${event.message || "it could not start"})`);
     });
-    this.remote = Comlink.wrap<WorkerAPI>(this.worker);
+    this.worker.addEventListener("message", (event: MessageEvent) => {
+      if (!isHeartbeat(event.data)) return;
+      if (event.data.step === READY_STEP) this.watchdog.started();
+      this.watchdog.beat(event.data);
+    });
+    this.remote = Comlink.wrap<ExposedWorker>(this.worker);
   }
 
   private stop(): void {
+    this.watchdog.reset();
     this.remote[Comlink.releaseProxy]();
     this.worker.terminate();
   }
 
-  private restart(reason: string): void {
+  private restart(reason: string, errorName = "FatalWorkerError", hung?: HungReport): void {
     this.stop();
     const pending = [...this.inFlight];
     this.inFlight.clear();
-    for (const reject of pending) reject(new WorkerError(reason, "FatalWorkerError", true));
+    for (const reject of pending) reject(new WorkerError(reason, errorName, true));
     this.start();
-    this.onRestart?.(reason);
+    this.onRestart?.(reason, hung);
   }
 
-  private async call<R>(what: string, run: (remote: Comlink.Remote<WorkerAPI>) => Promise<R>): Promise<R> {
+  /** `slow` multiplies the time limit without progress, for calls known to run long. */
+  private async call<R>(what: string, run: (remote: Comlink.Remote<ExposedWorker>) => Promise<R>, slow = 1): Promise<R> {
     let reject!: (error: Error) => void;
     const died = new Promise<never>((_, r) => (reject = r));
     this.inFlight.add(reject);
+    const done = this.watchdog.watch(what, this.hungAfterMs * slow);
     try {
       return await Promise.race([run(this.remote), died]);
     } catch (error) {
       throw this.translate(what, error);
     } finally {
+      done();
       this.inFlight.delete(reject);
     }
   }

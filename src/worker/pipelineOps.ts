@@ -17,6 +17,7 @@ import {
 } from "../core/pipeline.ts";
 import type { PipelineSession } from "../core/session.ts";
 import { summarizeSession, type SessionSummary } from "../core/sessionSummary.ts";
+import { doing } from "./activity.ts";
 
 const EIMAGE_STEP = "load_recording_with_eimage_sta";
 
@@ -84,6 +85,7 @@ export function pipelineOperations(
       running.set(sessionId, controller);
       let sensor: SensorInput | undefined;
       try {
+        doing("reading the step inputs", session.datasetId);
         const inputs = await readInputs(request.inputs ?? {});
         if (request.steps !== "all" && request.steps.includes(EIMAGE_STEP)) {
           sensor = await sensorOf(sessionId);
@@ -95,7 +97,10 @@ export function pipelineOperations(
           force: request.force,
           inputs,
           signal: controller.signal,
-          onProgress,
+          onProgress: (progress) => {
+            doing(`${progress.step}: ${progress.message}`, session.datasetId);
+            onProgress?.(progress);
+          },
           onStepDone: async (step) => {
             if (request.checkpointEachStep && step.status === "completed") await checkpoint(sessionId);
           },

@@ -14,6 +14,7 @@ import type { H5Runtime } from "../io/h5.ts";
 import { mountBlobs } from "../io/blobFs.ts";
 import { mountOpfsFiles } from "../io/opfsFs.ts";
 import { SpillStore } from "../core/spillStore.ts";
+import { progressed } from "./activity.ts";
 
 /** The few Emscripten FS calls used here (h5wasm's own typing of `FS` is loose). */
 interface EmscriptenFs {
@@ -180,9 +181,11 @@ export async function createSpillStore(label: string): Promise<SpillStore | unde
   return new SpillStore({
     location: "browser storage",
     write(bytes, at) {
+      progressed();
       for (let done = 0; done < bytes.length; ) done += handle.write(bytes.subarray(done), { at: at + done });
     },
     read(into, at) {
+      progressed();
       for (let done = 0; done < into.length; ) {
         const n = handle.read(into.subarray(done), { at: at + done });
         if (n <= 0) throw new Error(`the spill file in browser storage ended at byte ${at + done} (it was removed or truncated)`);
@@ -211,6 +214,7 @@ function* readSlices(rt: H5Runtime, path: string, sliceBytes = COPY_SLICE_BYTES)
   const stream = fs.open(path, "r");
   try {
     for (let at = 0; at < size; at += sliceBytes) {
+      progressed();
       const buf = new Uint8Array(Math.min(sliceBytes, size - at));
       const n = fs.read(stream, buf, 0, buf.length, at);
       yield n === buf.length ? buf : buf.subarray(0, n);
@@ -227,6 +231,7 @@ export async function copyToWritable(file: Blob, writable: FileSystemWritableFil
     for (let at = 0; at < file.size; at += COPY_SLICE_BYTES) {
       const slice = new Uint8Array(await file.slice(at, at + COPY_SLICE_BYTES).arrayBuffer());
       await writable.write(slice);
+      progressed();
       bytes += slice.byteLength;
     }
     await writable.close();

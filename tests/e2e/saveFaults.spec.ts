@@ -62,8 +62,8 @@ test("storage full during a checkpoint: says so and what to do; the session and 
   await panel.getByRole("button", { name: "Checkpoint" }).click();
   const alert = page.getByRole("alert");
   await expect(alert).toContainText("quota.cmcr + quota-.cmtr");
-  await expect(alert).toContainText("browser storage is full");
-  await expect(alert).toContainText("delete old checkpoints");
+  await expect(alert).toContainText(/Browser storage: not enough space for this checkpoint \(needs about \d+ MB, [\d,]+ MB free\); the previous checkpoint is unchanged/);
+  await expect(alert).toContainText("Delete old checkpoints");
   await expect(alert).toContainText("The session is unchanged");
   await expect(item).toContainText("DEFERRED");
   await expect(panel).toContainText("unsaved changes");

@@ -91,7 +91,10 @@ describe("worker api in Node", () => {
     const saved = await api.save(id);
     expect(saved.file).toBeDefined();
     expect(saved.fileName).toBe(`${session.datasetId}.h5`);
+    // A download is never confirmed by the browser: the state is the loaded file's, unchanged.
+    expect(saved.confirmed).toBe(false);
     expect(saved.summary.saveState).toBe("SAVED");
+    expect(saved.summary.hdf5Path).toMatch(/fixture\.h5$/);
     const out = join(dir, "downloaded.h5");
     writeFileSync(out, new Uint8Array(await saved.file!.arrayBuffer()));
     expect(saved.bytes).toBe(saved.file!.size);
@@ -145,5 +148,40 @@ describe("worker api in Node", () => {
     const before = await api.summary(item.sessionId!);
     await expect(api.checkpoint(item.sessionId!)).rejects.toThrow(/origin private file system/);
     expect(await api.summary(item.sessionId!)).toEqual(before);
+  });
+
+  it("keeps a downloaded session unsaved until the user confirms the download, then SAVED as of the download", async () => {
+    const rt = await nodeRuntime();
+    const recording = writeRecordingPair(rt, { dir, name: "rec2", units: 3, minutes: 0.1, seed: 5 });
+    const [item] = await api.openFiles([fileFromDisk(recording.cmcrPath), fileFromDisk(recording.cmtrPath)]);
+    const id = item.sessionId!;
+    await expect(api.confirmDownload(id)).rejects.toThrow(/no download of session rec2 is waiting to be confirmed/);
+
+    const saved = await api.save(id);
+    expect(saved.confirmed).toBe(false);
+    expect(saved.file!.name).toBe("rec2.h5");
+    expect(saved.summary.saveState).toBe("DEFERRED");
+    expect(saved.summary.hasUnsavedChanges).toBe(true);
+    expect(saved.summary.hdf5Path).toBeNull();
+    // The automatic checkpoint needs browser storage, which Node has not: said, and the download stands.
+    expect(saved.checkpoint).toBeUndefined();
+    expect(saved.checkpointError).toMatch(/origin private file system/);
+
+    const confirmed = await api.confirmDownload(id);
+    expect(confirmed).toMatchObject({ fileName: "rec2.h5", changedSince: false });
+    expect(confirmed.summary.saveState).toBe("SAVED");
+    expect(confirmed.summary.hdf5Path).toBe("rec2.h5");
+    expect(confirmed.summary.hasUnsavedChanges).toBe(false);
+    await expect(api.confirmDownload(id)).rejects.toThrow(/no download/);
+
+    // A change after the download is not in the file: confirming it leaves that change unsaved.
+    await api.save(id);
+    const unit = (await api.units(id)).ids[0];
+    await api.labelUnit(id, unit, "rgc");
+    const later = await api.confirmDownload(id);
+    expect(later.changedSince).toBe(true);
+    expect(later.summary.saveState).toBe("SAVED");
+    expect(later.summary.hasUnsavedChanges).toBe(true);
+    await api.closeSession(id);
   });
 });

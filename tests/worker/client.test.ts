@@ -8,6 +8,8 @@ import { WorkerClient, WorkerError } from "../../src/worker/client.ts";
 
 interface FakeWorker {
   worker: Worker;
+  /** Posts a message from the worker's side, as `activity.ts` posts heartbeats. */
+  post(message: unknown): void;
   /** Fires the worker's `error` event, as an uncaught exception in the worker scope does. */
   crash(message: string): void;
   terminated: boolean;
@@ -16,9 +18,12 @@ interface FakeWorker {
 function fakeWorker(service: Record<string, (...args: never[]) => unknown>): FakeWorker {
   const { port1, port2 } = new MessageChannel();
   Comlink.expose(service, port2);
+  // As worker.ts does once h5wasm is loaded: from then on the watchdog's limits apply as set.
+  port2.postMessage({ type: "hdmea-heartbeat", step: "ready" });
   const errors = new EventTarget();
   const fake: FakeWorker = {
     terminated: false,
+    post: (message) => port2.postMessage(message),
     crash: (message) => errors.dispatchEvent(Object.assign(new Event("error", { cancelable: true }), { message })),
     worker: {
       postMessage: (message: unknown, transfer: Transferable[]) => port1.postMessage(message, transfer),
@@ -105,6 +110,58 @@ describe("WorkerClient", () => {
     expect(restarts).toEqual(["the worker stopped (out of memory)"]);
     expect(workers).toHaveLength(2);
     await expect(client.listCheckpoints()).resolves.toHaveLength(1);
+    client.dispose();
+  });
+
+  it("replaces a worker that sends no heartbeat for too long during a call, naming the file and step", async () => {
+    const workers: FakeWorker[] = [];
+    const client = new WorkerClient(() => {
+      const fake = fakeWorker({
+        // Announces its read, then blocks (as HDF5 in a loop): it never answers.
+        openFiles: () => {
+          fake.post({ type: "hdmea-heartbeat", step: "reading units 3/24", file: "demo-.cmtr" });
+          return new Promise(() => {});
+        },
+        listCheckpoints: async () => [],
+      });
+      workers.push(fake);
+      return fake.worker;
+    });
+    client.hungAfterMs = 150;
+    const restarts: { reason: string; file?: string }[] = [];
+    client.onRestart = (reason, hung) => restarts.push({ reason, file: hung?.last?.file });
+    const error = (await client.openFiles([]).catch((e: unknown) => e)) as WorkerError;
+    expect(error).toBeInstanceOf(WorkerError);
+    expect(error.errorName).toBe("WorkerHungError");
+    expect(error.fatal).toBe(true);
+    expect(error.message).toMatch(/^Opening files failed: the processing worker stopped responding: no progress for 0 s at demo-\.cmtr, step “reading units 3\/24”/);
+    expect(restarts).toHaveLength(1);
+    expect(restarts[0].file).toBe("demo-.cmtr");
+    expect(workers).toHaveLength(2);
+    expect(workers[0].terminated).toBe(true);
+    await expect(client.listCheckpoints()).resolves.toEqual([]);
+    client.dispose();
+  });
+
+  it("keeps a worker whose call takes longer than the limit but keeps sending heartbeats", async () => {
+    const workers: FakeWorker[] = [];
+    const client = new WorkerClient(() => {
+      const fake = fakeWorker({
+        checkpoint: async () => {
+          for (let i = 0; i < 8; i++) {
+            fake.post({ type: "hdmea-heartbeat", step: "writing the checkpoint", file: "demo.h5" });
+            await new Promise((r) => setTimeout(r, 40));
+          }
+          return "done";
+        },
+      });
+      workers.push(fake);
+      return fake.worker;
+    });
+    client.hungAfterMs = 120;
+    client.onRestart = () => expect.unreachable("a worker with heartbeats was replaced");
+    await expect(client.checkpoint("s1")).resolves.toBe("done");
+    expect(workers).toHaveLength(1);
     client.dispose();
   });
 });
