@@ -117,9 +117,9 @@ test("two copies in two folders of one host: separate service workers, caches an
   // Give the other copy's list time to load, then check it does not offer the first copy's checkpoint.
   await expect(other.getByRole("region", { name: /Checkpoints/ })).toContainText(/used of|unknown/);
   await expect(other.getByRole("region", { name: /Checkpoints/ })).not.toContainText("demo.h5");
-  const caches = await other.evaluate(() => caches.keys());
-  expect(caches.filter((name) => name.includes(APP))).toHaveLength(1);
-  expect(caches.filter((name) => name.includes(OTHER))).toHaveLength(1);
+  const cacheNames: string[] = await other.evaluate(() => caches.keys());
+  expect(cacheNames.filter((name) => name.includes(APP))).toHaveLength(1);
+  expect(cacheNames.filter((name) => name.includes(OTHER))).toHaveLength(1);
   // The first copy still has its checkpoint after the second copy's service worker activated.
   await page.reload();
   await expect(checkpoints).toContainText("demo.h5");
