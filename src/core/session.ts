@@ -15,7 +15,7 @@ import { formatBytes } from "./formatBytes.ts";
  * | `addFeature(unit, name, …)`| stores `features/<name>/{data, metadata}` on a unit         | SessionError: unknown unit             |
  * | `placeInUnit(unit, path, n)`| stores a result at a unit path (the lab's places, `features/resultPlaces.ts`) | SessionError: unknown unit |
  * | `markStepComplete(name, p)`| records the step with its parameters and time (re-run moves it last) |                       |
- * | `batch(fn)`                 | groups changes into one notification (one step = one write in immediate mode) | |
+ * | `batch(fn)`                 | groups changes into one notification (one step = one write in immediate mode) and one memory check | |
  * | `warn(message)`            | records a warning on the session (the UI shows them)        |                                        |
  * | `markSaved(path, at)`      | called by the store after a successful save: state SAVED    |                                        |
  * | `memoryEstimateBytes()`    | bytes of the arrays the session holds in memory             |                                        |
@@ -125,6 +125,8 @@ export class PipelineSession {
   private spillFailed = false;
   private listeners = new Set<(change: SessionChange) => void>();
   private pendingPaths: string[] | undefined;
+  /** A change inside a batch asked for a memory check; it runs once when the batch ends. */
+  private memoryCheckPending = false;
 
   constructor(datasetId: string, options: SessionOptions = {}) {
     this.datasetId = validateDatasetId(datasetId);
@@ -158,6 +160,8 @@ export class PipelineSession {
   /**
    * Runs `fn` as one change: listeners hear once, at the end, with every path it touched. A pipeline
    * step runs inside one batch, so immediate mode writes once per step, as the original did.
+   * The memory estimate walks the whole session, so a batch checks it once, at its end: a step that
+   * adds 1,000 units' features costs one walk, not one per feature.
    */
   batch<T>(fn: () => T): T {
     if (this.pendingPaths) return fn();
@@ -165,6 +169,10 @@ export class PipelineSession {
     try {
       return fn();
     } finally {
+      if (this.memoryCheckPending) {
+        this.memoryCheckPending = false;
+        this.checkMemory(); // its warnings join this batch's notification
+      }
       const paths = this.pendingPaths;
       this.pendingPaths = undefined;
       if (paths.length) this.notify(paths);
@@ -278,9 +286,13 @@ export class PipelineSession {
 
   private changed(paths: string[], checkMemory = true): void {
     this.hasUnsavedChanges = true;
-    if (checkMemory) this.checkMemory();
-    if (this.pendingPaths) this.pendingPaths.push(...paths);
-    else this.notify(paths);
+    if (this.pendingPaths) {
+      if (checkMemory) this.memoryCheckPending = true;
+      this.pendingPaths.push(...paths);
+    } else {
+      if (checkMemory) this.checkMemory();
+      this.notify(paths);
+    }
   }
 
   private notify(paths: string[]): void {

@@ -170,6 +170,22 @@ describe("memory budget", () => {
     }
   });
 
+  it("applies the budget once at the end of a batch that passed it, to everything the batch added", () => {
+    const session = bigUnitSession(10, 100, 8000);
+    const store = new SpillStore(memoryScratch());
+    session.setMemoryBudget({ store, budgetBytes: 1e6 });
+    expect(store.liveBytes).toBe(0);
+    session.batch(() => {
+      for (const id of session.units.keys()) session.addFeature(id, "sta", new NDArray(ramp(25_000))); // 200 kB each
+      expect(store.liveBytes).toBe(0); // nothing moves while the step commits
+    });
+    const bytes = session.arrayBytes();
+    expect(bytes.resident).toBeLessThanOrEqual(0.75 * 1e6);
+    expect(bytes.spilled).toBe(store.liveBytes);
+    expect(bytes.resident + bytes.spilled).toBe(10 * (800 + 8000 + 200_000) + 8000);
+    expect(session.warnings.filter((w) => w.message.includes("passed its 1.00 MB memory budget"))).toHaveLength(1);
+  });
+
   it("leaves small arrays and sessions within budget alone", () => {
     const session = bigUnitSession(3, 100, MIN_SPILL_BYTES / 2);
     const store = new SpillStore(memoryScratch());

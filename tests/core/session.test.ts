@@ -141,6 +141,48 @@ describe("PipelineSession", () => {
     expect(seen.at(-1)).toEqual(["metadata/x"]); // what did change is still reported
   });
 
+  it("walks the session for its memory estimate once per batch, not once per change in it", () => {
+    const s = new PipelineSession("r");
+    s.addUnits(Array.from({ length: 50 }, (_, i) => unit(i + 1)));
+    let walks = 0;
+    const arrayBytes = s.arrayBytes.bind(s);
+    s.arrayBytes = () => (walks++, arrayBytes());
+    s.addFeature("unit_001", "f", new NDArray(new Float64Array(4)));
+    expect(walks).toBe(1); // outside a batch, each change checks at once
+    walks = 0;
+    s.batch(() => {
+      for (const u of s.units.keys()) s.addFeature(u, "g", new NDArray(new Float64Array(4)));
+      s.addStimulus({ s: new NDArray(new Float64Array(4)) });
+      s.markStepComplete("extract_features");
+    });
+    expect(walks).toBe(1);
+    walks = 0;
+    s.batch(() => s.warn("a warning alone changes no arrays"));
+    expect(walks).toBe(0);
+  });
+
+  it("warns at the end of a batch that crossed the threshold, in that batch's notification, with its final size", () => {
+    const s = new PipelineSession("big", { memoryWarningBytes: 1000 });
+    s.addUnits([unit(1), unit(2)]);
+    const seen: string[][] = [];
+    s.onChange((c) => seen.push(c.paths));
+    s.batch(() => {
+      s.addFeature("unit_001", "f", new NDArray(new Float64Array(100)));
+      expect(s.warnings).toHaveLength(0); // checked once the batch ends
+      s.addFeature("unit_002", "f", new NDArray(new Float64Array(200)));
+    });
+    expect(s.warnings).toHaveLength(1);
+    expect(s.warnings[0].message).toMatch(/big holds 0\.00 GB in memory, above the 0\.00 GB warning threshold/);
+    expect(seen).toEqual([["units/unit_001/features/f", "units/unit_002/features/f", "pipeline/session_info"]]);
+    // Under the threshold again at the end of a batch: the next crossing warns again.
+    s.batch(() => {
+      s.addFeature("unit_001", "f", "small");
+      s.addFeature("unit_002", "f", "small");
+    });
+    s.batch(() => s.addFeature("unit_001", "f", new NDArray(new Float64Array(200))));
+    expect(s.warnings).toHaveLength(2);
+  });
+
   it("summarises itself as plain data", () => {
     const rand = seededRandom(3);
     const s = new PipelineSession("sum");
