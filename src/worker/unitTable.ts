@@ -6,11 +6,12 @@
  *
  * Where each science value comes from (one value per unit; NaN / "" when the unit has none):
  * - `onOffIndex`: `features/step_response/data/<movie>/on_off_index`,
+ * - `qualityIndex`: `features/quality_index/data/<movie>/quality_index`,
  * - `dsi`, `preferredDirectionDeg`: `features/moving_bar/data/<movie>/{dsi, preferred_direction_deg}`,
- *   each from the unit's first movie in playlist order (the movie whose first `section_time` row starts
- *   earliest; movies without one follow by name);
- * - `qualityIndex`: `features/quality_index/data/<movie>/quality_index`, the highest over the unit's
- *   movies (a unit that responds reliably to any repeated stimulus is a responsive unit);
+ *   each from the unit's first movie in playlist order that has a finite value (the movie whose first
+ *   `section_time` row starts earliest; movies without one follow by name). Not the highest QI over
+ *   movies: chance QI is 1/n_trials, so a movie with few trials would win for silent units too;
+ *   the first repeated movie is usually the steps, the same as the ON-OFF index's;
  * - `cellType`: the label string in `features/cell_type_classifier/data` (its `cell_type`, `label`, …
  *   key, see `LABEL_KEYS`), read by name so a session without that extractor shows none.
  * Each numeric column also says, per unit, which movie the value came from (`movieIndex` into `movies`).
@@ -145,11 +146,9 @@ function unitScience(session: PipelineSession, units: Unit[]): UnitScience {
       if (found) put(into, i, ...found);
     };
     first("step_response", "on_off_index", cols.onOffIndex);
+    first("quality_index", "quality_index", cols.qualityIndex);
     first("moving_bar", "dsi", cols.dsi);
     first("moving_bar", "preferred_direction_deg", cols.preferredDirectionDeg);
-    // Highest QI; among equal ones the earlier movie.
-    const qi = movieValues(unit, "quality_index", "quality_index").sort((a, b) => b[1] - a[1] || rank(a[0]) - rank(b[0]))[0];
-    if (qi) put(cols.qualityIndex, i, ...qi);
     cellType.push(classifierLabel(unit));
     any ||= cellType[i] !== "" || Object.values(cols).some((c) => c.movieIndex[i] >= 0);
   });

@@ -1,6 +1,6 @@
 /**
  * The units table's science columns on a hand-built session whose feature values are known: which
- * movie each value comes from (playlist order, the highest QI), the cell-type label read by name,
+ * movie each value comes from (the first in playlist order), the cell-type label read by name,
  * NaN / "" for units without a value, and a 1,000-unit table.
  */
 import { describe, expect, it } from "vitest";
@@ -34,7 +34,7 @@ describe("unitTable science columns", () => {
     expect([...playlistOrder(session()).keys()]).toEqual(SHOWN);
   });
 
-  it("takes the ON-OFF index, DSI and preferred direction from the first movie shown, the QI as the highest", () => {
+  it("takes each value from the first movie shown that has one", () => {
     const s = session();
     s.addFeature("unit_0001", "step_response", {
       step_up_later: { on_off_index: f64(-0.9) },
@@ -59,7 +59,8 @@ describe("unitTable science columns", () => {
     expect(at(science.onOffIndex, 0)).toEqual([0.75, "zz_step_up_first"]);
     expect(at(science.dsi, 0)).toEqual([0.6, "moving_bar_b"]);
     expect(at(science.preferredDirectionDeg, 0)).toEqual([225, "moving_bar_b"]);
-    expect(at(science.qualityIndex, 0)).toEqual([0.55, "moving_bar_a"]);
+    // moving_bar_a's QI is higher, but zz_step_up_first was shown first.
+    expect(at(science.qualityIndex, 0)).toEqual([0.2, "zz_step_up_first"]);
     expect(at(science.onOffIndex, 1)).toEqual([-0.4, "step_up_later"]);
     for (const c of [science.onOffIndex, science.qualityIndex, science.dsi, science.preferredDirectionDeg]) {
       expect(at(c, 2)).toEqual([Number.NaN, null]);
