@@ -3,6 +3,7 @@
  *
  *   npm run make-recording -- --out DIR --name NAME --units N --minutes M --seed S
  *                             [--sensor-seconds X] [--compression 0-9] [--rate-scale F]
+ *                             [--stimulus demo_set_a|full] [--analog-noise F] [--cutout-step F]
  *
  * See tests/fixtures/recordingGenerator.ts for what is inside.
  */
@@ -33,12 +34,16 @@ try {
   const sensorSeconds = numberOption(args, "sensor-seconds", 0);
   const compression = numberOption(args, "compression", 0);
   const rateScale = numberOption(args, "rate-scale", 1);
+  const analogNoise = numberOption(args, "analog-noise", 1);
+  const cutoutStep = numberOption(args, "cutout-step", 0);
+  const stimulus = option(args, "stimulus") ?? "demo_set_a";
+  if (stimulus !== "demo_set_a" && stimulus !== "full") throw new Error(`--stimulus must be demo_set_a or full, got "${stimulus}"`);
   if (!Number.isInteger(units) || units < 0) throw new Error("--units must be a whole number ≥ 0");
   if (!(minutes > 0)) throw new Error("--minutes must be > 0");
   mkdirSync(out, { recursive: true });
   const rt = await nodeRuntime();
   const started = performance.now();
-  const g = writeRecordingPair(rt, { dir: out, name, units, minutes, seed, sensorSeconds, compression, rateScale });
+  const g = writeRecordingPair(rt, { dir: out, name, units, minutes, seed, sensorSeconds, compression, rateScale, stimulus, analogNoise, cutoutStep });
   const spikes = g.units.reduce((n, u) => n + u.includedTimestampsUs.length, 0);
   const mb = (p: string) => (statSync(p).size / 1e6).toFixed(1);
   process.stdout.write(

@@ -12,6 +12,15 @@ import type {
 } from "../worker/client.ts";
 import { appUrl } from "../worker/appUrl.ts";
 
+/** public/demo/stimulus/index.json: file names of the demo's stimulus inputs. */
+interface DemoStimulusIndex {
+  playlist: string;
+  playlistName: string;
+  movieLength: string;
+  configs: string[];
+  movies: string[];
+}
+
 export class PipelineRun {
   steps = $state.raw<StepInfo[]>([]);
   playlist = $state.raw<File | undefined>();
@@ -57,7 +66,11 @@ export class PipelineRun {
     }
   }
 
-  /** The demo recording's stimulus inputs, served with the app (public/demo/stimulus/). */
+  /**
+   * The demo recording's stimulus inputs, served with the app (public/demo/stimulus/, written by
+   * `npm run make-demo`): `index.json` names the playlist (and which one), the movie-length table,
+   * the trial configs and the noise movies.
+   */
   async useDemoInputs(): Promise<void> {
     const fetchFile = async (name: string) => {
       const response = await fetch(appUrl(`demo/stimulus/${name}`));
@@ -65,20 +78,12 @@ export class PipelineRun {
       return new File([await response.blob()], name);
     };
     try {
-      const [playlist, lengths, movie, ...configs] = await Promise.all(
-        [
-          "playlist.example.csv",
-          "movie_length.example.csv",
-          "checker_noise_10x10_20hz_s7_1min.npy",
-          "gray_baseline_60.json",
-          "step_flash_4s_4i_2x.json",
-          "checker_noise_10x10_20hz_s7_1min.json",
-        ].map(fetchFile),
-      );
+      const index = (await (await fetchFile("index.json")).text().then(JSON.parse)) as DemoStimulusIndex;
+      const [playlist, lengths, ...rest] = await Promise.all([index.playlist, index.movieLength, ...index.movies, ...index.configs].map(fetchFile));
       this.movieLength = lengths;
-      this.stimulusConfigs = configs;
-      this.stimulusMovies = [movie];
-      this.playlistName = "demo_set_a";
+      this.stimulusMovies = rest.slice(0, index.movies.length);
+      this.stimulusConfigs = rest.slice(index.movies.length);
+      this.playlistName = index.playlistName;
       await this.setPlaylist(playlist);
     } catch (error) {
       this.error = (error as Error).message;

@@ -7,7 +7,7 @@
  * | `openFiles(files, onProgress?)`   | dropped `File`s (`.h5`, `.cmcr`, `.cmtr`) | `OpenedItem[]`, one per session file or recording | per item, never thrown: `item.error`; files are mounted (WORKERFS), never read whole |
  * | `openDemo(demoUrl, onProgress?)`  |                                         | `OpenedItem[]`                  | fetches the demo pair from the app's demo folder |
  * | `summary(sessionId)`              | session id                              | `SessionSummary`                | unknown session |
- * | `units(sessionId)`                | session id                              | `UnitTable` (typed arrays transferred) | unknown session |
+ * | `units(sessionId)`                | session id                              | `UnitTable` (typed arrays transferred) | unknown session; science columns: unitTable.ts |
  * | `save(sessionId, target?)`        | id, `FileSystemFileHandle` from `showSaveFilePicker()` | `SaveResult`; without a target `result.file` is the file to download | with a target: SAVED once the writable's `close()` resolved; a download (no target) leaves the state as it was (`confirmed: false`) and also writes a checkpoint; on failure the old file and the session state stay as they were; not enough browser storage for the temporary file → refused with the sizes |
  * | `confirmDownload(sessionId)`      | session id                              | `DownloadConfirmation`          | the user has the downloaded file: SAVED to it as of the download (later changes stay unsaved); no pending download → error |
  * | `checkpoint(sessionId)`           | session id                              | `CheckpointResult`              | writes `checkpoints/<datasetId>.h5` in browser storage (overwrites with a session warning); state unchanged; not enough browser storage (estimate, or `QuotaExceededError`) → "Browser storage: not enough space …", the previous checkpoint unchanged |
@@ -45,10 +45,9 @@
  */
 import { transfer } from "comlink";
 import type { PipelineSession } from "../core/session.ts";
-import { defaultMemoryBudgetBytes, spikeCountOf, type MemoryBudget } from "../core/memoryBudget.ts";
+import { defaultMemoryBudgetBytes, type MemoryBudget } from "../core/memoryBudget.ts";
 import type { SpillStore } from "../core/spillStore.ts";
 import { summarizeSession, type SessionSummary } from "../core/sessionSummary.ts";
-import { NDArray, isTree, scalarNumber, type Tree } from "../core/ndarray.ts";
 import { pairRecordingFiles } from "../core/recordingPairing.ts";
 import { hdf5ErrorSummary, type H5Runtime } from "../io/h5.ts";
 import { failWritesAfter } from "../io/opfsFs.ts";
@@ -58,6 +57,7 @@ import { doing } from "./activity.ts";
 import { checkSpace, spaceErrorFor } from "./storageSpace.ts";
 import { pipelineOperations } from "./pipelineOps.ts";
 import { viewOperations } from "./views.ts";
+import { unitTable, unitTableBuffers, type UnitTable } from "./unitTable.ts";
 import { loadRecording } from "../io/mcs/openRecording.ts";
 import { openSensorInput } from "../io/mcs/sensorInput.ts";
 import { setUnitLabel, type UnitLabel } from "../core/unitLabel.ts";
@@ -108,17 +108,7 @@ export interface OpenProgress {
 export type ProgressCallback = (progress: OpenProgress) => void;
 
 /** Column-wise units table: one entry per unit, in the session's order. */
-export interface UnitTable {
-  ids: string[];
-  row: Int32Array;
-  col: Int32Array;
-  spikeCount: Uint32Array;
-  /** Spikes per second over the recording (NaN when the duration is unknown). */
-  meanRateHz: Float64Array;
-  /** Recording duration the rates are based on, and where it came from. */
-  durationS: number | null;
-  durationSource: "metadata" | "last spike" | null;
-}
+export type { UnitTable } from "./unitTable.ts";
 
 export interface SaveResult {
   summary: SessionSummary;
@@ -217,7 +207,7 @@ async function summary(sessionId: string): Promise<SessionSummary> {
 
 async function units(sessionId: string): Promise<UnitTable> {
   const table = unitTable(get(sessionId).session);
-  return transfer(table, [table.row.buffer, table.col.buffer, table.spikeCount.buffer, table.meanRateHz.buffer]);
+  return transfer(table, unitTableBuffers(table));
 }
 
 async function save(sessionId: string, target?: FileSystemFileHandle): Promise<SaveResult> {
@@ -493,52 +483,6 @@ function openRecordings(rt: H5Runtime, files: File[], onProgress?: ProgressCallb
     }
   }
   return items;
-}
-
-function unitTable(session: PipelineSession): UnitTable {
-  const list = [...session.units.values()];
-  const n = list.length;
-  const table: UnitTable = {
-    ids: list.map((u) => u.id),
-    row: new Int32Array(n),
-    col: new Int32Array(n),
-    spikeCount: new Uint32Array(n),
-    meanRateHz: new Float64Array(n).fill(Number.NaN),
-    durationS: null,
-    durationSource: null,
-  };
-  let lastSpike = 0n;
-  list.forEach((unit, i) => {
-    table.row[i] = Number(unit.attrs.row);
-    table.col[i] = Number(unit.attrs.col);
-    table.spikeCount[i] = spikeCountOf(unit);
-    const last = unit.spikeTimes.at(-1);
-    if (last !== undefined && last > lastSpike) lastSpike = last;
-  });
-  // Spike times are sample indices; rates need the acquisition rate and the recording length.
-  const rate = scalarNumber(session.metadata.acquisition_rate) ?? 20000;
-  const fromMetadata = findNumber(session.metadata, "recording_duration_s");
-  if (fromMetadata !== undefined && fromMetadata > 0) {
-    table.durationS = fromMetadata;
-    table.durationSource = "metadata";
-  } else if (lastSpike > 0n) {
-    table.durationS = Number(lastSpike) / rate;
-    table.durationSource = "last spike";
-  }
-  if (table.durationS) {
-    for (let i = 0; i < n; i++) table.meanRateHz[i] = table.spikeCount[i] / table.durationS;
-  }
-  return table;
-}
-
-/** A scalar named `key` at the top of `tree` or one group down (`cmcr_meta/…`, `sys_meta/…`). */
-function findNumber(tree: Tree, key: string): number | undefined {
-  const direct = tree[key];
-  if (direct instanceof NDArray) return scalarNumber(direct);
-  for (const child of Object.values(tree)) {
-    if (isTree(child) && child[key] instanceof NDArray) return scalarNumber(child[key]);
-  }
-  return undefined;
 }
 
 /** Is the wasm module possibly corrupt after this error (abort, out of bounds, out of memory)? */

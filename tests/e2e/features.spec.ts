@@ -102,6 +102,8 @@ async function featureCheckpoint(): Promise<string> {
     session.addFeature(id, "step_response", {
       step_up_5s_5i_3x: { on_off_index: f64(0.8 - 0.3 * k), transience_index: f64(0.4), on_latency_s: f64(0.06 + 0.01 * k), baseline_rate_hz: f64(3.5) },
     });
+    // The classifier's label, read by name (src/worker/unitTable.ts): rgc for k even, ac for k odd.
+    session.addFeature(id, "cell_type_classifier", { cell_type: k % 2 === 0 ? "rgc" : "ac", rgc_probability: f64(k % 2 === 0 ? 0.9 : 0.2) });
     session.addFeature(id, "quality_index", { step_up_5s_5i_3x: { quality_index: f64(0.2 + 0.1 * k), n_trials: i64(3), bin_width_s: f64(0.05) } });
   });
   const path = join(dir, `${session.datasetId}-features.h5`);
@@ -171,37 +173,71 @@ test("feature plots: polar tuning, STA heat map with its fit, chirp curves, the 
   await shoot(page, "absent", panel);
 });
 
-test("feature columns: add DSI and the ON-OFF index to the units table, sort, filter, and colour the map", async ({ page }) => {
+test("feature columns: the science columns (ON-OFF index, QI, DSI, preferred direction, type) sort and filter; add OSI and the transience index, colour the map", async ({ page }) => {
   const table = await open(page);
-  const add = page.getByLabel("Add column");
-  await add.selectOption(`moving_bar/${BAR}/dsi`);
-  const header = table.getByRole("columnheader", { name: "DSI" });
-  await expect(header).toBeVisible();
-  await add.selectOption("step_response/step_up_5s_5i_3x/on_off_index");
-  await expect(table.getByRole("columnheader", { name: "ON-OFF index" })).toBeVisible();
-
-  const dsiColumn = async () => {
-    const index = await table.locator("thead th").evaluateAll((ths) => ths.findIndex((th) => th.textContent?.startsWith("DSI")));
+  const column = async (label: string) => {
+    const index = await table.locator("thead th").evaluateAll((ths, l) => ths.findIndex((th) => th.textContent?.trim().replace(/[▲▼]$/, "") === l), label);
+    expect(index, `column ${label}`).toBeGreaterThan(0);
     return (await table.locator(`tbody tr:not(.spacer) > :nth-child(${index + 1})`).allInnerTexts()).map((t) => t.trim());
   };
+  // Built in once features exist: DSI (moving_bar), ON-OFF index (step_response), QI, preferred direction, type.
+  const header = table.getByRole("columnheader", { name: "DSI", exact: true });
+  await expect(header).toBeVisible();
+  for (const name of ["ON-OFF", "QI", "Pref. dir", "Type"]) await expect(table.getByRole("columnheader", { name, exact: true })).toBeVisible();
   await header.getByRole("button").click();
   await expect(header).toHaveAttribute("aria-sort", "descending");
   const desc = [...DSI].sort((a, b) => b - a).map(String);
-  expect(await dsiColumn()).toEqual([...desc, "—", "—"]);
+  expect(await column("DSI")).toEqual([...desc, "—", "—"]);
   await header.getByRole("button").click();
   await expect(header).toHaveAttribute("aria-sort", "ascending");
-  expect(await dsiColumn()).toEqual([...[...desc].reverse(), "—", "—"]);
+  expect(await column("DSI")).toEqual([...[...desc].reverse(), "—", "—"]);
+  // Preferred direction is 45° × k (k = unit − 1): the two lowest DSIs are k = 3 and k = 1.
+  expect((await column("Pref. dir")).slice(0, 2)).toEqual(["135°", "45°"]);
+  // Labels of units 1–6 in DSI order (k = 3, 1, 5, 4, 0, 2), then the two units without features.
+  expect(await column("Type")).toEqual(["ac", "ac", "ac", "rgc", "rgc", "rgc", "—", "—"]);
 
+  // Back to unit order for the filters below.
+  await table.getByRole("columnheader", { name: "Unit", exact: true }).getByRole("button").click();
   const filter = page.getByRole("searchbox", { name: "Filter units" });
   await filter.fill("dsi>0.25");
   await expect(table.getByRole("row")).toHaveCount(1 + DSI.filter((d) => d > 0.25).length);
+  await expect(page.getByText("Unknown column")).toHaveCount(0);
+  // ON-OFF index 0.8 − 0.3k and QI 0.2 + 0.1k (k = 0…5): ooi>0.3 is k = 0, 1; qi>0.45 ooi<0.3 is k = 3, 4, 5.
+  await filter.fill("ooi>0.3");
+  await expect(table.getByRole("rowheader")).toHaveText(["unit_001", "unit_002"]);
+  await filter.fill("qi > 0.45 ooi<0.3");
+  await expect(table.getByRole("rowheader")).toHaveText(["unit_004", "unit_005", "unit_006"]);
+  await filter.fill("pref>=180 pref!=225");
+  await expect(table.getByRole("rowheader")).toHaveText(["unit_005"]);
+  await filter.fill("type=none");
+  await expect(table.getByRole("rowheader")).toHaveText(["unit_007", "unit_008"]);
+  await filter.fill("type=RGC");
+  await expect(table.getByRole("rowheader")).toHaveText(["unit_001", "unit_003", "unit_005"]);
+  await filter.fill("type!=ac dsi>0.25");
+  await expect(table.getByRole("rowheader")).toHaveText(["unit_001", "unit_003", "unit_005"]);
+  await filter.fill("type=ac ooi<0");
+  await expect(table.getByRole("rowheader")).toHaveText(["unit_004", "unit_006"]);
+  await filter.fill("");
+
+  // Added columns: any other feature value.
+  const add = page.getByLabel("Add column");
+  await add.selectOption(`moving_bar/${BAR}/osi`);
+  const osi = table.getByRole("columnheader", { name: "OSI", exact: true });
+  await expect(osi).toBeVisible();
+  await add.selectOption("step_response/step_up_5s_5i_3x/transience_index");
+  await expect(table.getByRole("columnheader", { name: "transience", exact: true })).toBeVisible();
+  await osi.getByRole("button").click();
+  await expect(osi).toHaveAttribute("aria-sort", "descending");
+  expect(await column("OSI")).toEqual([...desc.map((d) => String(Number(d) / 2)), "—", "—"]);
+  await filter.fill("osi>0.15");
+  await expect(table.getByRole("row")).toHaveCount(1 + DSI.filter((d) => d / 2 > 0.15).length);
   await expect(page.getByText("Unknown column")).toHaveCount(0);
   await shoot(page, "columns", page.locator(".units-row"));
   await filter.fill("");
 
   // Remove a column again; the map can be coloured by the same value.
-  await page.getByRole("button", { name: /^Remove column ON-OFF index/ }).click();
-  await expect(table.getByRole("columnheader", { name: "ON-OFF index" })).toHaveCount(0);
+  await page.getByRole("button", { name: /^Remove column transience/ }).click();
+  await expect(table.getByRole("columnheader", { name: "transience", exact: true })).toHaveCount(0);
   const colourBy = page.getByRole("combobox", { name: "Colour by" });
   await colourBy.selectOption(`moving_bar/${BAR}/dsi`);
   await expect(page.getByLabel(/^Electrode map of 8 units .* coloured by DSI — moving_bar/)).toBeVisible();

@@ -20,7 +20,8 @@ interface TestWorker {
 async function openDemo(page: Page, query = "demo"): Promise<number> {
   await page.goto(`/?${query}`);
   const table = page.getByRole("table", { name: "Units of demo" });
-  await expect(table).toBeVisible();
+  // The demo's 162 s of light reference take a while to read on a busy machine.
+  await expect(table).toBeVisible({ timeout: 45_000 });
   return table.getByRole("row").count();
 }
 

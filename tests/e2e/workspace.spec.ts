@@ -58,7 +58,8 @@ async function openDemo(page: Page): Promise<Locator> {
   test.skip(!existsSync("public/demo/demo.cmcr"), "public/demo/ has no demo pair");
   await page.goto("/?demo");
   const table = page.getByRole("table", { name: "Units of demo" });
-  await expect(table).toBeVisible();
+  // The demo holds a movie for every extractor (162 s of light reference to read): time on a busy machine.
+  await expect(table).toBeVisible({ timeout: 45_000 });
   return table;
 }
 

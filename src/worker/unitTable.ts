@@ -1,0 +1,218 @@
+/**
+ * The units table as the worker sends it: per unit the electrode, spike count and mean rate, plus the
+ * science columns a scientist sorts and filters by: ON-OFF index, quality index, DSI, preferred
+ * direction and the cell-type label. Computed once per call of the worker's `units` (the page calls it
+ * when a session opens and again after each pipeline run), never per render.
+ *
+ * Where each science value comes from (one value per unit; NaN / "" when the unit has none):
+ * - `onOffIndex`: `features/step_response/data/<movie>/on_off_index`,
+ * - `qualityIndex`: `features/quality_index/data/<movie>/quality_index`,
+ * - `dsi`, `preferredDirectionDeg`: `features/moving_bar/data/<movie>/{dsi, preferred_direction_deg}`,
+ *   each from the unit's first movie in playlist order that has a finite value (the movie whose first
+ *   `section_time` row starts earliest; movies without one follow by name). Not the highest QI over
+ *   movies: chance QI is 1/n_trials, so a movie with few trials would win for silent units too;
+ *   the first repeated movie is usually the steps, the same as the ON-OFF index's;
+ * - `cellType`: the label string in `features/cell_type_classifier/data` (its `cell_type`, `label`, …
+ *   key, see `LABEL_KEYS`), read by name so a session without that extractor shows none.
+ * Each numeric column also says, per unit, which movie the value came from (`movieIndex` into `movies`).
+ */
+import { spikeCountOf } from "../core/memoryBudget.ts";
+import { NDArray, StringArray, isTree, scalarNumber, type Tree, type TreeNode } from "../core/ndarray.ts";
+import type { PipelineSession, Unit } from "../core/session.ts";
+
+export interface ScienceColumn {
+  values: Float64Array;
+  /** Per unit, the index into `movies` of the movie the value came from; −1 without a value. */
+  movieIndex: Int16Array;
+  movies: string[];
+}
+
+export interface UnitScience {
+  onOffIndex: ScienceColumn;
+  qualityIndex: ScienceColumn;
+  dsi: ScienceColumn;
+  preferredDirectionDeg: ScienceColumn;
+  /** The classifier's label per unit, "" when it has none. */
+  cellType: string[];
+  /** Does any unit have any of the five values (the page hides the columns otherwise)? */
+  any: boolean;
+}
+
+export interface UnitTable {
+  ids: string[];
+  row: Int32Array;
+  col: Int32Array;
+  spikeCount: Uint32Array;
+  /** Spikes per second over the recording (NaN when the duration is unknown). */
+  meanRateHz: Float64Array;
+  /** Recording duration the rates are based on, and where it came from. */
+  durationS: number | null;
+  durationSource: "metadata" | "last spike" | null;
+  science: UnitScience;
+  /** The session's completed steps (`name@completedAt`, joined) when this table was made: the page re-asks after a run. */
+  stepsStamp: string;
+}
+
+export function stepsStamp(steps: readonly { name: string; completedAt: string }[]): string {
+  return steps.map((s) => `${s.name}@${s.completedAt}`).join(",");
+}
+
+export const CELL_TYPE_FEATURE = "cell_type_classifier";
+/** Keys the classifier's label may have, the likeliest first; any other string but these is not a label. */
+const LABEL_KEYS = ["cell_type", "label", "predicted_type", "predicted_label", "type", "class", "axon_type"];
+const NOT_LABELS = new Set(["reason", "edges_source", "method", "source", "movie_name", "version"]);
+
+export function unitTable(session: PipelineSession): UnitTable {
+  const list = [...session.units.values()];
+  const n = list.length;
+  const table: UnitTable = {
+    ids: list.map((u) => u.id),
+    row: new Int32Array(n),
+    col: new Int32Array(n),
+    spikeCount: new Uint32Array(n),
+    meanRateHz: new Float64Array(n).fill(Number.NaN),
+    durationS: null,
+    durationSource: null,
+    science: unitScience(session, list),
+    stepsStamp: stepsStamp(session.completedSteps),
+  };
+  let lastSpike = 0n;
+  list.forEach((unit, i) => {
+    table.row[i] = Number(unit.attrs.row);
+    table.col[i] = Number(unit.attrs.col);
+    table.spikeCount[i] = spikeCountOf(unit);
+    const last = unit.spikeTimes.at(-1);
+    if (last !== undefined && last > lastSpike) lastSpike = last;
+  });
+  // Spike times are sample indices; rates need the acquisition rate and the recording length.
+  const rate = scalarNumber(session.metadata.acquisition_rate) ?? 20000;
+  const fromMetadata = findNumber(session.metadata, "recording_duration_s");
+  if (fromMetadata !== undefined && fromMetadata > 0) {
+    table.durationS = fromMetadata;
+    table.durationSource = "metadata";
+  } else if (lastSpike > 0n) {
+    table.durationS = Number(lastSpike) / rate;
+    table.durationSource = "last spike";
+  }
+  if (table.durationS) {
+    for (let i = 0; i < n; i++) table.meanRateHz[i] = table.spikeCount[i] / table.durationS;
+  }
+  return table;
+}
+
+/** The typed arrays of a table, for Comlink's transfer list. */
+export function unitTableBuffers(table: UnitTable): ArrayBuffer[] {
+  const s = table.science;
+  return [table.row, table.col, table.spikeCount, table.meanRateHz, ...[s.onOffIndex, s.qualityIndex, s.dsi, s.preferredDirectionDeg].flatMap((c) => [c.values, c.movieIndex])].map(
+    (a) => a.buffer as ArrayBuffer,
+  );
+}
+
+/** Movies by the sample their first section starts at (the playlist's order); the rest by name. */
+export function playlistOrder(session: PipelineSession): Map<string, number> {
+  const sections = session.stimulus.section_time;
+  const starts: [string, number][] = [];
+  if (isTree(sections)) {
+    for (const [movie, node] of Object.entries(sections)) {
+      const start = node instanceof NDArray && node.data.length ? Number(node.data[0]) : Number.POSITIVE_INFINITY;
+      starts.push([movie, start]);
+    }
+  }
+  starts.sort((a, b) => a[1] - b[1] || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+  return new Map(starts.map(([movie], k) => [movie, k]));
+}
+
+function unitScience(session: PipelineSession, units: Unit[]): UnitScience {
+  const order = playlistOrder(session);
+  const rank = (movie: string) => order.get(movie) ?? Number.POSITIVE_INFINITY;
+  const column = (): ScienceColumn & { index: Map<string, number> } => ({
+    values: new Float64Array(units.length).fill(Number.NaN),
+    movieIndex: new Int16Array(units.length).fill(-1),
+    movies: [],
+    index: new Map(),
+  });
+  const cols = { onOffIndex: column(), qualityIndex: column(), dsi: column(), preferredDirectionDeg: column() };
+  const put = (c: ReturnType<typeof column>, i: number, movie: string, value: number) => {
+    let k = c.index.get(movie);
+    if (k === undefined) c.index.set(movie, (k = c.movies.push(movie) - 1));
+    c.values[i] = value;
+    c.movieIndex[i] = k;
+  };
+  const cellType: string[] = [];
+  let any = false;
+  units.forEach((unit, i) => {
+    const first = (feature: string, key: string, into: ReturnType<typeof column>) => {
+      const found = movieValues(unit, feature, key).sort((a, b) => rank(a[0]) - rank(b[0]) || (a[0] < b[0] ? -1 : 1))[0];
+      if (found) put(into, i, ...found);
+    };
+    first("step_response", "on_off_index", cols.onOffIndex);
+    first("quality_index", "quality_index", cols.qualityIndex);
+    first("moving_bar", "dsi", cols.dsi);
+    first("moving_bar", "preferred_direction_deg", cols.preferredDirectionDeg);
+    cellType.push(classifierLabel(unit));
+    any ||= cellType[i] !== "" || Object.values(cols).some((c) => c.movieIndex[i] >= 0);
+  });
+  const strip = ({ values, movieIndex, movies }: ReturnType<typeof column>): ScienceColumn => ({ values, movieIndex, movies });
+  return {
+    onOffIndex: strip(cols.onOffIndex),
+    qualityIndex: strip(cols.qualityIndex),
+    dsi: strip(cols.dsi),
+    preferredDirectionDeg: strip(cols.preferredDirectionDeg),
+    cellType,
+    any,
+  };
+}
+
+/** `[movie, value]` of every finite `features/<feature>/data/<movie>/<key>` of the unit. */
+function movieValues(unit: Unit, feature: string, key: string): [string, number][] {
+  const data = featureData(unit, feature);
+  if (!data) return [];
+  const out: [string, number][] = [];
+  for (const [movie, group] of Object.entries(data)) {
+    if (!isTree(group)) continue;
+    const value = scalarNumber(group[key]);
+    if (value !== undefined && Number.isFinite(value)) out.push([movie, value]);
+  }
+  return out;
+}
+
+function featureData(unit: Unit, feature: string): Tree | undefined {
+  const features = unit.children.features;
+  const entry = isTree(features) ? features[feature] : undefined;
+  const data = isTree(entry) ? entry.data : undefined;
+  return isTree(data) ? data : undefined;
+}
+
+function text(node: TreeNode | undefined): string | undefined {
+  if (typeof node === "string") return node;
+  if (node instanceof StringArray && node.data.length === 1) return node.data[0];
+  return undefined;
+}
+
+/**
+ * The classifier's label: a string under `data` (or one group down) named by `LABEL_KEYS`, else the
+ * only other string there that is not a reason or a source; "" without one.
+ */
+export function classifierLabel(unit: Unit): string {
+  const data = featureData(unit, CELL_TYPE_FEATURE);
+  if (!data) return "";
+  const groups: Tree[] = [data, ...Object.values(data).filter(isTree)];
+  for (const key of LABEL_KEYS) {
+    for (const g of groups) {
+      const s = text(g[key]);
+      if (s) return s;
+    }
+  }
+  const others = groups.flatMap((g) => Object.entries(g).filter(([k, v]) => !NOT_LABELS.has(k) && text(v)).map(([, v]) => text(v)!));
+  return others.length === 1 ? others[0] : "";
+}
+
+/** A scalar named `key` at the top of `tree` or one group down (`cmcr_meta/…`, `sys_meta/…`). */
+function findNumber(tree: Tree, key: string): number | undefined {
+  const direct = tree[key];
+  if (direct instanceof NDArray) return scalarNumber(direct);
+  for (const child of Object.values(tree)) {
+    if (isTree(child) && child[key] instanceof NDArray) return scalarNumber(child[key]);
+  }
+  return undefined;
+}
