@@ -108,6 +108,10 @@ async function scratchDir(): Promise<FileSystemDirectoryHandle> {
 /** `expectedBytes` is the session's size: MEMFS refuses what it cannot hold. */
 export async function createScratchFile(rt: H5Runtime, name: string, expectedBytes: number): Promise<ScratchFile> {
   if (hasOpfs()) {
+    // The scratch folder is shared by every tab, whose session ids all start at s1: two tabs
+    // checkpointing in the same millisecond asked for the same `checkpoint-s1-<ms>.h5`, and one was
+    // refused as "open elsewhere". A random tag keeps their files apart.
+    name = name.replace(/(\.\w+)?$/, (ext) => `-${Math.random().toString(36).slice(2, 8)}${ext}`);
     const dir = await scratchDir();
     const mount = await mountOpfsFiles(rt, dir, [name], { create: true });
     const path = mount.paths.get(name)!;

@@ -2,7 +2,7 @@
  * Nothing lost in the browser: a worker that crashes, a tab closed with unsaved work, a damaged file
  * left open in the runtime, and two tabs writing the same checkpoint (issue 7).
  */
-import { expect, test, type Page } from "@playwright/test";
+import { expect, test, type Page, type Worker } from "@playwright/test";
 import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { readBack, recordingFixture, scratchDir } from "./sessionFixtures.ts";
 
@@ -101,15 +101,91 @@ test("a recording that fails as damaged releases the worker's runtime when nothi
   await expect(page.getByRole("table", { name: "Units of after-damage" })).toBeVisible();
 });
 
-test("two tabs checkpointing one recording at once leave a complete checkpoint; resume during a write works or refuses clearly", async ({ context }) => {
+/** The page's processing worker (Playwright evaluates in its global scope, where OPFS handles live). */
+async function appWorker(page: Page): Promise<Worker> {
+  for (const worker of page.workers()) if ((await worker.evaluate(() => self.name)) === "hdmea-worker") return worker;
+  throw new Error("no hdmea-worker in this page");
+}
+
+/**
+ * Counts the calls the app's worker makes to open checkpoints/demo.h5 with `method` (a resume opens it
+ * with `createSyncAccessHandle`, a checkpoint with `createWritable`), so the test can see that an
+ * operation found the file locked and tried again, instead of hoping two tabs overlap in time.
+ */
+async function countOpens(page: Page, method: "createSyncAccessHandle" | "createWritable"): Promise<() => Promise<number>> {
+  const worker = await appWorker(page);
+  await worker.evaluate((name) => {
+    const proto = FileSystemFileHandle.prototype as unknown as Record<string, (...a: unknown[]) => unknown>;
+    const counts = ((self as unknown as { opens?: Record<string, number> }).opens ??= {});
+    counts[name] = 0;
+    const original = proto[name];
+    proto[name] = function (this: FileSystemFileHandle, ...args: unknown[]) {
+      if (this.name === "demo.h5") counts[name]++;
+      return original.apply(this, args);
+    };
+  }, method);
+  return () => worker.evaluate((name) => (self as unknown as { opens: Record<string, number> }).opens[name], method);
+}
+
+/**
+ * Locks checkpoints/demo.h5 from `page` the way another tab's operation does: `writing` holds a
+ * writable (a checkpoint being copied in), `reading` holds a sync access handle in a worker (a resume
+ * reading it). Returns the release.
+ */
+async function holdCheckpoint(page: Page, kind: "writing" | "reading"): Promise<() => Promise<void>> {
+  await page.evaluate(async (kind) => {
+    const file = await (await (await navigator.storage.getDirectory()).getDirectoryHandle("checkpoints")).getFileHandle("demo.h5");
+    const w = window as unknown as { release?: () => Promise<void> };
+    if (kind === "writing") {
+      // keepExistingData: the swap file starts as a copy, so close() replaces the file by the same bytes.
+      const writable = await file.createWritable({ keepExistingData: true });
+      w.release = () => writable.close();
+      return;
+    }
+    const source = `onmessage = async () => {
+      const root = await navigator.storage.getDirectory();
+      const handle = await (await (await root.getDirectoryHandle("checkpoints")).getFileHandle("demo.h5")).createSyncAccessHandle();
+      postMessage("held");
+      onmessage = () => { handle.close(); postMessage("released"); };
+    };`;
+    const holder = new Worker(URL.createObjectURL(new Blob([source], { type: "text/javascript" })));
+    const reply = () => new Promise<void>((resolve) => holder.addEventListener("message", () => resolve(), { once: true }));
+    const held = reply();
+    holder.postMessage("hold");
+    await held;
+    w.release = async () => {
+      const released = reply();
+      holder.postMessage("release");
+      await released;
+      holder.terminate();
+    };
+  }, kind);
+  return () => page.evaluate(() => (window as unknown as { release: () => Promise<void> }).release());
+}
+
+test("two tabs checkpointing one recording at once both keep it whole; a resume and a checkpoint that find it in use wait for each other", async ({ context }) => {
   const a = await context.newPage();
   const b = await context.newPage();
   const [rows] = await Promise.all([openDemo(a), openDemo(b)]);
   const button = (p: Page) => p.getByRole("region", { name: "Session demo" }).getByRole("button", { name: "Checkpoint" });
+  // Both workers read the same millisecond, as two tabs acting at once can: every name either makes
+  // from the clock and its session id (s1 in both) is then the same. Each tab still keeps its checkpoint.
+  const workers = await Promise.all([appWorker(a), appWorker(b)]);
+  const setClock = (t: number | undefined) =>
+    Promise.all(
+      workers.map((w) =>
+        w.evaluate((t) => {
+          const g = self as unknown as { realNow?: () => number };
+          g.realNow ??= Date.now;
+          Date.now = t === undefined ? g.realNow : () => t;
+        }, t),
+      ),
+    );
+  await setClock(Date.now());
   await Promise.all([button(a).click(), button(b).click()]);
   const results = [await outcome(a), await outcome(b)];
-  for (const r of results) expect(r).toMatch(/Checkpoint demo\.h5 kept|in use in another tab/);
-  expect(results.some((r) => r.includes("Checkpoint demo.h5 kept"))).toBe(true);
+  await setClock(undefined);
+  for (const r of results) expect(r).toContain("Checkpoint demo.h5 kept");
 
   // The stored file is one whole session file, not a mix of two writes.
   const downloading = a.waitForEvent("download");
@@ -120,29 +196,45 @@ test("two tabs checkpointing one recording at once leave a complete checkpoint; 
   expect(back.checkpointName).toBe("demo");
   expect(back.session.units.size).toBe(rows - 1);
 
-  // Resume in one tab while the other writes, a few times to hit the overlap. Every resume adds one row
-  // to A's list: a session (a button) when it worked, or an error row (no button) when it was refused.
+  // Every resume adds one row to A's list: a session (with its units) when it worked, or an error row.
   const resumedRows = a
     .getByRole("list", { name: "Recordings" })
     .getByRole("listitem")
     .filter({ has: a.getByText("demo.h5 (checkpoint)", { exact: true }) });
-  for (let round = 0; round < 3; round++) {
-    await b.getByRole("list", { name: "Recordings" }).getByRole("button", { name: /^demo\.cmcr/ }).click();
-    const before = await resumedRows.count();
-    await Promise.all([button(b).click(), a.getByRole("button", { name: "Resume demo.h5" }).click()]);
-    const written = await outcome(b);
-    expect(written).toMatch(/Checkpoint demo\.h5 kept|in use in another tab/);
-    await expect(resumedRows).toHaveCount(before + 1);
-    const row = resumedRows.nth(before);
-    await expect(row).not.toContainText("loading");
-    const text = await row.innerText();
-    if (/units/.test(text)) expect(text).toContain(`${rows - 1} units`);
-    else {
-      expect(text).toContain("in use in another tab");
-      await expect(a.getByRole("alert")).toContainText("in use in another tab");
-    }
-  }
+  const resume = a.getByRole("button", { name: "Resume demo.h5" });
+
+  // A resume that finds the checkpoint being written (B holds a writable on it) waits, then opens it whole.
+  let release = await holdCheckpoint(b, "writing");
+  const resumeOpens = await countOpens(a, "createSyncAccessHandle");
+  await resume.click();
+  await expect(resumedRows).toHaveCount(1);
+  await expect.poll(resumeOpens).toBeGreaterThanOrEqual(2); // refused at least once, tried again
+  await expect(resumedRows.nth(0)).toContainText("loading");
+  await release();
+  await expect(resumedRows.nth(0)).toContainText(`${rows - 1} units`);
+
+  // A checkpoint that finds it being resumed (A holds a sync access handle on it) waits, then writes.
+  await b.getByRole("list", { name: "Recordings" }).getByRole("button", { name: /^demo\.cmcr/ }).click();
+  release = await holdCheckpoint(a, "reading");
+  const checkpointOpens = await countOpens(b, "createWritable");
+  await button(b).click();
+  await expect.poll(checkpointOpens).toBeGreaterThanOrEqual(2);
+  await expect(b.getByRole("status")).toContainText("Checkpointing");
+  await release();
+  expect(await outcome(b)).toContain("Checkpoint demo.h5 kept");
+
+  // Both at once, as a user could: whichever order the locks fall in (if they overlap at all), the
+  // resume opens the whole session or says the checkpoint stayed in use, and the write is kept or says so.
+  await Promise.all([button(b).click(), resume.click()]);
+  expect(await outcome(b)).toMatch(/Checkpoint demo\.h5 kept|in use in another tab/);
+  await expect(resumedRows).toHaveCount(2);
+  await expect(resumedRows.nth(1)).not.toContainText("loading");
+  const text = await resumedRows.nth(1).innerText();
+  if (/units/.test(text)) expect(text).toContain(`${rows - 1} units`);
+  else expect(text).toContain("in use in another tab");
+
   // Whatever interleaved, the checkpoint still loads.
-  await a.getByRole("button", { name: "Resume demo.h5" }).click();
-  await expect(resumedRows.last()).toContainText(`${rows - 1} units`);
+  await resume.click();
+  await expect(resumedRows).toHaveCount(3);
+  await expect(resumedRows.nth(2)).toContainText(`${rows - 1} units`);
 });
