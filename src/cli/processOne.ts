@@ -9,6 +9,7 @@
  * 4. Deferred mode saves once at the end; immediate mode has written through after every step.
  * 5. After a successful save the checkpoint is removed. A failure or Ctrl-C leaves it for the next run.
  */
+import { closeSources } from "../core/sessionSources.ts";
 import { existsSync, renameSync, unlinkSync } from "node:fs";
 import { totalmem } from "node:os";
 import { NDArray } from "../core/ndarray.ts";
@@ -130,6 +131,8 @@ export async function processOne(job: RecordingJob, opts: ProcessOptions, events
       result.warnings.push(...session.warnings.slice(warningsBefore).map((w) => w.message));
     }
     spillStore?.close();
+    // The .cmtr/.cmcr the session's peaks_data and raw light reference were still read from.
+    if (session) closeSources(session);
     return result;
   };
 

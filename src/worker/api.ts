@@ -55,6 +55,7 @@ import { viewOperations } from "./views.ts";
 import { loadRecording } from "../io/mcs/openRecording.ts";
 import { openSensorInput } from "../io/mcs/sensorInput.ts";
 import { setUnitLabel, type UnitLabel } from "../core/unitLabel.ts";
+import { closeSources } from "../core/sessionSources.ts";
 import {
   checkpointExists,
   checkpointFile,
@@ -269,6 +270,7 @@ async function closeSession(sessionId: string): Promise<void> {
   sessions.delete(sessionId);
   (await open.spill)?.close();
   await open.lastExport?.dispose();
+  closeSources(open.session); // before its files are unmounted
   if (open.drop) unmountDrop(await runtime(), open.drop.dir);
 }
 
