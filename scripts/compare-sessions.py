@@ -1,9 +1,9 @@
-#!/usr/bin/env python3
+#!/usr/bin/python3
 """Compares two session HDF5 files with h5py: the same groups and datasets, each with the same
 dtype, shape, storage layout (contiguous or chunked, chunk shape) and values (NaN equal to NaN),
 and the same attributes apart from the save times. Prints the differences; exit 1 if any.
 
-    python3 scripts/compare-sessions.py before.h5 after.h5
+    /usr/bin/python3 scripts/compare-sessions.py before.h5 after.h5   (the system Python has h5py)
 """
 import sys
 
