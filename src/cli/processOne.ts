@@ -11,6 +11,7 @@
  *    (and never when it is the output itself). A failure or Ctrl-C leaves it for the next run.
  * Every write checks the free space first and names its own file when the device refuses it (diskSpace.ts).
  */
+import { closeSources } from "../core/sessionSources.ts";
 import { existsSync, renameSync, unlinkSync } from "node:fs";
 import { totalmem } from "node:os";
 import { NDArray } from "../core/ndarray.ts";
@@ -139,6 +140,8 @@ export async function processOne(job: RecordingJob, opts: ProcessOptions, events
       result.warnings.push(...session.warnings.slice(warningsBefore).map((w) => w.message));
     }
     spillStore?.close();
+    // The .cmtr/.cmcr the session's peaks_data and raw light reference were still read from.
+    if (session) closeSources(session);
     return result;
   };
 

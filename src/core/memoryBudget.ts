@@ -84,12 +84,15 @@ function spillSpikeTimes(unit: Unit, store: SpillStore): void {
 export interface ArrayBytes {
   resident: number;
   spilled: number;
+  /** Bytes left in the files the session was opened from (`NDArray.fromSource`), neither in memory nor spilled. */
+  inSources?: number;
 }
 
 export function treeArrayBytes(node: TreeNode | undefined, into: ArrayBytes): ArrayBytes {
   if (node === undefined) return into;
   if (node instanceof NDArray) {
     if (node.isSpilled) into.spilled += node.byteLength;
+    else if (node.source) into.inSources = (into.inSources ?? 0) + node.byteLength;
     else into.resident += node.byteLength;
   } else if (typeof node === "string") into.resident += 2 * node.length;
   else if (!isTree(node)) into.resident += node.data.reduce((s, x) => s + 2 * x.length, 0);
@@ -107,7 +110,7 @@ export function unitArrayBytes(unit: Unit, into: ArrayBytes): ArrayBytes {
 
 function* treeCandidates(node: TreeNode, path: string): Generator<SpillCandidate> {
   if (node instanceof NDArray) {
-    if (!node.isSpilled && node.byteLength >= MIN_SPILL_BYTES) {
+    if (node.isResident && node.byteLength >= MIN_SPILL_BYTES) {
       yield { path, bytes: node.byteLength, spill: (store) => spillArray(node, store) };
     }
   } else if (isTree(node)) {

@@ -28,25 +28,54 @@ export type DType =
   | "float32"
   | "float64";
 
-/** Where a spilled array's bytes are (see `spillStore.ts`); the array reads them back on demand. */
+/**
+ * Where the bytes of an array that is not in memory are, read back on demand: the spill store's
+ * scratch file (`spillStore.ts`), or the user's own file it was read from (`SourceBytes`).
+ */
 export interface SpilledBytes {
+  /** The whole array (callers treat it as read-only; the holder may cache it). */
   read(): NumericArray;
+  /** `into.byteLength` bytes from `byteOffset`, without reading the whole array. */
   readBytes(byteOffset: number, into: Uint8Array): void;
   release(): void;
 }
 
 /**
+ * A file a session's arrays still read from (a dropped `.cmtr` or `.cmcr`, an opened session file).
+ * Core knows no more of it than its name and whether it is still the file that was opened; io
+ * (`io/sourceFile.ts`) reads it.
+ */
+export interface SourceFile {
+  /** The file's name, for messages. */
+  readonly name: string;
+  /** Throws an Error naming the file and what changed if it is gone or changed since it was opened. */
+  check(): void;
+  /** Closes the file; arrays still reading from it fail from then on. */
+  close(): void;
+}
+
+/** The bytes of an array that stay in a source file: reading them checks the file first. */
+export interface SourceBytes extends SpilledBytes {
+  readonly source: SourceFile;
+  readonly dtype: DType;
+  readonly byteLength: number;
+}
+
+/**
  * A numeric array with a row-major shape. `shape = []` is a scalar (one element).
  *
- * Its data are in memory, or, once `spill`ed past the session's memory budget, in a scratch store:
- * `data` then reads them back (cached by the store), and writers use `bytesAt` to copy big arrays
- * a slice at a time. Session arrays are never modified in place, which is what makes this safe.
+ * Its data are in memory; or, once `spill`ed past the session's memory budget, in a scratch store;
+ * or, from the start, in the source file it came from (`NDArray.fromSource`): the bytes a session
+ * only carries from the dropped files to the saved one are never copied into memory. `data` then
+ * reads them back (cached by their holder), and writers use `bytesAt` to copy big arrays a slice at
+ * a time. Session arrays are never modified in place, which is what makes this safe.
  */
 export class NDArray<T extends NumericArray = NumericArray> {
   readonly shape: readonly number[];
   readonly byteLength: number;
   #data: T | undefined;
   #spilled: SpilledBytes | undefined;
+  #source: SourceFile | undefined;
   #dtype: DType | undefined;
 
   constructor(data: T, shape?: readonly number[]) {
@@ -57,6 +86,24 @@ export class NDArray<T extends NumericArray = NumericArray> {
     if (n !== data.length) {
       throw new Error(`NDArray: shape [${this.shape.join(", ")}] needs ${n} elements, data has ${data.length}`);
     }
+  }
+
+  /** An array whose bytes stay in their source file until something reads them. */
+  static fromSource<T extends NumericArray = NumericArray>(bytes: SourceBytes, shape: readonly number[]): NDArray<T> {
+    const Ctor = TYPED_ARRAY_BY_DTYPE[bytes.dtype];
+    const expected = elementCount(shape) * Ctor.BYTES_PER_ELEMENT;
+    if (expected !== bytes.byteLength) {
+      throw new Error(`NDArray: shape [${shape.join(", ")}] of ${bytes.dtype} needs ${expected} bytes, ${bytes.source.name} gives ${bytes.byteLength}`);
+    }
+    // Built around an empty array of the right type, then pointed at the source.
+    const array = new NDArray(new Ctor(0) as T, [0]);
+    (array as { shape: readonly number[] }).shape = shape;
+    (array as { byteLength: number }).byteLength = bytes.byteLength;
+    array.#data = undefined;
+    array.#dtype = bytes.dtype;
+    array.#spilled = bytes;
+    array.#source = bytes.source;
+    return array;
   }
 
   /** Known once asked for (an unsupported typed array fails here, where it is used). */
@@ -72,8 +119,19 @@ export class NDArray<T extends NumericArray = NumericArray> {
     return this.shape.length === 0;
   }
 
+  /** In memory (neither spilled nor left in its source file). */
+  get isResident(): boolean {
+    return this.#data !== undefined;
+  }
+
+  /** In the session's scratch store. */
   get isSpilled(): boolean {
-    return this.#spilled !== undefined;
+    return this.#spilled !== undefined && this.#source === undefined;
+  }
+
+  /** The source file the bytes stay in, if they do. */
+  get source(): SourceFile | undefined {
+    return this.#source;
   }
 
   /** Moves the data out of memory; `put` stores the bytes and says how to read them back. */
@@ -84,15 +142,16 @@ export class NDArray<T extends NumericArray = NumericArray> {
     this.#data = undefined;
   }
 
-  /** Brings a spilled array back into memory (and frees its place in the store). */
+  /** Brings a spilled or source-backed array into memory (and frees its place in the store). */
   unspill(): void {
     if (!this.#spilled) return;
     this.#data = this.#spilled.read().slice() as T;
     this.#spilled.release();
     this.#spilled = undefined;
+    this.#source = undefined;
   }
 
-  /** `into.byteLength` bytes from `byteOffset`, without reading a spilled array whole. */
+  /** `into.byteLength` bytes from `byteOffset`, without reading a spilled or source-backed array whole. */
   bytesAt(byteOffset: number, into: Uint8Array): Uint8Array {
     if (this.#spilled) {
       this.#spilled.readBytes(byteOffset, into);
@@ -183,7 +242,8 @@ export const bool = (x: boolean) => new NDArray(Int8Array.of(x ? 1 : 0), []);
 
 /** Reads a scalar (shape `()` or `(1,)`, as the lab's readers accept both) as a JS number. */
 export function scalarNumber(node: TreeNode | undefined): number | undefined {
-  if (!(node instanceof NDArray) || node.data.length !== 1) return undefined;
+  // By shape: a spilled or source-backed array is not read to learn it is no scalar.
+  if (!(node instanceof NDArray) || elementCount(node.shape) !== 1) return undefined;
   return Number(node.data[0]);
 }
 

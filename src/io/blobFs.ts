@@ -32,6 +32,9 @@ function blobBackend(blob: Blob, reader: SyncReader, cache: Map<string, Uint8Arr
   };
   return {
     size: () => blob.size,
+    modified: () => (blob instanceof File ? blob.lastModified : 0),
+    // The browser refuses to read a dropped file that changed or went away since the drop.
+    verify: () => void reader.readAsArrayBuffer(blob.slice(0, Math.min(1, blob.size))),
     read(into, at) {
       const end = Math.min(blob.size, at + into.length);
       if (at >= end) return 0;

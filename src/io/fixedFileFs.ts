@@ -13,6 +13,14 @@ export interface FileBackend {
   /** Absent for read-only backends. */
   write?(from: Uint8Array, at: number): number;
   truncate?(size: number): void;
+  /** Last-modified time (ms since 1970) the file had when it was mounted, for `stat`. */
+  modified?(): number;
+  /**
+   * Throws if the file can no longer be read as it was mounted (a dropped `File` that was changed,
+   * moved or deleted since: the browser then refuses to read it). Reads through the backend's
+   * cache would not notice, so a source check calls this.
+   */
+  verify?(): void;
 }
 
 const DIR_MODE = 0o40777;
@@ -78,7 +86,7 @@ function makeFsType(fs: EmscriptenFS) {
   const nodeOps = {
     getattr(node: FixedNode) {
       const size = node.backend ? node.backend.size() : 4096;
-      const time = new Date(node.timestamp); // Emscripten calls getTime() on these
+      const time = new Date(node.backend?.modified?.() ?? node.timestamp); // Emscripten calls getTime() on these
       return {
         dev: 1, ino: node.id, mode: node.mode, nlink: 1, uid: 0, gid: 0, rdev: 0, size,
         atime: time, mtime: time, ctime: time, blksize: 4096, blocks: Math.ceil(size / 4096),
@@ -167,4 +175,14 @@ export function mountFixedFiles(rt: H5Runtime, files: Map<string, FileBackend>, 
       fs.rmdir(mountPoint);
     },
   };
+}
+
+/** The backend of a file of a fixed mount, or undefined for any other path (real files in Node, MEMFS). */
+export function fixedBackendAt(rt: H5Runtime, path: string): FileBackend | undefined {
+  try {
+    const fs = rt.fs as unknown as { lookupPath(path: string): { node: FixedNode } };
+    return fs.lookupPath(path).node?.backend;
+  } catch {
+    return undefined;
+  }
 }

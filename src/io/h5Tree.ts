@@ -79,8 +79,9 @@ export function writeArray(group: H5Group, name: string, array: NDArray, options
   });
   dataset.resize([...shape]);
   const sliceRows = Math.max(1, Math.floor(options.sliceBytes / rowBytes));
-  // A spilled array is read from its scratch store one slice at a time, into one reused buffer.
-  const buffer = array.isSpilled ? (new Ctor(Math.min(shape[0], sliceRows) * rowElements) as NumericArray) : undefined;
+  // An array not in memory (spilled, or left in its source file) is read one slice at a time, into
+  // one reused buffer.
+  const buffer = !array.isResident ? (new Ctor(Math.min(shape[0], sliceRows) * rowElements) as NumericArray) : undefined;
   for (let row = 0; row < shape[0]; row += sliceRows) {
     const end = Math.min(shape[0], row + sliceRows);
     const ranges = [[row, end], ...shape.slice(1).map(() => [] as [])] as [number, number][];

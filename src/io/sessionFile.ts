@@ -15,6 +15,7 @@
  * from the plain string datasets.
  */
 import { NDArray, StringArray, type Tree } from "../core/ndarray.ts";
+import { checkSources } from "../core/sessionSources.ts";
 import { enforceBudget, spikeTimesArray, unitArrayBytes, type MemoryBudget } from "../core/memoryBudget.ts";
 import {
   HDMEA_VERSION,
@@ -39,6 +40,9 @@ export interface WriteSessionOptions extends Partial<WriteOptions> {
 
 export function writeSessionFile(rt: H5Runtime, path: string, session: PipelineSession, options: WriteSessionOptions): void {
   const opts: WriteOptions = { ...DEFAULT_WRITE_OPTIONS, ...options };
+  // A source file that is gone or changed stops the save before the target is created; one that
+  // goes during the write fails the read that meets it (the callers write to a temporary file).
+  checkSources(session);
   const file = openH5(rt, path, "w");
   try {
     file.create_attribute("dataset_id", session.datasetId);

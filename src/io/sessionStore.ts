@@ -13,6 +13,7 @@
  * so a failed write leaves the previous file and the session exactly as they were.
  */
 import { SessionError, type PipelineSession } from "../core/session.ts";
+import { checkSources } from "../core/sessionSources.ts";
 import { baseName, fileExists, type H5Runtime } from "./h5.ts";
 import { readSessionFile, writeSessionFile, type ReadSessionOptions, type ReadSessionResult, type WriteSessionOptions } from "./sessionFile.ts";
 
@@ -28,6 +29,7 @@ export interface SaveOptions {
 
 export function saveSession(rt: H5Runtime, session: PipelineSession, path: string, options: SaveOptions = {}): string {
   const overwrite = options.overwrite ?? false;
+  checkSources(session); // a gone or changed source: nothing written, not even the overwrite warning
   if (fileExists(rt, path)) {
     if (!overwrite) {
       throw new FileExistsError(`${baseName(path)} already exists; save with overwrite to replace it (blocked overwrite)`);

@@ -61,6 +61,7 @@ import { unitTable, unitTableBuffers, type UnitTable } from "./unitTable.ts";
 import { loadRecording } from "../io/mcs/openRecording.ts";
 import { openSensorInput } from "../io/mcs/sensorInput.ts";
 import { setUnitLabel, type UnitLabel } from "../core/unitLabel.ts";
+import { closeSources } from "../core/sessionSources.ts";
 import {
   checkpointExists,
   checkpointFile,
@@ -347,6 +348,7 @@ async function closeSession(sessionId: string): Promise<void> {
   forgetDownload(open);
   (await open.spill)?.close();
   await open.lastExport?.dispose();
+  closeSources(open.session); // before its files are unmounted
   if (open.drop) unmountDrop(await runtime(), open.drop.dir);
 }
 

@@ -15,7 +15,7 @@ import { firingRate10hz } from "../firingRate.ts";
 import { downsampledLightReference } from "../lightReference.ts";
 import { NDArray, f64, scalarNumber, type NumericArray, type Tree } from "../ndarray.ts";
 import { PipelineSession, unitIdFor, type Unit } from "../session.ts";
-import type { CmcrContents, CmtrContents, SortedUnitContents } from "../recordingContents.ts";
+import type { CmcrContents, CmtrContents, PeakColumn, SortedUnitContents } from "../recordingContents.ts";
 
 export const DEFAULT_ACQUISITION_RATE = 20000;
 const PLAUSIBLE_RATE = [1000, 100000] as const;
@@ -70,38 +70,46 @@ export function chooseAcquisitionRate(cmcr: CmcrContents | undefined, cmtr: Cmtr
 }
 
 /** Why a .cmcr and a .cmtr are not the same recording (by length), or undefined. */
-export function recordingLengthMismatch(
-  cmcr: CmcrContents,
-  cmtr: CmtrContents,
-  timestampsUs: Float64Array[] = cmtr.units.map((u) => toFloat64(u.peaks.timestamp)),
-): string | undefined {
-  const cmcrUs = cmcr.recordingDurationUs;
-  if (cmcrUs === undefined) return undefined;
-  if (cmtr.recordingDurationUs !== undefined && Math.abs(cmtr.recordingDurationUs - cmcrUs) > DURATION_TOLERANCE_US) {
-    return (
-      `${cmcr.fileName} and ${cmtr.fileName} are not one recording: their lengths differ ` +
-      `(${formatSeconds(cmcrUs)} vs ${formatSeconds(cmtr.recordingDurationUs)})`
-    );
-  }
-  // Without a length in the .cmtr, a spike after the end of the raw recording proves the mismatch.
+export function recordingLengthMismatch(cmcr: CmcrContents, cmtr: CmtrContents, timestampsUs?: Float64Array[]): string | undefined {
+  if (cmcr.recordingDurationUs === undefined) return undefined;
+  const all = timestampsUs ?? cmtr.units.map((u) => toFloat64(columnValues(u.peaks.timestamp)));
   let last = -Infinity;
-  for (const ts of timestampsUs) last = Math.max(last, maxOf(ts));
-  if (last > cmcrUs + DURATION_TOLERANCE_US) {
-    return (
-      `${cmcr.fileName} and ${cmtr.fileName} are not one recording: the sorted spikes run to ` +
-      `${formatSeconds(last)} but the raw recording is ${formatSeconds(cmcrUs)} long`
-    );
-  }
-  return undefined;
+  for (const ts of all) last = Math.max(last, maxOf(ts));
+  return lengthsDiffer(cmcr, cmtr) ?? spikesPastEnd(cmcr, cmtr, last);
 }
 
+/** The lengths the two files state differ (no spike read). */
+function lengthsDiffer(cmcr: CmcrContents, cmtr: CmtrContents): string | undefined {
+  const cmcrUs = cmcr.recordingDurationUs;
+  if (cmcrUs === undefined || cmtr.recordingDurationUs === undefined) return undefined;
+  if (Math.abs(cmtr.recordingDurationUs - cmcrUs) <= DURATION_TOLERANCE_US) return undefined;
+  return (
+    `${cmcr.fileName} and ${cmtr.fileName} are not one recording: their lengths differ ` +
+    `(${formatSeconds(cmcrUs)} vs ${formatSeconds(cmtr.recordingDurationUs)})`
+  );
+}
+
+/** Without a length in the .cmtr, a spike after the end of the raw recording proves the mismatch. */
+function spikesPastEnd(cmcr: CmcrContents, cmtr: CmtrContents, lastUs: number): string | undefined {
+  const cmcrUs = cmcr.recordingDurationUs;
+  if (cmcrUs === undefined || !(lastUs > cmcrUs + DURATION_TOLERANCE_US)) return undefined;
+  return (
+    `${cmcr.fileName} and ${cmtr.fileName} are not one recording: the sorted spikes run to ` +
+    `${formatSeconds(lastUs)} but the raw recording is ${formatSeconds(cmcrUs)} long`
+  );
+}
+
+/**
+ * The session of the load step. The units are built one at a time, each from its own `Peaks`
+ * columns (read from the file then, when they are source-backed), so the open holds one unit's
+ * table at a time, never the whole `.cmtr`; the last-spike check of the recording length runs once
+ * they are all read.
+ */
 export function buildLoadRecordingSession(input: LoadRecordingInput, onProgress: ProgressFn = () => {}): PipelineSession {
   const { cmtr, cmcr } = input;
   if (!cmtr && !cmcr) throw new Error("load_recording needs a .cmcr or a .cmtr file");
-  // Timestamps as float64 once (µs stay exact below 2^53): int64 columns read as BigInt would allocate per spike.
-  const timestampsUs = cmtr?.units.map((u) => toFloat64(u.peaks.timestamp)) ?? [];
   if (cmtr && cmcr) {
-    const mismatch = recordingLengthMismatch(cmcr, cmtr, timestampsUs);
+    const mismatch = lengthsDiffer(cmcr, cmtr);
     if (mismatch) throw new Error(mismatch);
   }
   const session = new PipelineSession(input.datasetId);
@@ -129,8 +137,9 @@ export function buildLoadRecordingSession(input: LoadRecordingInput, onProgress:
     frameTimestamps = detectFrameTimestamps(ch2 ?? ch1);
     if (frameTimestamps.length === 0) session.warn(`${cmcr.fileName}: no frame-sync pulses found in the analog channels`);
     onProgress(0.2, "downsampling the light reference");
-    const light: Tree = { raw_ch1: new NDArray(ch1) };
-    if (ch2) light.raw_ch2 = new NDArray(ch2);
+    // Kept as the file's bytes when the reader left them there: only the downsampled traces are new.
+    const light: Tree = { raw_ch1: cmcr.analogInFile?.ch1 ?? new NDArray(ch1) };
+    if (ch2) light.raw_ch2 = cmcr.analogInFile?.ch2 ?? new NDArray(ch2);
     for (const [name, trace] of Object.entries(downsampledLightReference({ ch1, ch2 }, rate.rate))) light[name] = new NDArray(trace);
     session.addStimulus({ light_reference: light, frame_times: { default: new NDArray(frameTimestamps) } });
   } else if (cmcr) {
@@ -150,8 +159,13 @@ export function buildLoadRecordingSession(input: LoadRecordingInput, onProgress:
   session.addMetadata(metadata);
 
   if (cmtr) {
-    const durationUs = cmcr?.recordingDurationUs ?? cmtr.recordingDurationUs ?? fallbackDurationUs(timestampsUs);
-    if (cmcr?.recordingDurationUs === undefined && cmtr.recordingDurationUs === undefined) {
+    // Timestamps as float64, one unit at a time (µs stay exact below 2^53): int64 columns read as
+    // BigInt would allocate per spike.
+    const timestampsOf = (contents: SortedUnitContents) => toFloat64(columnValues(contents.peaks.timestamp));
+    let durationUs = cmcr?.recordingDurationUs ?? cmtr.recordingDurationUs;
+    if (durationUs === undefined) {
+      // Rare (neither file states its length): one pass over the timestamps first, for the last spike.
+      durationUs = fallbackDurationUs(cmtr.units.map(timestampsOf));
       session.warn(
         `recording length unknown: firing_rate_10hz covers 0 to the last spike + 1 s ` +
           `(${formatSeconds(durationUs)}) for every unit`,
@@ -159,12 +173,17 @@ export function buildLoadRecordingSession(input: LoadRecordingInput, onProgress:
     }
     const empty: string[] = [];
     const units: Unit[] = [];
+    let lastUs = -Infinity;
     cmtr.units.forEach((contents, i) => {
-      const unit = buildUnit(contents, timestampsUs[i], rate.rate, durationUs, session);
+      const timestampsUs = timestampsOf(contents);
+      lastUs = Math.max(lastUs, maxOf(timestampsUs));
+      const unit = buildUnit(contents, timestampsUs, rate.rate, durationUs, session);
       if (unit.spikeTimes.length === 0) empty.push(unit.id);
       units.push(unit);
       if (i % 16 === 0) onProgress(0.3 + (0.65 * i) / cmtr.units.length, `units ${i + 1}/${cmtr.units.length}`);
     });
+    const late = cmcr && spikesPastEnd(cmcr, cmtr, lastUs);
+    if (late) throw new Error(late);
     session.addUnits(units);
     if (empty.length) {
       session.warn(
@@ -211,7 +230,7 @@ function buildUnit(
   session: PipelineSession,
 ): Unit {
   const { peaks } = contents;
-  const include = numbers(peaks.include);
+  const include = numbers(columnValues(peaks.include));
   const id = unitIdFor(contents.unitNum);
   // The sorter writes IncludePeak as 0 or 1; anything else is kept out (as the original's `== 1`
   // does) and reported. A timestamp that is not a number cannot become a sample index at all.
@@ -243,7 +262,7 @@ function buildUnit(
   const spikeTimes = new BigUint64Array(count);
   const spikeWords = new Uint32Array(spikeTimes.buffer);
   const amplitudes = new Float32Array(count);
-  const amplitude = numbers(peaks.amplitude);
+  const amplitude = numbers(columnValues(peaks.amplitude));
   let negative = 0;
   for (let k = 0; k < count; k++) {
     const t = allTimestampsUs[included[k]];
@@ -260,7 +279,7 @@ function buildUnit(
 
   const waveform = new Float32Array(peaks.cutout.length);
   for (let j = 0; j < peaks.cutout.length; j++) {
-    const column = numbers(peaks.cutout[j]);
+    const column = numbers(columnValues(peaks.cutout[j]));
     let sum = 0;
     for (let k = 0; k < count; k++) sum += column[included[k]];
     // The mean of no spikes is NaN, as numpy gives it.
@@ -321,6 +340,11 @@ function maxOf(values: Float64Array): number {
   let max = -Infinity;
   for (let i = 0; i < values.length; i++) if (values[i] > max) max = values[i];
   return max;
+}
+
+/** A column's values (read from its file if it stayed there). */
+function columnValues(column: PeakColumn): NumericArray {
+  return column instanceof NDArray ? column.data : column;
 }
 
 /** A column readable as plain numbers: number typed arrays as they are, 64-bit integers converted. */

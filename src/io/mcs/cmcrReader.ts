@@ -8,7 +8,9 @@
  *
  * The analog rows are read in column slices, so the wasm heap never holds more than one slice.
  */
-import { TYPED_ARRAY_BY_DTYPE, elementCount } from "../../core/ndarray.ts";
+import { NDArray, elementCount } from "../../core/ndarray.ts";
+import type { H5SourceFile } from "../sourceFile.ts";
+import { readFloat32Rows } from "../float32Rows.ts";
 import type { CmcrContents } from "../../core/recordingContents.ts";
 import { baseName, fileSize, openH5, numericDtype, type H5Dataset, type H5File, type H5Group, type H5Runtime } from "../h5.ts";
 import { checkDeclaredSize, readLimits } from "../h5Tree.ts";
@@ -26,6 +28,11 @@ const ANALOG_SLICE = 1 << 22;
 export interface ReadCmcrOptions {
   /** Fraction (0–1) of the analog channels read. */
   onProgress?: (fraction: number) => void;
+  /**
+   * The file as a source (`sourceFile.ts`): the analog rows are still decoded (frame detection and
+   * the downsampled traces need them) but the session keeps them as references into the file.
+   */
+  source?: H5SourceFile;
 }
 
 export function readCmcr(rt: H5Runtime, path: string, options: ReadCmcrOptions = {}): CmcrContents {
@@ -41,12 +48,15 @@ export function readCmcr(rt: H5Runtime, path: string, options: ReadCmcrOptions =
     const analog = isDataset(analogNode)
       ? guarded(name, `/${ANALOG_PATH}`, () => readAnalog(rt, analogNode, name, fileSize(rt, path), options.onProgress))
       : undefined;
+    const source = options.source;
+    const analogInFile = analog && source && isDataset(analogNode) ? inFile(source, analogNode, analog) : undefined;
     return {
       fileName: name,
       path,
       rootAttrs,
       recordingDurationUs: typeof duration === "number" && duration > 0 ? duration : undefined,
       analog,
+      ...(analogInFile ? { analogInFile } : {}),
       tickUs: readTick(rt, file, name),
     };
   } catch (error) {
@@ -72,48 +82,32 @@ function readAnalog(rt: H5Runtime, dataset: H5Dataset, fileName: string, fileByt
   const rows = Math.min(channels, 2);
   const out = Array.from({ length: rows }, () => new Float32Array(samples));
   if (samples === 0) return { ch1: out[0], ch2: out[1] };
-  // Both rows in one read per slice (a [rows × slice] hyperslab comes back row after row). Plain
-  // little-endian numbers are converted straight from the HDF5 heap into the float32 rows; anything
-  // else (64-bit integers, big-endian) goes through h5wasm's slice.
-  const direct = meta.littleEndian && dtype !== "int64" && dtype !== "uint64";
-  const sliceLength = Math.min(samples, ANALOG_SLICE);
+  // Both rows in one read per slice, through one heap buffer.
+  const layout = { dtype, size: meta.size, littleEndian: meta.littleEndian };
   const module = rt.module;
-  const ptr = direct ? module._malloc(rows * sliceLength * meta.size) : 0;
-  if (direct && !ptr) throw new Error(`cannot allocate ${rows * sliceLength * meta.size} bytes in the HDF5 heap`);
+  const ptr = module._malloc(rows * Math.min(samples, ANALOG_SLICE) * meta.size);
+  if (!ptr) throw new Error(`cannot allocate ${rows * Math.min(samples, ANALOG_SLICE) * meta.size} bytes in the HDF5 heap`);
   try {
     for (let start = 0; start < samples; start += ANALOG_SLICE) {
       const end = Math.min(samples, start + ANALOG_SLICE);
-      const length = end - start;
-      if (direct) {
-        module.get_dataset_data(dataset.file_id, dataset.path, [BigInt(rows), BigInt(length)], [0n, BigInt(start)], [1n, 1n], BigInt(ptr));
-        // Viewed after the read, which may have grown the heap; copied out before anything allocates.
-        const Ctor = TYPED_ARRAY_BY_DTYPE[dtype] as Float32ArrayConstructor;
-        const values = new Ctor(module.HEAPU8.buffer as ArrayBuffer, ptr, rows * length);
-        for (let r = 0; r < rows; r++) out[r].set(values.subarray(r * length, (r + 1) * length), start);
-      } else {
-        const value = dataset.slice([[0, rows], [start, end]]);
-        for (let r = 0; r < rows; r++) copyInto(out[r], value, r * length, length, start);
-      }
+      readFloat32Rows(rt, dataset, layout, 0, start, end, out, start, { ptr });
       onProgress?.(end / samples);
     }
   } finally {
-    if (ptr) module._free(ptr);
+    module._free(ptr);
   }
   return { ch1: out[0], ch2: out[1] };
 }
 
-/**
- * `value[from, from + length)` into `out` at `at`. Typed-array `set` converts numbers to float32;
- * 64-bit integers need an explicit conversion.
- */
-function copyInto(out: Float32Array, value: unknown, from: number, length: number, at: number): void {
-  if (value instanceof BigInt64Array || value instanceof BigUint64Array) {
-    for (let i = 0; i < length; i++) out[at + i] = Number(value[from + i]);
-  } else if (ArrayBuffer.isView(value) && !(value instanceof DataView)) {
-    out.set((value as unknown as Float32Array).subarray(from, from + length), at);
-  } else {
-    throw new Error(`unexpected analog slice of type ${typeof value}`);
-  }
+/** The analog rows as arrays that read the file again when needed (the same conversion as `readAnalog`). */
+function inFile(source: H5SourceFile, dataset: H5Dataset, analog: NonNullable<CmcrContents["analog"]>): CmcrContents["analogInFile"] {
+  const meta = dataset.metadata;
+  const layout = { dtype: numericDtype(meta)!, size: meta.size, littleEndian: meta.littleEndian };
+  const row = (r: number, length: number) => NDArray.fromSource<Float32Array>(source.float32Row(dataset.path, layout, r, length), [length]);
+  return {
+    ch1: row(0, analog.ch1.length),
+    ...(analog.ch2 ? { ch2: row(1, analog.ch2.length) } : {}),
+  };
 }
 
 /** µs per sample: SensorMeta's Tick, else the analog ChannelMeta's. Absent or odd → undefined. */

@@ -17,10 +17,16 @@ import { compoundLayout, decodedBytes, readCompoundColumns } from "./compoundCol
 import { assertCmosMeaFile } from "./mcsFileCheck.ts";
 import { MCS_TYPE_ID, attrsToTree, cleanString, findPath, isDataset, isGroup, mcsKey, mcsPythonName, readAttr, typeIdOf } from "./mcsNames.ts";
 import { closeQuietly, damagedFileError, guarded } from "./readGuard.ts";
+import type { H5SourceFile } from "../sourceFile.ts";
 
 export interface ReadCmtrOptions {
   /** Called after each unit with (units done, units total). */
   onUnit?: (done: number, total: number) => void;
+  /**
+   * The file as a source (`sourceFile.ts`): the `Peaks` columns are then left in it, read when the
+   * load step (or a save) asks for them, instead of being decoded here.
+   */
+  source?: H5SourceFile;
 }
 
 export function readCmtr(rt: H5Runtime, path: string, options: ReadCmtrOptions = {}): CmtrContents {
@@ -40,7 +46,7 @@ export function readCmtr(rt: H5Runtime, path: string, options: ReadCmtrOptions =
     const units: SortedUnitContents[] = [];
     const seen = new Map<number, string>();
     for (const [i, group] of groups.entries()) {
-      const unit = guarded(name, group.path, () => readUnit(rt, group, name, limits));
+      const unit = guarded(name, group.path, () => readUnit(rt, group, name, limits, options.source));
       const previous = seen.get(unit.unitNum);
       if (previous !== undefined) {
         throw new Error(`${name}: ${previous} and ${groupName(group)} both give unit number ${unit.unitNum}`);
@@ -79,7 +85,7 @@ function groupName(group: H5Group): string {
   return group.path.split("/").pop() ?? group.path;
 }
 
-function readUnit(rt: H5Runtime, group: H5Group, fileName: string, limits: ReadLimits): SortedUnitContents {
+function readUnit(rt: H5Runtime, group: H5Group, fileName: string, limits: ReadLimits, source?: H5SourceFile): SortedUnitContents {
   const hdf5Name = groupName(group);
   const where = `${fileName}: ${group.path}`;
   const originalName = mcsPythonName(hdf5Name);
@@ -92,7 +98,7 @@ function readUnit(rt: H5Runtime, group: H5Group, fileName: string, limits: ReadL
 
   const peaksNode = findPath(group, "Peaks");
   if (!isDataset(peaksNode)) throw new Error(`${where}: no Peaks dataset`);
-  const peaks = guarded(fileName, `${group.path}/Peaks`, () => readPeaks(rt, peaksNode, where, limits));
+  const peaks = guarded(fileName, `${group.path}/Peaks`, () => readPeaks(rt, peaksNode, where, limits, source));
 
   const infoNode = findPath(group, "Unit Info");
   const unitInfo = isDataset(infoNode) ? guarded(fileName, `${group.path}/Unit Info`, () => readUnitInfo(infoNode, where)) : undefined;
@@ -108,7 +114,7 @@ function readUnit(rt: H5Runtime, group: H5Group, fileName: string, limits: ReadL
   };
 }
 
-function readPeaks(rt: H5Runtime, dataset: H5Dataset, where: string, limits: ReadLimits): PeakTable {
+function readPeaks(rt: H5Runtime, dataset: H5Dataset, where: string, limits: ReadLimits, source?: H5SourceFile): PeakTable {
   const layout = compoundLayout(dataset);
   if (typeof layout === "string") throw new Error(`${where}/Peaks: ${layout}`);
   const fieldNames = layout.fields.map((f) => f.name);
@@ -130,6 +136,24 @@ function readPeaks(rt: H5Runtime, dataset: H5Dataset, where: string, limits: Rea
   }
 
   checkDeclaredSize(limits, dataset.path, Math.max(decodedBytes(layout), layout.rowCount * layout.rowSize), `${layout.rowCount} peaks of ${layout.rowSize} bytes`);
+  if (source) {
+    // Nothing decoded here: each column reads the table from the file when asked (once for all its columns).
+    const lazy = new Map<string, NDArray>();
+    const tree: Tree = {};
+    for (const field of layout.fields.filter((f) => f.dtype)) {
+      const array = NDArray.fromSource(source.compoundColumn(dataset.path, layout, field), [layout.rowCount]);
+      lazy.set(field.name, array);
+      tree[field.name.toLowerCase()] = array;
+    }
+    return {
+      rowCount: layout.rowCount,
+      timestamp: lazy.get(timestamp.name)!,
+      amplitude: lazy.get(amplitude.name)!,
+      include: lazy.get(include.name)!,
+      cutout: cutoutFields.map((f) => lazy.get(f.name)!),
+      columns: tree,
+    };
+  }
   const columns = readCompoundColumns(rt, dataset, layout);
   const tree: Tree = {};
   for (const [field, data] of columns) tree[field.toLowerCase()] = new NDArray(data);

@@ -10,6 +10,8 @@ import { buildLoadRecordingSession } from "../../core/steps/loadRecording.ts";
 import { baseName, type H5Runtime } from "../h5.ts";
 import { readCmcr } from "./cmcrReader.ts";
 import { readCmtr } from "./cmtrReader.ts";
+import { attachSources, sourcesInUse } from "../../core/sessionSources.ts";
+import { openSourceFile, type H5SourceFile } from "../sourceFile.ts";
 
 export interface RecordingPaths {
   cmcrPath?: string;
@@ -19,6 +21,13 @@ export interface RecordingPaths {
 export interface LoadRecordingOptions {
   datasetId?: string;
   onProgress?: (fraction: number, message: string) => void;
+  /**
+   * Leave the bytes the session only carries (every `peaks_data` column, the raw light reference)
+   * in the files, read back when a save or step needs them (default). The session then depends on
+   * the files until it is closed (`closeSources`); `false` copies everything into memory, as a
+   * session that must outlive its files needs.
+   */
+  keepInFiles?: boolean;
 }
 
 /** Runs the lab's load step (load_recording) on files visible in rt.fs; throws Error with a message naming the file and the problem. */
@@ -36,22 +45,54 @@ export function loadRecording(rt: H5Runtime, paths: RecordingPaths, options: Loa
 
   // Reading is most of the time: the .cmtr units take the first half, the analog channels the second.
   const readShare = cmcrPath && cmtrPath ? 0.45 : 0.9;
-  let cmtr: CmtrContents | undefined;
-  if (cmtrPath) {
-    progress(0, `reading ${baseName(cmtrPath)}`);
-    cmtr = readCmtr(rt, cmtrPath, {
-      onUnit: (done, total) => progress((readShare * done) / total, `reading units ${done}/${total}`),
-    });
+  const keep = options.keepInFiles ?? true;
+  const sources: H5SourceFile[] = [];
+  try {
+    // The .cmtr is only listed here (unit info, table layouts): its Peaks tables are read one unit at
+    // a time by the build below, and the analog channels after it; the shares follow.
+    // A file that cannot even be looked at gets no source: its reader then says what is wrong with it.
+    const sourceFor = (path: string | undefined) => {
+      try {
+        return path && keep ? openSourceFile(rt, path) : undefined;
+      } catch {
+        return undefined;
+      }
+    };
+    const cmtrSource = sourceFor(cmtrPath);
+    const cmcrSource = sourceFor(cmcrPath);
+    for (const s of [cmtrSource, cmcrSource]) if (s) sources.push(s);
+    let cmtr: CmtrContents | undefined;
+    const listShare = keep ? 0.05 : readShare;
+    if (cmtrPath) {
+      progress(0, `reading ${baseName(cmtrPath)}`);
+      cmtr = readCmtr(rt, cmtrPath, {
+        onUnit: (done, total) => progress((done / total) * listShare, `reading units ${done}/${total}`),
+        source: cmtrSource,
+      });
+    }
+    let cmcr: CmcrContents | undefined;
+    if (cmcrPath) {
+      const base = cmtr ? listShare : 0;
+      const share = keep && cmtr ? 0.25 : readShare;
+      progress(base, `reading ${baseName(cmcrPath)}`);
+      cmcr = readCmcr(rt, cmcrPath, {
+        onProgress: (f) => progress(base + share * f, "reading the analog channels"),
+        source: cmcrSource,
+      });
+    }
+    const buildFrom = keep ? (cmtr ? 0.3 : 0.9) : 0.9;
+    const session = buildLoadRecordingSession({ datasetId, cmtr, cmcr }, (f, message) => progress(buildFrom + (1 - buildFrom) * f, message));
+    // Only the files the session still reads from stay open with it.
+    const used = new Set(sourcesInUse(session));
+    // The tables decoded for the build are not kept: the session holds what it computed from them.
+    for (const s of sources) s.forget();
+    for (const s of sources) if (!used.has(s)) s.close();
+    attachSources(session, sources.filter((s) => used.has(s)));
+    return session;
+  } catch (error) {
+    for (const s of sources) s.close();
+    throw error;
   }
-  let cmcr: CmcrContents | undefined;
-  if (cmcrPath) {
-    const base = cmtr ? readShare : 0;
-    progress(base, `reading ${baseName(cmcrPath)}`);
-    cmcr = readCmcr(rt, cmcrPath, {
-      onProgress: (f) => progress(base + readShare * f, "reading the analog channels"),
-    });
-  }
-  return buildLoadRecordingSession({ datasetId, cmtr, cmcr }, (f, message) => progress(0.9 + 0.1 * f, message));
 }
 
 function checkKind(path: string | undefined, kind: "cmcr" | "cmtr"): void {
