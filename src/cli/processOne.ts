@@ -322,7 +322,8 @@ function withIoCallback(bytes: ScratchBytes, onIo: (() => void) | undefined): Sc
  */
 function sessionFileBytes(session: PipelineSession): number {
   const bytes = session.arrayBytes();
-  return bytes.resident + bytes.spilled;
+  // Arrays left in the recording files are written into the session file too.
+  return bytes.resident + bytes.spilled + (bytes.inSources ?? 0);
 }
 
 /** Reopens the saved file and reads its step list back: the checkpoint goes only if this holds. */

@@ -392,10 +392,10 @@ async function attachSpillStore(id: string, session: PipelineSession): Promise<S
   return budget.store;
 }
 
-/** What a save writes: the arrays in memory and those in the spill store. */
+/** What a save writes: the arrays in memory, in the spill store and left in the dropped files. */
 function dataBytes(session: PipelineSession): number {
-  const { resident, spilled } = session.arrayBytes();
-  return resident + spilled;
+  const { resident, spilled, inSources } = session.arrayBytes();
+  return resident + spilled + (inSources ?? 0);
 }
 
 /** The budget set in the page, else the platform's default. */
