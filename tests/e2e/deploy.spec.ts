@@ -36,8 +36,10 @@ test("served from a folder: demo, all steps, save by download, offline reload", 
   test.setTimeout(180_000);
   const dir = scratchDir();
   try {
+    // Headless Chromium has the save picker but cannot show it: take the download path.
     await page.addInitScript(() => {
       delete (Window.prototype as { showSaveFilePicker?: unknown }).showSaveFilePicker;
+      delete (window as { showSaveFilePicker?: unknown }).showSaveFilePicker;
     });
     const requested: string[] = [];
     page.on("request", (r) => requested.push(r.url()));
