@@ -24,7 +24,7 @@ import {
   type PipelineReport,
 } from "../core/pipeline.ts";
 import type { PipelineSession } from "../core/session.ts";
-import { defaultMemoryBudgetBytes, spikeCountOf } from "../core/memoryBudget.ts";
+import { defaultMemoryBudgetBytes, savedArrayBytes, spikeCountOf } from "../core/memoryBudget.ts";
 import { SpillStore, type ScratchBytes } from "../core/spillStore.ts";
 import { nodeScratchBytes } from "../io/nodeScratchBytes.ts";
 import { baseName, type H5Runtime } from "../io/h5.ts";
@@ -321,9 +321,7 @@ function withIoCallback(bytes: ScratchBytes, onIo: (() => void) | undefined): Sc
  * the free-space check never refuses a save that would fit.
  */
 function sessionFileBytes(session: PipelineSession): number {
-  const bytes = session.arrayBytes();
-  // Arrays left in the recording files are written into the session file too.
-  return bytes.resident + bytes.spilled + (bytes.inSources ?? 0);
+  return savedArrayBytes(session.arrayBytes());
 }
 
 /** Reopens the saved file and reads its step list back: the checkpoint goes only if this holds. */

@@ -88,6 +88,11 @@ export interface ArrayBytes {
   inSources?: number;
 }
 
+/** What a session file holds at least: every array, wherever it lives now (memory, scratch store, source file). */
+export function savedArrayBytes(bytes: ArrayBytes): number {
+  return bytes.resident + bytes.spilled + (bytes.inSources ?? 0);
+}
+
 export function treeArrayBytes(node: TreeNode | undefined, into: ArrayBytes): ArrayBytes {
   if (node === undefined) return into;
   if (node instanceof NDArray) {

@@ -45,7 +45,7 @@
  */
 import { transfer } from "comlink";
 import type { PipelineSession } from "../core/session.ts";
-import { defaultMemoryBudgetBytes, type MemoryBudget } from "../core/memoryBudget.ts";
+import { defaultMemoryBudgetBytes, savedArrayBytes, type MemoryBudget } from "../core/memoryBudget.ts";
 import type { SpillStore } from "../core/spillStore.ts";
 import { summarizeSession, type SessionSummary } from "../core/sessionSummary.ts";
 import { pairRecordingFiles } from "../core/recordingPairing.ts";
@@ -394,8 +394,7 @@ async function attachSpillStore(id: string, session: PipelineSession): Promise<S
 
 /** What a save writes: the arrays in memory, in the spill store and left in the dropped files. */
 function dataBytes(session: PipelineSession): number {
-  const { resident, spilled, inSources } = session.arrayBytes();
-  return resident + spilled + (inSources ?? 0);
+  return savedArrayBytes(session.arrayBytes());
 }
 
 /** The budget set in the page, else the platform's default. */
