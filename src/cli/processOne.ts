@@ -251,6 +251,7 @@ export async function processOne(job: RecordingJob, opts: ProcessOptions, events
     }
     // 5. The saved file supersedes the checkpoint, once it reads back with every step.
     events.stage?.("verifying");
+    testHooks.afterSave(job.out);
     verifySaved(rt, saved, job.out);
     for (const stale of [job.checkpointPath, `${job.checkpointPath}.next`]) {
       if (existsSync(stale) && !sameFile(stale, job.out)) {

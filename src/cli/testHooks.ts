@@ -9,11 +9,16 @@
  *   the first file read HDF5 makes during <step> (or stage: "resuming from X.h5", …), of every
  *   recording or only that one — a read that never returns, or HDF5 looping on a damaged file.
  *   Only the watchdog can end it.
+ * - `HDMEA_TEST_DAMAGE_SAVED=1`: cut the saved output to half its length right after the save, before
+ *   it is read back — a disk or network share that acknowledged bytes it did not keep.
  * (Free-space overrides for the disk-full tests are in diskSpace.ts.)
  */
+import { statSync, truncateSync } from "node:fs";
+
 const killAfter = process.env.HDMEA_TEST_KILL_AFTER;
 const interruptAt = process.env.HDMEA_TEST_INTERRUPT_AT;
 const hangInRead = process.env.HDMEA_TEST_HANG_IN_READ;
+const damageSaved = process.env.HDMEA_TEST_DAMAGE_SAVED === "1";
 let interrupted = false;
 
 export const testHooks = {
@@ -25,6 +30,9 @@ export const testHooks = {
       interrupted = true;
       process.kill(process.pid, "SIGINT");
     }
+  },
+  afterSave(path: string): void {
+    if (damageSaved) truncateSync(path, Math.floor(statSync(path).size / 2));
   },
   inRead(step: string, datasetId: string): void {
     if (hangInRead === step || hangInRead === `${step}@${datasetId}`) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0);
