@@ -93,44 +93,52 @@ export function savedArrayBytes(bytes: ArrayBytes): number {
   return bytes.resident + bytes.spilled + (bytes.inSources ?? 0);
 }
 
-export function treeArrayBytes(node: TreeNode | undefined, into: ArrayBytes): ArrayBytes {
+/**
+ * `seen`: arrays already counted. One array may sit at several places of a tree (frif's x axis in
+ * every unit); it is held once, so it counts once.
+ */
+export function treeArrayBytes(node: TreeNode | undefined, into: ArrayBytes, seen = new Set<NDArray>()): ArrayBytes {
   if (node === undefined) return into;
   if (node instanceof NDArray) {
+    if (seen.has(node)) return into;
+    seen.add(node);
     if (node.isSpilled) into.spilled += node.byteLength;
     else if (node.source) into.inSources = (into.inSources ?? 0) + node.byteLength;
     else into.resident += node.byteLength;
   } else if (typeof node === "string") into.resident += 2 * node.length;
   else if (!isTree(node)) into.resident += node.data.reduce((s, x) => s + 2 * x.length, 0);
-  else for (const child of Object.values(node)) treeArrayBytes(child, into);
+  else for (const child of Object.values(node)) treeArrayBytes(child, into, seen);
   return into;
 }
 
-export function unitArrayBytes(unit: Unit, into: ArrayBytes): ArrayBytes {
+export function unitArrayBytes(unit: Unit, into: ArrayBytes, seen = new Set<NDArray>()): ArrayBytes {
   const spikes = spilledSpikeTimes.get(unit);
   if (spikes) into.spilled += spikes.byteLength;
   else into.resident += unit.spikeTimes.byteLength;
   into.resident += (unit.waveform?.byteLength ?? 0) + (unit.firingRate10hz?.byteLength ?? 0);
-  return treeArrayBytes(unit.children, into);
+  return treeArrayBytes(unit.children, into, seen);
 }
 
-function* treeCandidates(node: TreeNode, path: string): Generator<SpillCandidate> {
+function* treeCandidates(node: TreeNode, path: string, seen: Set<NDArray>): Generator<SpillCandidate> {
   if (node instanceof NDArray) {
-    if (node.isResident && node.byteLength >= MIN_SPILL_BYTES) {
+    if (node.isResident && node.byteLength >= MIN_SPILL_BYTES && !seen.has(node)) {
+      seen.add(node); // an array shared by several places moves once
       yield { path, bytes: node.byteLength, spill: (store) => spillArray(node, store) };
     }
   } else if (isTree(node)) {
-    for (const [name, child] of Object.entries(node)) yield* treeCandidates(child, `${path}/${name}`);
+    for (const [name, child] of Object.entries(node)) yield* treeCandidates(child, `${path}/${name}`, seen);
   }
 }
 
 function* candidates(parts: { metadata: TreeNode; stimulus: TreeNode; units: Iterable<Unit> }): Generator<SpillCandidate> {
-  yield* treeCandidates(parts.metadata, "metadata");
-  yield* treeCandidates(parts.stimulus, "stimulus");
+  const seen = new Set<NDArray>();
+  yield* treeCandidates(parts.metadata, "metadata", seen);
+  yield* treeCandidates(parts.stimulus, "stimulus", seen);
   for (const unit of parts.units) {
     if (!spilledSpikeTimes.has(unit) && unit.spikeTimes.byteLength >= MIN_SPILL_BYTES) {
       yield { path: `units/${unit.id}/spike_times`, bytes: unit.spikeTimes.byteLength, spill: (store) => spillSpikeTimes(unit, store) };
     }
-    yield* treeCandidates(unit.children, `units/${unit.id}`);
+    yield* treeCandidates(unit.children, `units/${unit.id}`, seen);
   }
 }
 

@@ -1,4 +1,4 @@
-import { isTree, mergeOneLevel, type Tree, type TreeNode } from "./ndarray.ts";
+import { isTree, mergeOneLevel, type NDArray, type Tree, type TreeNode } from "./ndarray.ts";
 import { enforceBudget, treeArrayBytes, unitArrayBytes, type ArrayBytes, type MemoryBudget } from "./memoryBudget.ts";
 import { formatBytes } from "./formatBytes.ts";
 
@@ -273,8 +273,9 @@ export class PipelineSession {
   }
 
   arrayBytes(): ArrayBytes {
-    const bytes = treeArrayBytes(this.stimulus, treeArrayBytes(this.metadata, { resident: 0, spilled: 0 }));
-    for (const unit of this.units.values()) unitArrayBytes(unit, bytes);
+    const seen = new Set<NDArray>();
+    const bytes = treeArrayBytes(this.stimulus, treeArrayBytes(this.metadata, { resident: 0, spilled: 0 }, seen), seen);
+    for (const unit of this.units.values()) unitArrayBytes(unit, bytes, seen);
     return bytes;
   }
 

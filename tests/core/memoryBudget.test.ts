@@ -186,6 +186,24 @@ describe("memory budget", () => {
     expect(session.warnings.filter((w) => w.message.includes("passed its 1.00 MB memory budget"))).toHaveLength(1);
   });
 
+  it("counts and moves an array held at several places once (frif's x axis in every unit)", () => {
+    const session = bigUnitSession(10, 10, 8_000);
+    const axis = new NDArray(ramp(100_000)); // 800 kB, the same object in every unit
+    const values = axis.data.slice();
+    for (const unit of session.units.values()) session.addFeature(unit.id, "frif", { FRIF_x_axis: axis });
+    const bytes = session.arrayBytes();
+    expect(bytes.resident).toBeLessThan(axis.byteLength + 10 * (8_000 + 80 + 8_000) + 1_000);
+    const store = new SpillStore(memoryScratch());
+    session.setMemoryBudget({ store, budgetBytes: 500_000 });
+    expect(axis.isSpilled).toBe(true);
+    expect(session.arrayBytes().spilled).toBe(axis.byteLength);
+    for (const unit of session.units.values()) {
+      const frif = (unit.children.features as never as { frif: { data: { FRIF_x_axis: NDArray } } }).frif.data;
+      expect(frif.FRIF_x_axis).toBe(axis);
+      expect(sameBytes(frif.FRIF_x_axis.data, values)).toBe(true);
+    }
+  });
+
   it("leaves small arrays and sessions within budget alone", () => {
     const session = bigUnitSession(3, 100, MIN_SPILL_BYTES / 2);
     const store = new SpillStore(memoryScratch());

@@ -23,6 +23,17 @@ describe("frif", () => {
     expect((data.FRIF_x_axis as NDArray).dtype).toBe("float64");
   });
 
+  it("gives every unit of one run the same x axis array, held once", () => {
+    const ctx = { metadata: {}, stimulus: {}, acquisitionRate: 20000, frameTimestamps: Float64Array.of(20000, 40000, 60000) };
+    const a = frif.extract(makeUnit(1, [20000]), ctx);
+    const b = frif.extract(makeUnit(2, [40000]), ctx);
+    expect(a.FRIF_x_axis).toBe(b.FRIF_x_axis);
+    expect(a.FRIF).not.toBe(b.FRIF);
+    // Another rate is another axis.
+    const c = frif.extract(makeUnit(3, [40000]), { ...ctx, acquisitionRate: 10000 });
+    expect(nums((c.FRIF_x_axis as NDArray).data)).toEqual([2, 4]);
+  });
+
   it("declares its inputs and refuses sessions with fewer than two frames", () => {
     expect(frif.requires.session).toEqual(["metadata/frame_timestamps", "metadata/acquisition_rate"]);
     expect(frif.check!({ metadata: { acquisition_rate: f64(1) }, stimulus: {}, acquisitionRate: 1, frameTimestamps: Float64Array.of(5) })).toBe("needs at least 2 frame timestamps");
