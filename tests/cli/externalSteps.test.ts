@@ -91,7 +91,7 @@ describe("hdmea process --exec (external steps)", () => {
     expect(Date.parse(record.completedAt)).toBeGreaterThan(Date.now() - 120_000);
     expect(file.step_log.find((s: any) => s.name === "env_check").params.script).toBeUndefined();
     expect(file.warnings).toContain(`Auto-saving deferred session to ${out} to satisfy HDF5-path requirement`);
-  });
+  }, 120_000);
 
   it("in immediate mode runs on the current file with no auto-save, and says so", () => {
     const out = join(dir, "immediate.h5");
@@ -103,7 +103,7 @@ describe("hdmea process --exec (external steps)", () => {
     expect(file.completed_steps.at(-1)).toBe("spike_count");
     expect(Object.values(file.units).every((u: any) => u.count === u.spikes)).toBe(true);
     expect(file.warnings.join("\n")).not.toMatch(/Auto-saving/);
-  });
+  }, 120_000);
 
   it("a failing program fails the run in one line with its exit status and stderr tail; the file is as the auto-save left it", () => {
     const out = join(dir, "failed.h5");
@@ -128,16 +128,16 @@ describe("hdmea process --exec (external steps)", () => {
     // Content as the auto-save left it (times aside): no metadata/partial, no record of bad.
     expect(h5py(H5PY_DIFF, snapshot, out)).toEqual([]);
     expect(h5py(H5PY_EXTERNAL, snapshot)).toMatchObject({ partial: false, completed_steps: ["add_cmtr_unit_info", "add_sys_meta_info", "load_recording"] });
-  });
+  }, 120_000);
 
   it("is exempt from the watchdog while the program runs; --exec-timeout stops one that runs too long", () => {
     const out = join(dir, "slow.h5");
     const sleep = (s: number) => `${PYTHON} -c "import time; time.sleep(${s})"`;
-    const run = hdmea(["process", rec.cmtrPath, "--out", out, "--steps", "slow,stuck", "--watchdog-seconds", "1", "--exec-timeout", "3", "--exec", `slow=${sleep(1.5)}`, "--exec", `stuck=${sleep(60)}`]);
+    const run = hdmea(["process", rec.cmtrPath, "--out", out, "--steps", "slow,stuck", "--watchdog-seconds", "1", "--exec-timeout", "4", "--exec", `slow=${sleep(1.5)}`, "--exec", `stuck=${sleep(60)}`]);
     expect(run.code, run.stderr).toBe(1);
     expect(run.stderr).toMatch(/^hdmea: slow completed in [\d.]+ s$/m);
-    expect(run.stderr.trim().split("\n").at(-1)).toBe("hdmea process: Ext-.cmtr: stuck: still running after 3 s (--exec-timeout), stopped; no stderr; slow.h5 is unchanged");
-  });
+    expect(run.stderr.trim().split("\n").at(-1)).toBe("hdmea process: Ext-.cmtr: stuck: still running after 4 s (--exec-timeout), stopped; no stderr; slow.h5 is unchanged");
+  }, 120_000);
 
   it("resuming from a checkpoint skips an external step done with the same command and re-runs it when the command changed", () => {
     const out = join(dir, "resume.h5");
@@ -166,7 +166,7 @@ describe("hdmea process --exec (external steps)", () => {
     expect(file.warnings.some((w: string) => w.startsWith("spike_count re-run: its command changed"))).toBe(true);
     // Resumed from the checkpoint, the session is bound to it, not to --out: saved there first.
     expect(changed.stderr).toContain(`Auto-saving deferred session to ${out} to satisfy HDF5-path requirement`);
-  });
+  }, 180_000);
 
   it("refuses unknown steps, --exec for a built-in step, an --exec not in --steps and an impossible order (exit 2)", () => {
     const run = hdmea(["process", rec.cmtrPath, "--out", join(dir, "never.h5"), "--steps", "all,ap_tracking"]);
@@ -191,7 +191,7 @@ describe("hdmea process --exec (external steps)", () => {
     const ok = parseProcessOptions(parseArgs(["--steps", "ap,all", "--exec", "ap=python3 x.py {file}", "--checkpoint-every", "ap"], BOOLEAN_FLAGS, VALUE_OPTIONS));
     expect(ok.steps).toEqual(["ap", "add_section_time", "section_spike_times", "compute_sta", "extract_features"]);
     expect(ok.checkpointEvery).toEqual(["ap"]);
-  });
+  }, 120_000);
 });
 
 describe("external step helpers", () => {

@@ -79,5 +79,5 @@ print(json.dumps({"steps": [dec(s) for s in f["pipeline/session_info/completed_s
     const dry = snakemake(["--profile", join(WORKFLOW, "profiles/local"), "--cores", "1", "-n"]);
     expect(dry.code, dry.output).toBe(0);
     expect(dry.output).toMatch(/rule process:[^]*?reason: Updated input files: [^\n]*add_group\.py\n\s*wildcards: rec=RecX/);
-  });
+  }, 180_000);
 });
