@@ -261,6 +261,9 @@ export async function runExternalStep(session: PipelineSession, step: ExternalSt
   run.progress(0, rerun ? `re-running: ${rerun}` : "starting");
 
   const file = makeFileCurrent(session, step, run);
+  // A Ctrl-C that came during the auto-save (a message to this thread): no program to start and kill.
+  await new Promise<void>((resolveTick) => setImmediate(resolveTick));
+  if (run.signal?.aborted) throw new PipelineCancelledError(step.name, { steps: [] });
   const words = splitCommand(step.command).map((w) => w.replace(PLACEHOLDER, (_, key: string) => (key === "file" ? file : session.datasetId)));
   const before = fileStamp(file);
   const exit = await runProgram(words, step.name, file, session.datasetId, run);
