@@ -18,6 +18,7 @@ import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
 import { nodeRuntime } from "../io/h5node.ts";
 import { asDiskFull } from "./diskSpace.ts";
+import { externalStepsOutdated } from "./externalStep.ts";
 import { CANCELLED_EXIT_CODE, handleInterrupts } from "./interrupt.ts";
 import { incompleteBecause, readOutputInfo } from "./outputStatus.ts";
 import { PathAliasError, fileIdentity, refuseAliases, type NamedPath } from "./pathIdentity.ts";
@@ -54,7 +55,7 @@ export async function runBatch(recordings: readonly RecordingFiles[], outDir: st
     if (!opts.force && existsSync(job.out)) {
       try {
         const info = readOutputInfo(rt, job.out);
-        const why = incompleteBecause(info, r.datasetId, required, opts.params);
+        const why = incompleteBecause(info, r.datasetId, required, opts.params) ?? externalStepsOutdated(info.steps, opts.exec);
         if (!why) {
           say(`${r.label}: up to date (${basename(job.out)})`);
           results.set(index, { ...base, result: "up to date", units: info.unitCount, steps: info.steps.map((s) => s.name), warnings: info.warnings });

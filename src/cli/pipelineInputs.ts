@@ -7,6 +7,7 @@ import { readFileSync, readdirSync, statSync } from "node:fs";
 import { basename, join } from "node:path";
 import { parseNpy } from "../core/npyArray.ts";
 import type { PipelineInputs } from "../core/pipeline.ts";
+import { scriptOf } from "./externalStep.ts";
 import type { NamedPath } from "./pathIdentity.ts";
 import type { ProcessOptions } from "./processOptions.ts";
 
@@ -35,13 +36,14 @@ export function checkInputFiles(opts: ProcessOptions): void {
   if (opts.stimulusConfigDir !== undefined) readConfigDir(opts.stimulusConfigDir);
 }
 
-/** The stimulus files the run will read, for the path-aliasing check (pathIdentity.ts). */
+/** The stimulus files and external steps' scripts the run will read, for the path-aliasing check (pathIdentity.ts). */
 export function inputPaths(opts: ProcessOptions): NamedPath[] {
   const paths: NamedPath[] = [];
   const add = (role: string, path: string | undefined) => path !== undefined && paths.push({ role, path, written: false });
   add("--playlist", opts.playlist);
   add("--movie-length", opts.movieLength);
   for (const m of opts.noiseMovies) add("--noise-movie", m.path);
+  for (const e of opts.exec) add(`--exec ${e.name}'s script`, scriptOf(e.command));
   if (opts.stimulusConfigDir !== undefined) {
     let names: string[] = [];
     try {

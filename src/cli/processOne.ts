@@ -6,6 +6,8 @@
  *    instead of the recording, unless --force; the runner then skips its completed steps.
  * 2. Otherwise load_recording reads the pair (checkpointed if asked).
  * 3. runPipeline runs the planned steps; after each (onStepDone) a checkpoint is written if due.
+ *    External steps (--exec) cut the run: each runs its program on the session file (externalStep.ts)
+ *    after the built-in steps listed before it, and is checkpointed the same way.
  * 4. Deferred mode saves once at the end; immediate mode has written through after every step.
  * 5. The saved file is reopened and its step list read back; only then is the checkpoint removed
  *    (and never when it is the output itself). A failure or Ctrl-C leaves it for the next run.
@@ -34,11 +36,12 @@ import { openSensorInput, type OpenSensorInput } from "../io/mcs/sensorInput.ts"
 import { checkpointSession, loadSession, saveSession, startImmediateMode } from "../io/sessionStore.ts";
 import { UsageError } from "./args.ts";
 import { asDiskFull, writeWithRoom } from "./diskSpace.ts";
+import { ExternalStepError, runExternalStep } from "./externalStep.ts";
 import { readOutputInfo } from "./outputStatus.ts";
 import { sameFile } from "./pathIdentity.ts";
 import { readPipelineInputs } from "./pipelineInputs.ts";
 import { LOAD_STEP, checkpointAfter, type ProcessOptions } from "./processOptions.ts";
-import { planSteps, type SkippedStep } from "./stepPlan.ts";
+import { planSteps, stepSegments, type SkippedStep } from "./stepPlan.ts";
 import { testHooks } from "./testHooks.ts";
 
 const EIMAGE_STEP = "load_recording_with_eimage_sta";
@@ -156,7 +159,7 @@ export async function processOne(job: RecordingJob, opts: ProcessOptions, events
     // 1–2. Resume or load.
     const resumeFrom = pickResumeSource(job, opts, outExists);
     let plan = planSteps(opts);
-    const totalSteps = () => 1 + plan.run.length;
+    const totalSteps = () => 1 + plan.run.length + opts.exec.length;
     // Past the budget, the session's largest arrays wait in a temporary file (removed however we exit).
     spillStore = new SpillStore(withIoCallback(nodeScratchBytes(), events.scratchIo));
     const budget = { store: spillStore, budgetBytes: opts.memoryBudgetBytes ?? defaultMemoryBudgetBytes({ totalMemoryBytes: totalmem() }) };
@@ -213,26 +216,57 @@ export async function processOne(job: RecordingJob, opts: ProcessOptions, events
       events.stage?.("saving");
       stopImmediate = writeWithRoom(job.out, sessionFileBytes(s), () => startImmediateMode(rt, s, job.out, { overwrite: opts.overwrite || job.resumeFromOutput }));
     }
-    let report: PipelineReport;
+    const report: PipelineReport = { steps: [] };
+    // Built-in steps in pipeline order, cut where an external step (--exec) is listed.
+    let before = 0; // this run's steps before the current segment, after loading
     try {
-      report = await runPipeline(session, {
-        steps: plan.run,
-        params: opts.params,
-        inputs,
-        signal,
-        onProgress: (p) => {
-          testHooks.atStep(p.step);
-          events.progress({ ...p, index: p.index + 1, count: totalSteps(), fraction: (p.index + 1 + p.stepFraction) / totalSteps() });
-        },
-        onStepDone: async (step, s) => {
-          result.stepReports.push({ name: step.name, status: step.status, message: step.message, ms: step.ms });
-          events.log(`${step.name} ${step.status}${step.message ? ` (${step.message})` : ""} in ${seconds(step.ms)}`);
-          if (step.status === "completed" && checkpointAfter(opts, step.name)) writeCheckpoint(rt, s, job.checkpointPath, step.name, events);
-          testHooks.afterStep(step.name);
-          // Let a pending Ctrl-C (or a worker's cancel message) in, so the runner sees it before the next step.
-          await new Promise<void>((resolve) => setImmediate(resolve));
-        },
-      });
+      for (const segment of stepSegments(opts, plan.run)) {
+        const offset = before;
+        const part = await runPipeline(session, {
+          steps: segment.steps,
+          params: opts.params,
+          inputs,
+          signal,
+          onProgress: (p) => {
+            testHooks.atStep(p.step);
+            events.progress({ ...p, index: offset + p.index + 1, count: totalSteps(), fraction: (offset + p.index + 1 + p.stepFraction) / totalSteps() });
+          },
+          onStepDone: async (step, s) => {
+            result.stepReports.push({ name: step.name, status: step.status, message: step.message, ms: step.ms });
+            events.log(`${step.name} ${step.status}${step.message ? ` (${step.message})` : ""} in ${seconds(step.ms)}`);
+            if (step.status === "completed" && checkpointAfter(opts, step.name)) writeCheckpoint(rt, s, job.checkpointPath, step.name, events);
+            testHooks.afterStep(step.name);
+            // Let a pending Ctrl-C (or a worker's cancel message) in, so the runner sees it before the next step.
+            await new Promise<void>((resolve) => setImmediate(resolve));
+          },
+        });
+        report.steps.push(...part.steps);
+        before += segment.steps.length;
+        if (!segment.external) continue;
+        const ext = segment.external;
+        const index = ++before;
+        const s = session;
+        const step = await runExternalStep(s, ext, {
+          rt,
+          out: job.out,
+          overwrite: opts.overwrite || job.resumeFromOutput,
+          timeoutSeconds: opts.execTimeoutSeconds,
+          memoryBudget: budget,
+          ranBefore: result.stepReports.some((r) => r.status === "completed"),
+          fileBytes: () => sessionFileBytes(s),
+          signal,
+          log: events.log,
+          progress: (f, message) => {
+            testHooks.atStep(ext.name);
+            events.progress({ step: ext.name, index, count: totalSteps(), stepFraction: f, fraction: (index + f) / totalSteps(), message });
+          },
+        });
+        result.stepReports.push({ name: step.name, status: step.status, message: step.message, ms: step.ms });
+        events.log(`${step.name} ${step.status}${step.message ? ` (${step.message})` : ""} in ${seconds(step.ms)}`);
+        if (step.status === "completed" && checkpointAfter(opts, step.name)) writeCheckpoint(rt, s, job.checkpointPath, step.name, events);
+        testHooks.afterStep(step.name);
+        await new Promise<void>((resolve) => setImmediate(resolve));
+      }
     } catch (e) {
       if (e instanceof PipelineParamsError) throw new UsageError(e.message);
       throw e;
@@ -245,7 +279,9 @@ export async function processOne(job: RecordingJob, opts: ProcessOptions, events
     const saved = session;
     events.stage?.("saving");
     if (opts.mode === "deferred") {
-      writeWithRoom(job.out, sessionFileBytes(saved), () => saveSession(rt, saved, job.out, { overwrite: opts.overwrite || job.resumeFromOutput || outExists }));
+      // An external step may have auto-saved to the output already in this run.
+      const ours = saved.hdf5Path !== undefined && sameFile(saved.hdf5Path, job.out);
+      writeWithRoom(job.out, sessionFileBytes(saved), () => saveSession(rt, saved, job.out, { overwrite: opts.overwrite || job.resumeFromOutput || outExists || ours }));
     } else if (session.hasUnsavedChanges) {
       writeWithRoom(job.out, sessionFileBytes(saved), () => saveSession(rt, saved, job.out, { overwrite: true }));
     }
@@ -270,7 +306,7 @@ export async function processOne(job: RecordingJob, opts: ProcessOptions, events
     const diskFull = asDiskFull(e, job.out, session ? sessionFileBytes(session) : 0);
     if (diskFull) return finish("failed", diskFull.message);
     const message = (e instanceof Error ? e.message : String(e)).split("\n")[0];
-    return finish("failed", e instanceof PipelineStepError || !namesAFile(message, job) ? `${job.label}: ${message}` : message);
+    return finish("failed", e instanceof PipelineStepError || e instanceof ExternalStepError || !namesAFile(message, job) ? `${job.label}: ${message}` : message);
   }
 }
 

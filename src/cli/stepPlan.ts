@@ -6,6 +6,7 @@
  */
 import { PIPELINE_STEPS } from "../core/pipeline.ts";
 import { LOAD_STEPS } from "../core/steps/stepContract.ts";
+import type { ExternalStepOption } from "./externalStep.ts";
 import type { ProcessOptions } from "./processOptions.ts";
 
 export interface SkippedStep {
@@ -61,4 +62,31 @@ export function planSteps(opts: ProcessOptions, completed: readonly string[] = [
     plan.run.push(def.name);
   }
   return plan;
+}
+
+/** Built-in steps to run (in pipeline order), then the external step listed after them, if any. */
+export interface StepSegment {
+  steps: string[];
+  external?: ExternalStepOption;
+}
+
+/**
+ * The run cut at each external step: the built-in steps of `run` listed before it in --steps come
+ * first (processOptions.ts refuses lists where that contradicts the pipeline order). Without external
+ * steps: one segment, the whole run.
+ */
+export function stepSegments(opts: ProcessOptions, run: readonly string[]): StepSegment[] {
+  const segments: StepSegment[] = [];
+  let listed = new Set<string>();
+  for (const name of opts.steps) {
+    const external = opts.exec.find((e) => e.name === name);
+    if (!external) {
+      listed.add(name);
+      continue;
+    }
+    segments.push({ steps: run.filter((s) => listed.has(s)), external });
+    listed = new Set();
+  }
+  segments.push({ steps: run.filter((s) => listed.has(s)) });
+  return segments;
 }

@@ -193,6 +193,21 @@ export function readSessionFile(rt: H5Runtime, path: string, options: ReadSessio
   }
 }
 
+/** The top-level members a session file has a place for; the reader ignores any other. */
+const ROOT_MEMBERS = new Set(["source_files", "pipeline", "metadata", "stimulus", "units"]);
+
+/** Top-level groups and datasets of `path` with no place in the session (written there by other programs). */
+export function unplacedRootMembers(rt: H5Runtime, path: string): string[] {
+  const file = openH5(rt, path, "r");
+  try {
+    return file.keys().filter((name) => !ROOT_MEMBERS.has(name));
+  } catch (error) {
+    throw damagedFileError(baseName(path), "the session", error);
+  } finally {
+    closeQuietly(file);
+  }
+}
+
 /** A string attribute of `node` (its attribute names `names`), or undefined if it has none. */
 function attrText(node: H5Group, names: string[], key: string): string | undefined {
   return names.includes(key) ? String(attributeValueOf(node, key)) : undefined;

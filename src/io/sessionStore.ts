@@ -108,7 +108,8 @@ export function loadSession(rt: H5Runtime, path: string, options: ReadSessionOpt
 export function ensureSaved(rt: H5Runtime, session: PipelineSession, defaultPath: string, options: SaveOptions = {}): string {
   if (session.isSaved && session.hdf5Path && !session.hasUnsavedChanges) return session.hdf5Path;
   const target = session.hdf5Path ?? defaultPath;
-  session.warn(`auto-saving deferred session ${session.datasetId} to ${baseName(target)}: a file-based step needs it`);
+  // The spec's words (mode mixing), so logs read as the lab's pipeline's do.
+  session.warn(`Auto-saving deferred session to ${target} to satisfy HDF5-path requirement`);
   return saveSession(rt, session, target, { ...options, overwrite: options.overwrite ?? session.hdf5Path !== undefined });
 }
 

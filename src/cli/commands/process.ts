@@ -30,7 +30,13 @@ session file. Several recordings (files or folders) with --out-dir run as a batc
   --out-dir OUT              batch: write OUT/<dataset_id>.h5 and OUT/summary.json
   --jobs N                   batch: recordings at once (default: CPU count)
   --steps all|a,b,…          default load_recording; all = load_recording, ${ALL_STEPS.join(", ")}
-                             steps: ${KNOWN_STEPS.join(", ")}
+                             steps: ${KNOWN_STEPS.join(", ")}, and external ones (--exec)
+  --exec NAME=COMMAND        an external step: a program run on the session file where NAME is in
+                             --steps ({file} = the file's path, {dataset_id} = the id), e.g.
+                             --steps all,ap_tracking --exec ap_tracking="python3 ap.py {file}";
+                             repeatable. See "External steps" below
+  --exec-timeout S           stop an external step still running after S seconds (default 0 = no
+                             limit; the watchdog does not apply to external steps)
   --playlist P.csv           playlist table (add_section_time)
   --playlist-name NAME       the playlist that was shown (= --param add_section_time.playlist_name=NAME)
   --movie-length M.csv       movie-length table (add_section_time)
@@ -50,6 +56,16 @@ session file. Several recordings (files or folders) with --out-dir run as a batc
   --json                     print the result (batch: an array of rows) as JSON on stdout
 
 A step whose input file is not given is skipped with a warning (e.g. compute_sta without --noise-movie).
+External steps: built-in steps run in pipeline order; an external step runs after the built-in steps
+listed before it. On a deferred session it first auto-saves to --out ("Auto-saving deferred session
+to OUT.h5 to satisfy HDF5-path requirement"); in immediate mode the file is already current. The
+command is split into words like a shell would (quotes, no pipes or variables) and run without a
+shell, with only PATH, HOME, USER, LOGNAME, LANG, LANGUAGE, LC_*, TZ, TMPDIR, HDF5_USE_FILE_LOCKING,
+CUDA_VISIBLE_DEVICES (and Windows' system variables) from this environment, plus HDMEA_FILE,
+HDMEA_DATASET_ID and HDMEA_STEP; its output goes to the log. Exit 0: the session reads the file back
+and step_log records the command, exit status, time and the script's SHA-256. Otherwise the run fails
+naming the step, its exit status and last stderr lines; the file is as it was before the step.
+A resumed checkpoint skips external steps already done with the same command and script.
 An existing checkpoint is resumed from (completed steps are skipped) and removed after a successful save
 once the saved file reads back with every step.
 No two paths may be one file (an output over an input, the checkpoint = the output, via ./, a symlink
