@@ -232,7 +232,7 @@ function commandText(datasetId: string, plan: Plan): string {
     `# Redoes session ${oneLine(datasetId)} in batch (hdmea-web, "Copy as command").`,
     "# Run it in a folder holding these files (the page knows file names, not folders):",
     ...plan.files.map((f) => `#   ${oneLine(f)}`),
-    ...notesComment(plan.notes),
+    ...notesComment(plan.notes, "this command"),
   ];
   const words: string[][] = [["hdmea", "process", plan.recording, ...(plan.cmcr === undefined ? [] : ["--cmcr", plan.cmcr]), "--out", plan.out]];
   words.push(["--steps", plan.steps.length ? plan.steps.join(",") : "load_recording"]);
@@ -252,7 +252,7 @@ function configText(datasetId: string, plan: Plan): string {
     `# workflow/config.yaml settings that redo session ${oneLine(datasetId)} (hdmea-web, "Copy as command").`,
     "# Paths are relative to the folder snakemake runs in, which holds these files:",
     ...plan.files.map((f) => `#   ${oneLine(f)}`),
-    ...notesComment(plan.notes),
+    ...notesComment(plan.notes, "these settings"),
     // The workflow finds a .cmtr's partner beside it, as the page paired them.
     `recordings: ${list([plan.recording])}`,
     `out_dir: ${yamlString("results")}`,
@@ -269,8 +269,8 @@ function configText(datasetId: string, plan: Plan): string {
   return `${lines.join("\n")}\n`;
 }
 
-function notesComment(notes: readonly string[]): string[] {
-  return notes.length ? ["# Not redone by this command:", ...notes.map((n) => `#   - ${oneLine(n)}`)] : [];
+function notesComment(notes: readonly string[], by: string): string[] {
+  return notes.length ? [`# Not redone by ${by}:`, ...notes.map((n) => `#   - ${oneLine(n)}`)] : [];
 }
 
 /**

@@ -3,11 +3,18 @@ shape, bytes) and attribute, by path.
 
     compare_sessions.py A.h5 B.h5
 
-Prints JSON: {"datasets": n, "attributes": n, "differences": [path, ...], "normalised": {path: why}}.
+Prints JSON: {"datasets": n, "attributes": n, "differences": [path, ...], "normalised": {path: why},
+"close": {path: largest relative difference}}.
 A file made in the page and one made by the same command in a shell legitimately differ in wall-clock
 times and in the folders the recording was read from (the page sees only file names, its loader a
 mount path, the CLI absolute paths). Those values are compared after normalising; every path that
 differed only by that is listed in "normalised" with the reason, so the caller can check the list.
+
+Floating-point datasets that are not bit-identical but agree to RTOL (relative) / ATOL (absolute),
+same dtype, shape and NaN positions, are listed in "close": Debian's Chromium and Node compute
+Math.sin, cos, exp, log, atan2 and pow differently in the last bit (a few % of arguments), so
+features built on them (chirp spectra, receptive-field fits, preferred directions) differ by an
+ulp or, through an iterative fit, a little more.
 """
 import json
 import os
@@ -16,6 +23,7 @@ import sys
 import h5py
 import numpy as np
 
+RTOL, ATOL = 1e-8, 1e-12
 TIME_ATTRS = {"created_at", "saved_at", "stage1_timestamp"}
 # Step records whose parameters name where the recording was read from.
 PATH_PARAMS = {"load_recording": ("cmcr_path", "cmtr_path"), "add_cmtr_unit_info": ("source",), "add_sys_meta_info": ("cmcr", "cmtr")}
@@ -40,12 +48,13 @@ def log_entries(items, drop):
 
 
 def raw(v):
+    """A value to compare exactly: strings as text, numbers as dtype, shape and bytes (NaN-safe)."""
     if isinstance(v, np.ndarray) and v.dtype.kind in "SOU":
-        return json.dumps([v.dtype.kind, list(v.shape), [text(x) for x in v.ravel()]])
+        return ("strings", v.dtype.kind, v.shape, tuple(text(x) for x in v.ravel()))
     if isinstance(v, (bytes, str)):
-        return json.dumps(["str", text(v)])
+        return ("str", text(v))
     a = np.asarray(v)
-    return json.dumps([str(a.dtype), list(a.shape), a.tobytes().hex()])
+    return (str(a.dtype), a.shape, a.tobytes())
 
 
 def normalised(path, v):
@@ -61,6 +70,20 @@ def normalised(path, v):
         drop = ["completedAt"] if name == "step_log" else ["at"]
         return log_entries(items, drop), "times of the entries; folder of the recording in the load steps' parameters"
     return raw(v), None
+
+
+def close(x, y):
+    """Largest relative difference when x and y are float arrays equal to RTOL / ATOL, else None."""
+    if not (isinstance(x, np.ndarray) and isinstance(y, np.ndarray)):
+        x, y = np.asarray(x), np.asarray(y)
+    if x.dtype != y.dtype or x.shape != y.shape or x.dtype.kind != "f":
+        return None
+    if not np.allclose(x, y, rtol=RTOL, atol=ATOL, equal_nan=True):
+        return None
+    both = ~(np.isnan(x) | np.isnan(y))
+    diff = np.abs(x[both].astype(float) - y[both].astype(float))
+    scale = np.maximum(np.abs(x[both].astype(float)), ATOL)
+    return float(np.max(diff / scale)) if diff.size else 0.0
 
 
 def dump(path):
@@ -82,14 +105,18 @@ def dump(path):
 
 def main():
     a, b = dump(sys.argv[1]), dump(sys.argv[2])
-    differences, why_normalised = [], {}
+    differences, why_normalised, near = [], {}, {}
     for path in sorted(set(a) | set(b)):
         if path not in a or path not in b:
             differences.append(path)
             continue
         (va, why), (vb, _) = normalised(path, a[path]), normalised(path, b[path])
         if va != vb:
-            differences.append(path)
+            rel = close(a[path], b[path])
+            if rel is None:
+                differences.append(path)
+            else:
+                near[path] = rel
         elif why and raw(a[path]) != raw(b[path]):
             why_normalised[path] = why
     print(json.dumps({
@@ -97,6 +124,7 @@ def main():
         "attributes": sum(1 for p in a if "@" in p),
         "differences": differences,
         "normalised": why_normalised,
+        "close": near,
     }))
 
 
