@@ -34,6 +34,7 @@
  * | `electrodeMap(sessionId, colorBy)` | id, column name                        | `ElectrodeMap`: row/col per unit + the column | |
  * | `unitFeatures(sessionId, unitId)` | id, unit                               | `UnitFeaturesView`: tuning, chirp curves, STA peak frame, scalars (transferred) | unknown unit; absent features → empty lists |
  * | `sessionTree(sessionId)`          | session id                              | `LayoutNode`: the HDF5 layout a save writes | |
+ * | `reproduceCommand(sessionId)`     | session id                              | `Reproduction`: the `hdmea process` command and workflow config that redo it | what the CLI cannot redo is in comments (core/reproduceCommand.ts) |
  * | `storageEstimate()`               |                                         | browser storage usage, quota, persisted | nulls where the browser has no estimate |
  *
  * Operations report what they do as heartbeats (`activity.ts`): the page's watchdog replaces a
@@ -62,6 +63,7 @@ import { loadRecording } from "../io/mcs/openRecording.ts";
 import { openSensorInput } from "../io/mcs/sensorInput.ts";
 import { setUnitLabel, type UnitLabel } from "../core/unitLabel.ts";
 import { closeSources } from "../core/sessionSources.ts";
+import { reproduceCommand as reproduction, reproduceInputOf, type Reproduction } from "../core/reproduceCommand.ts";
 import {
   checkpointExists,
   checkpointFile,
@@ -85,6 +87,7 @@ import {
 } from "./workerFs.ts";
 
 export type { CheckpointInfo } from "./checkpointStore.ts";
+export type { Reproduction } from "../core/reproduceCommand.ts";
 export type { SessionSummary } from "../core/sessionSummary.ts";
 export type { RunStepsRequest, RunStepsResult, StepInfo, StepInputFiles, StepProgressCallback } from "./pipelineOps.ts";
 export type { PipelineProgress, StepReport } from "../core/pipeline.ts";
@@ -523,6 +526,11 @@ async function labelUnit(sessionId: string, unitId: string, label: UnitLabel): P
   return summarizeSession(session);
 }
 
+/** "Copy as command": the batch command and workflow config that redo the session, from what it recorded. */
+async function reproduceCommand(sessionId: string): Promise<Reproduction> {
+  return reproduction(reproduceInputOf(get(sessionId).session));
+}
+
 /** Test hook: the next OPFS writes fail after `bytes` more bytes (proves failed saves damage nothing). */
 async function injectWriteFault(bytes: number): Promise<void> {
   failWritesAfter(bytes);
@@ -606,6 +614,7 @@ export const api = {
   unitFeatures: guarded(views.unitFeatures),
   sessionTree: guarded(views.sessionTree),
   storageEstimate: guarded(views.storageEstimate),
+  reproduceCommand: guarded(reproduceCommand),
 };
 
 export type WorkerAPI = typeof api;

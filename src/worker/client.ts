@@ -19,6 +19,7 @@ import type {
   UnitTable,
   WorkerAPI,
   DownloadConfirmation,
+  Reproduction,
 } from "./api.ts";
 import type {
   ElectrodeMap,
@@ -50,6 +51,7 @@ export type {
   UnitTable,
   WorkerAPI,
   DownloadConfirmation,
+  Reproduction,
 } from "./api.ts";
 export type { HungReport } from "./watchdog.ts";
 export type {
@@ -274,6 +276,11 @@ export class WorkerClient {
 
   sessionTree(sessionId: string): Promise<LayoutNode> {
     return this.call("Reading the file layout", (r) => r.sessionTree(sessionId));
+  }
+
+  /** The `hdmea process` command and workflow config fragment that redo the session in batch. */
+  reproduceCommand(sessionId: string): Promise<Reproduction> {
+    return this.call("Writing the command", (r) => r.reproduceCommand(sessionId));
   }
 
   storageEstimate(): Promise<StorageEstimate> {

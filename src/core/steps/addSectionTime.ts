@@ -133,6 +133,9 @@ export const addSectionTimeStep: PipelineStep<AddSectionTimeParams> = {
     return {
       warnings,
       summary: {
+        // The tables' file names, so the session can say which command reproduces it (reproduceCommand.ts).
+        playlist_file: playlistCsv.name,
+        movie_length_file: movieLengthCsv.name,
         movies: [...rows.keys()],
         n_sections: sections.occurrences.length,
         skipped_movies: sections.skipped.map((s) => s.movie),
