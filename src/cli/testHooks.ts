@@ -9,11 +9,15 @@
  *   the first file read HDF5 makes during <step> (or stage: "resuming from X.h5", …), of every
  *   recording or only that one — a read that never returns, or HDF5 looping on a damaged file.
  *   Only the watchdog can end it.
+ * - `HDMEA_TEST_HOLD_AT=<step>[@<dataset_id>]`: block the recording's thread when <step> starts (the
+ *   checkpoints of the steps before it written) — a job held mid-run until it is killed (Slurm's
+ *   scancel in tests/slurm) or the watchdog stops it.
  * (Free-space overrides for the disk-full tests are in diskSpace.ts.)
  */
 const killAfter = process.env.HDMEA_TEST_KILL_AFTER;
 const interruptAt = process.env.HDMEA_TEST_INTERRUPT_AT;
 const hangInRead = process.env.HDMEA_TEST_HANG_IN_READ;
+const holdAt = process.env.HDMEA_TEST_HOLD_AT;
 let interrupted = false;
 
 export const testHooks = {
@@ -27,6 +31,14 @@ export const testHooks = {
     }
   },
   inRead(step: string, datasetId: string): void {
-    if (hangInRead === step || hangInRead === `${step}@${datasetId}`) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0);
+    if (hangInRead === step || hangInRead === `${step}@${datasetId}`) hang();
+  },
+  /** On the recording's thread, at each progress report of a step. */
+  inStep(step: string, datasetId: string): void {
+    if (holdAt === step || holdAt === `${step}@${datasetId}`) hang();
   },
 };
+
+function hang(): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0);
+}
