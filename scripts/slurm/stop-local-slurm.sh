@@ -6,6 +6,7 @@
 set -uo pipefail
 
 dir="${1:-/tmp/hdmea-slurm}"
+dir="$(cd "$dir" 2>/dev/null && pwd || printf '%s' "$dir")"
 say() { printf 'stop-local-slurm: %s\n' "$*" >&2; }
 
 # The process in PIDFILE, if it is alive and is the NAME it should be (not a recycled pid).
@@ -44,6 +45,16 @@ if [ -s "$dir/slurm.conf" ] && pid_of "$dir/slurmctld.pid" slurmctld >/dev/null;
     done
   fi
 fi
+# Job processes that outlived their job: proctrack/linuxproc knows a job's processes by parentage
+# only, and one whose parent died first escapes it (seen: Snakemake's job-step process, stuck after
+# SIGTERM). Each has this cluster's SLURM_CONF and a SLURM_JOB_ID in its environment.
+for environ in $(grep -lzxF "SLURM_CONF=$dir/slurm.conf" /proc/[0-9]*/environ 2>/dev/null); do
+  pid="${environ#/proc/}"
+  pid="${pid%/environ}"
+  job="$(grep -az '^SLURM_JOB_ID=' "$environ" 2>/dev/null | tr -d '\0')" || continue
+  name="$(cat "/proc/$pid/comm" 2>/dev/null)"
+  kill -KILL "$pid" 2>/dev/null && say "killed ${name:-a process} ($pid), left behind by job ${job#SLURM_JOB_ID=}"
+done
 stop "$dir/slurmd.pid" slurmd
 stop "$dir/slurmctld.pid" slurmctld
 stop "$dir/munge/munged.pid" munged

@@ -27,7 +27,7 @@ const CLUSTER = process.env.SLURM_LOCAL_DIR ?? "";
 const HOLD_STEP = "extract_features";
 const BEFORE_HOLD = "compute_sta";
 /** A bound for waiting on the cluster, not a guess at how long anything takes. */
-const WAIT_MS = 90_000;
+const WAIT_MS = 300_000;
 
 let dir: string;
 let results: string;
@@ -66,7 +66,7 @@ function startSnakemake(env: NodeJS.ProcessEnv): { until: Promise<Run>; output: 
   let output = "";
   child.stdout.on("data", (d) => (output += d));
   child.stderr.on("data", (d) => (output += d));
-  const timer = setTimeout(() => child.kill("SIGKILL"), 200_000);
+  const timer = setTimeout(() => child.kill("SIGKILL"), 2 * WAIT_MS);
   running.add(child);
   const until = new Promise<Run>((resolve, reject) => {
     child.on("error", reject);

@@ -7,7 +7,7 @@ export default defineConfig({
     root: new URL("../..", import.meta.url).pathname,
     include: ["tests/slurm/**/*.test.ts"],
     environment: "node",
-    testTimeout: 240_000,
+    testTimeout: 900_000,
     hookTimeout: 60_000,
     pool: "forks",
   },
