@@ -36,6 +36,8 @@ trap finish EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-eval "$(scripts/slurm/start-local-slurm.sh "$dir")"
+# (Assigned first: a failed start then stops the script, which eval "$(…)" would not.)
+exports="$(scripts/slurm/start-local-slurm.sh "$dir")"
+eval "$exports"
 export SLURM_CONF SLURM_LOCAL_DIR="$dir"
 npx vitest run --config tests/slurm/vitest.config.ts
