@@ -12,6 +12,8 @@ export default defineConfig({
   optimizeDeps: { exclude: ["h5wasm"] },
   test: {
     include: ["tests/**/*.test.ts"],
+    // tests/slurm needs a Slurm cluster: `npm run test:slurm` starts one and runs them.
+    exclude: ["**/node_modules/**", "**/.git/**", "tests/slurm/**"],
     environment: "node",
     testTimeout: 60_000,
     pool: "forks",

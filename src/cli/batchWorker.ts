@@ -64,6 +64,7 @@ if (parentPort) {
       {
         progress: (p) => {
           enter(p.step);
+          testHooks.inStep(p.step, job.datasetId);
           // Steps report per unit; ten messages a second are plenty for a status line.
           const now = Date.now();
           if (now - lastProgress < 100 && p.stepFraction < 1) return;

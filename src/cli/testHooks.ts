@@ -11,6 +11,9 @@
  *   Only the watchdog can end it.
  * - `HDMEA_TEST_DAMAGE_SAVED=1`: cut the saved output to half its length right after the save, before
  *   it is read back — a disk or network share that acknowledged bytes it did not keep.
+ * - `HDMEA_TEST_HOLD_AT=<step>[@<dataset_id>]`: block the recording's thread when <step> starts (the
+ *   checkpoints of the steps before it written) — a job held mid-run until it is killed (Slurm's
+ *   scancel in tests/slurm) or the watchdog stops it.
  * (Free-space overrides for the disk-full tests are in diskSpace.ts.)
  */
 import { statSync, truncateSync } from "node:fs";
@@ -19,6 +22,7 @@ const killAfter = process.env.HDMEA_TEST_KILL_AFTER;
 const interruptAt = process.env.HDMEA_TEST_INTERRUPT_AT;
 const hangInRead = process.env.HDMEA_TEST_HANG_IN_READ;
 const damageSaved = process.env.HDMEA_TEST_DAMAGE_SAVED === "1";
+const holdAt = process.env.HDMEA_TEST_HOLD_AT;
 let interrupted = false;
 
 export const testHooks = {
@@ -35,6 +39,14 @@ export const testHooks = {
     if (damageSaved) truncateSync(path, Math.floor(statSync(path).size / 2));
   },
   inRead(step: string, datasetId: string): void {
-    if (hangInRead === step || hangInRead === `${step}@${datasetId}`) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0);
+    if (hangInRead === step || hangInRead === `${step}@${datasetId}`) hang();
+  },
+  /** On the recording's thread, at each progress report of a step. */
+  inStep(step: string, datasetId: string): void {
+    if (holdAt === step || holdAt === `${step}@${datasetId}`) hang();
   },
 };
+
+function hang(): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0);
+}
