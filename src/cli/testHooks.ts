@@ -9,16 +9,24 @@
  *   the first file read HDF5 makes during <step> (or stage: "resuming from X.h5", …), of every
  *   recording or only that one — a read that never returns, or HDF5 looping on a damaged file.
  *   Only the watchdog can end it.
+ * - `HDMEA_TEST_TOUCH_AFTER=<step>:<path>`: give <path> a new modification time right after <step>
+ *   — an input rewritten under a running job (its arrays left in the file must not be read).
  * (Free-space overrides for the disk-full tests are in diskSpace.ts.)
  */
+import { utimesSync } from "node:fs";
 const killAfter = process.env.HDMEA_TEST_KILL_AFTER;
 const interruptAt = process.env.HDMEA_TEST_INTERRUPT_AT;
 const hangInRead = process.env.HDMEA_TEST_HANG_IN_READ;
+const touchAfter = process.env.HDMEA_TEST_TOUCH_AFTER;
 let interrupted = false;
 
 export const testHooks = {
   afterStep(step: string): void {
     if (killAfter === step) process.kill(process.pid, "SIGKILL");
+    if (touchAfter?.startsWith(`${step}:`)) {
+      const later = new Date(Date.now() + 5000);
+      utimesSync(touchAfter.slice(step.length + 1), later, later);
+    }
   },
   atStep(step: string): void {
     if (interruptAt === step && !interrupted) {
