@@ -262,8 +262,8 @@ async function save(sessionId: string, target?: FileSystemFileHandle): Promise<S
     }
     // State changes only once the bytes reached the user's file; the scratch path means nothing to them.
     session.markSaved(fileName, savedAt);
-    // The big arrays read from the saved file now: it may be the very file they were read from,
-    // which the browser no longer lets anyone read once it was replaced.
+    // A full copy: the session reads it should a file it reads from go; and arrays read from the
+    // very file just replaced (a dropped session saved over itself) read the new one.
     await keepCopy(rt, open, () => target.getFile(), false);
     return { summary: summarizeSession(session), fileName, bytes, confirmed: true };
   }
@@ -328,8 +328,8 @@ async function writeCheckpoint(sessionId: string, warnOnOverwrite: boolean): Pro
     writeSessionTo(rt, session, scratch.path, { checkpointName: session.datasetId });
     doing("copying the checkpoint into browser storage", name);
     const info = await storeCheckpoint(await scratch.file(name), name);
-    // A full copy: the session's big arrays read from it now, not from the dropped files (and not
-    // from the checkpoint it just replaced, which the browser no longer lets anyone read).
+    // A full copy: the session reads it should a dropped file go; and arrays read from the
+    // checkpoint it just replaced (a resumed session) read the new one.
     await keepCopy(rt, get(sessionId), () => checkpointFile(name), true);
     // Only now, when it happened: a failed checkpoint overwrote nothing.
     if (existed && warnOnOverwrite) session.warn(`overwrote checkpoint ${name} in browser storage`);
