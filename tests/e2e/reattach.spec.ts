@@ -56,15 +56,16 @@ test("a changed .cmtr stops the save by name; a different file is refused; the o
   // The file changes on disk after the drop: the browser no longer reads the dropped File.
   utimesSync(join(dropped, "demo-.cmtr"), new Date(), new Date(Date.now() + 60_000));
   await panel.getByRole("button", { name: "Save", exact: true }).click();
-  await expect(page.getByRole("status")).toContainText("demo-.cmtr can no longer be read: it was moved, deleted or changed since it was opened");
-  await expect(page.getByRole("status")).toContainText("nothing was written, the session keeps what it has");
+  const alert = page.getByRole("alert");
+  await expect(alert).toContainText("Saving failed: demo-.cmtr can no longer be read: it was moved, deleted or changed since it was opened");
+  await expect(alert).toContainText("nothing was written, the session keeps what it has");
   await expect(sources).toContainText("A file this session reads from was moved or changed.");
   await expect(panel).toContainText("unsaved changes");
 
   // Another recording's .cmtr of the same name is refused, naming what differs.
   const giveBack = sources.getByLabel(/Give back/);
   await giveBack.setInputFiles(other.cmtrPath);
-  await expect(page.getByRole("status")).toContainText("demo-.cmtr is not the file the session read as demo-.cmtr: its size is");
+  await expect(alert).toContainText("demo-.cmtr is not the file the session read as demo-.cmtr: its size is");
   await expect(sources).toContainText("A file this session reads from was moved or changed.");
 
   // The original (same bytes, from where it really is) is taken back.
