@@ -34,6 +34,7 @@ import { nodeRuntime } from "../io/h5node.ts";
 import { loadRecording } from "../io/mcs/openRecording.ts";
 import { openSensorInput, type OpenSensorInput } from "../io/mcs/sensorInput.ts";
 import { checkpointSession, loadSession, saveSession, startImmediateMode } from "../io/sessionStore.ts";
+import { whenReplacing } from "../io/sessionFile.ts";
 import { UsageError } from "./args.ts";
 import { asDiskFull, writeWithRoom } from "./diskSpace.ts";
 import { ExternalStepError, runExternalStep } from "./externalStep.ts";
@@ -334,7 +335,10 @@ function writeCheckpoint(rt: H5Runtime, session: PipelineSession, path: string, 
   const started = Date.now();
   events.stage?.(`checkpoint after ${after}`);
   writeWithRoom(path, sessionFileBytes(session), () => checkpointSession(rt, session, next, { checkpointName: `after ${after}` }), "checkpoint ");
+  // A session resumed from this checkpoint reads its big arrays from it: they follow to the new one.
+  const follow = whenReplacing(rt, session, path);
   renameSync(next, path);
+  follow();
   events.log(`checkpoint ${baseName(path)} written in ${seconds(Date.now() - started)}`);
 }
 

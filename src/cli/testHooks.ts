@@ -14,20 +14,27 @@
  * - `HDMEA_TEST_HOLD_AT=<step>[@<dataset_id>]`: block the recording's thread when <step> starts (the
  *   checkpoints of the steps before it written) — a job held mid-run until it is killed (Slurm's
  *   scancel in tests/slurm) or the watchdog stops it.
+ * - `HDMEA_TEST_TOUCH_AFTER=<step>:<path>`: give <path> a new modification time right after <step>
+ *   — an input rewritten under a running job (its arrays left in the file must not be read).
  * (Free-space overrides for the disk-full tests are in diskSpace.ts.)
  */
-import { statSync, truncateSync } from "node:fs";
+import { statSync, truncateSync, utimesSync } from "node:fs";
 
 const killAfter = process.env.HDMEA_TEST_KILL_AFTER;
 const interruptAt = process.env.HDMEA_TEST_INTERRUPT_AT;
 const hangInRead = process.env.HDMEA_TEST_HANG_IN_READ;
 const damageSaved = process.env.HDMEA_TEST_DAMAGE_SAVED === "1";
 const holdAt = process.env.HDMEA_TEST_HOLD_AT;
+const touchAfter = process.env.HDMEA_TEST_TOUCH_AFTER;
 let interrupted = false;
 
 export const testHooks = {
   afterStep(step: string): void {
     if (killAfter === step) process.kill(process.pid, "SIGKILL");
+    if (touchAfter?.startsWith(`${step}:`)) {
+      const later = new Date(Date.now() + 5000);
+      utimesSync(touchAfter.slice(step.length + 1), later, later);
+    }
   },
   atStep(step: string): void {
     if (interruptAt === step && !interrupted) {

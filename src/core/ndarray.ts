@@ -48,6 +48,8 @@ export interface SpilledBytes {
 export interface SourceFile {
   /** The file's name, for messages. */
   readonly name: string;
+  /** A copy the app keeps itself (a checkpoint in browser storage), not one of the user's files. */
+  readonly keptCopy?: boolean;
   /** Throws an Error naming the file and what changed if it is gone or changed since it was opened. */
   check(): void;
   /** Closes the file; arrays still reading from it fail from then on. */
@@ -132,6 +134,19 @@ export class NDArray<T extends NumericArray = NumericArray> {
   /** The source file the bytes stay in, if they do. */
   get source(): SourceFile | undefined {
     return this.#source;
+  }
+
+  /**
+   * Reads the same bytes from another source from now on: the file they were in was replaced by a
+   * save over it (`io/sessionFile.ts`), or the user gave the moved file back (a re-attach).
+   */
+  repoint(bytes: SourceBytes): void {
+    if (!this.#source) throw new Error("NDArray: only an array left in its source file can read from another one");
+    if (bytes.dtype !== this.dtype || bytes.byteLength !== this.byteLength) {
+      throw new Error(`NDArray: ${bytes.source.name} gives ${bytes.byteLength} bytes of ${bytes.dtype} for an array of ${this.byteLength} bytes of ${this.dtype}`);
+    }
+    this.#spilled = bytes;
+    this.#source = bytes.source;
   }
 
   /** Moves the data out of memory; `put` stores the bytes and says how to read them back. */

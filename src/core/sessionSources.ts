@@ -7,6 +7,20 @@
 import { NDArray, isTree, type SourceFile, type TreeNode } from "./ndarray.ts";
 import type { PipelineSession } from "./session.ts";
 
+/**
+ * A file the session reads from is gone or changed since it was opened (`file` names it). The save
+ * or step that met it stopped with nothing written; giving the file back re-attaches it.
+ */
+export class SourceChangedError extends Error {
+  override name = "SourceChangedError";
+  constructor(
+    message: string,
+    readonly file: string,
+  ) {
+    super(message);
+  }
+}
+
 const attached = new WeakMap<PipelineSession, Set<SourceFile>>();
 
 /** The session holds arrays from these files and closes them with `closeSources`. */
@@ -20,6 +34,35 @@ export function attachSources(session: PipelineSession, files: Iterable<SourceFi
 export function closeSources(session: PipelineSession): void {
   for (const file of attached.get(session) ?? []) file.close();
   attached.delete(session);
+  copies.get(session)?.close();
+  copies.delete(session);
+}
+
+const copies = new WeakMap<PipelineSession, SourceFile>();
+
+/**
+ * A full copy of the session written since it was opened (a checkpoint, a saved file): should a
+ * file its arrays read from go, they can be read from the copy instead (`fullCopy`). Replaces (and
+ * closes) the previous one.
+ */
+export function setFullCopy(session: PipelineSession, copy: SourceFile | undefined): void {
+  const previous = copies.get(session);
+  if (previous && previous !== copy) previous.close();
+  if (copy) copies.set(session, copy);
+  else copies.delete(session);
+}
+
+/** The session's full copy, if it still holds what was written (else forgotten). */
+export function fullCopy(session: PipelineSession): SourceFile | undefined {
+  const copy = copies.get(session);
+  if (!copy) return undefined;
+  try {
+    copy.check();
+    return copy;
+  } catch {
+    setFullCopy(session, undefined);
+    return undefined;
+  }
 }
 
 /** The source files the session's arrays read from now (arrays replaced since no longer count). */
@@ -39,4 +82,33 @@ export function sourcesInUse(session: PipelineSession): SourceFile[] {
 /** Throws (naming the file and what changed) if a file the session reads from is gone or changed. */
 export function checkSources(session: PipelineSession): void {
   for (const file of sourcesInUse(session)) file.check();
+}
+
+/**
+ * After the session's arrays moved from `replaced` to `by` (see `NDArray.repoint`): the replaced
+ * files are closed and forgotten, `by` is held instead.
+ */
+export function swapSources(session: PipelineSession, replaced: Iterable<SourceFile>, by: SourceFile): void {
+  const set = attached.get(session) ?? new Set<SourceFile>();
+  for (const file of replaced) {
+    if (file === by) continue;
+    file.close();
+    set.delete(file);
+  }
+  set.add(by);
+  attached.set(session, set);
+}
+
+/** The files the session holds arrays from (for a re-attach, which looks for the one given back by name). */
+export function attachedSources(session: PipelineSession): SourceFile[] {
+  return [...(attached.get(session) ?? [])];
+}
+
+/** The session no longer reads from `files` (its arrays were taken in): they are closed and forgotten. */
+export function detachSources(session: PipelineSession, files: Iterable<SourceFile>): void {
+  const set = attached.get(session);
+  for (const file of files) {
+    file.close();
+    set?.delete(file);
+  }
 }

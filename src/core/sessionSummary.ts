@@ -1,4 +1,5 @@
 import { spikeCountOf } from "./memoryBudget.ts";
+import { fullCopy, sourcesInUse } from "./sessionSources.ts";
 import type { PipelineSession, SaveState, SaveMode, SessionWarning, StepRecord } from "./session.ts";
 
 /** Plain, serialisable description of a session: what the CLI prints and the worker sends to the UI. */
@@ -24,6 +25,21 @@ export interface SessionSummary {
   spillLocation: string | null;
   memoryWarningBytes: number;
   sourceFiles: { cmcr?: string; cmtr?: string };
+  /**
+   * The user's files the session still reads arrays from (a dropped recording or session file):
+   * they must stay where they are until a save or checkpoint copies them.
+   */
+  readsFromFiles: string[];
+  /** Bytes of arrays read from files when needed (the user's files or a checkpoint), not held. */
+  bytesInFiles: number;
+  /**
+   * A full copy of the session written since it was opened (a checkpoint in browser storage, or the
+   * file it was saved to): the session no longer depends on the files it reads from, since it
+   * reads the copy should one go. Null without one.
+   */
+  fullCopy: { name: string; inBrowserStorage: boolean } | null;
+  /** Arrays left in files are read from a checkpoint in browser storage (a resumed one). */
+  readsFromCheckpoint: boolean;
   metadataKeys: string[];
   stimulusKeys: string[];
 }
@@ -32,6 +48,8 @@ export function summarizeSession(session: PipelineSession): SessionSummary {
   let spikeCount = 0;
   for (const unit of session.units.values()) spikeCount += spikeCountOf(unit);
   const bytes = session.arrayBytes();
+  const sources = sourcesInUse(session);
+  const copy = sources.some((s) => !s.keptCopy) ? fullCopy(session) : undefined;
   return {
     datasetId: session.datasetId,
     createdAt: session.createdAt,
@@ -50,6 +68,10 @@ export function summarizeSession(session: PipelineSession): SessionSummary {
     spillLocation: session.memoryBudget?.store.location ?? null,
     memoryWarningBytes: session.memoryWarningBytes,
     sourceFiles: { ...session.sourceFiles },
+    readsFromFiles: sources.filter((s) => !s.keptCopy).map((s) => s.name).sort(),
+    bytesInFiles: bytes.inSources ?? 0,
+    fullCopy: copy ? { name: copy.name, inBrowserStorage: !!copy.keptCopy } : null,
+    readsFromCheckpoint: sources.some((s) => s.keptCopy),
     metadataKeys: Object.keys(session.metadata),
     stimulusKeys: Object.keys(session.stimulus),
   };

@@ -11,6 +11,7 @@ import {
   isTree,
   type DType,
   type NumericArray,
+  type SourceBytes,
   type Tree,
   type TreeNode,
 } from "../core/ndarray.ts";
@@ -99,6 +100,14 @@ export interface ReadReport {
   skipped: string[];
   /** Size limits for the file being read; without them any declared size is trusted. */
   limits?: ReadLimits;
+  /** Numeric datasets this big or bigger stay in the file, read when something uses them. */
+  keepInFile?: KeepInFile;
+}
+
+/** Which arrays a read leaves in the file, and how they read from it later (`io/sourceFile.ts`). */
+export interface KeepInFile {
+  fromBytes: number;
+  bytes(datasetPath: string, dtype: DType, shape: readonly number[]): SourceBytes;
 }
 
 /**
@@ -180,7 +189,7 @@ function readChild(group: H5Group, name: string, child: unknown, tree: Tree, rep
 }
 
 function readDatasetChild(group: H5Group, name: string, dataset: H5Dataset, tree: Tree, report: ReadReport, sliceBytes: number): void {
-  const value = readDataset(dataset, sliceBytes, report.limits);
+  const value = readDataset(dataset, sliceBytes, report.limits, report.keepInFile);
   if (value === undefined) report.skipped.push(`${group.path}/${name}`);
   else tree[name] = value;
   for (const attr of attributeNames(dataset)) report.skipped.push(`${dataset.path}@${attr}`);
@@ -291,6 +300,7 @@ export function readDataset(
   dataset: H5Dataset,
   sliceBytes = DEFAULT_WRITE_OPTIONS.sliceBytes,
   limits?: ReadLimits,
+  keepInFile?: KeepInFile,
 ): NDArray | StringArray | string | undefined {
   const meta = dataset.metadata;
   const shape = (dataset.shape ?? []).map(Number);
@@ -314,6 +324,10 @@ export function readDataset(
   if (!dtype) return undefined;
   const Ctor = TYPED_ARRAY_BY_DTYPE[dtype];
   const total = elementCount(shape);
+  // Read later, through the same reader as below, so the bytes are the same.
+  if (module && keepInFile && shape.length > 0 && total * meta.size >= keepInFile.fromBytes && meta.size === Ctor.BYTES_PER_ELEMENT) {
+    return NDArray.fromSource(keepInFile.bytes(dataset.path, dtype, shape), shape);
+  }
   if (module) {
     // Straight into the result, in slices of at most `sliceBytes` through the wasm heap.
     const out = new Ctor(total) as NumericArray;

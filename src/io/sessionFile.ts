@@ -14,8 +14,8 @@
  * Readers accept files from the lab's Python code too: without our logs, steps and warnings come
  * from the plain string datasets.
  */
-import { NDArray, StringArray, type Tree } from "../core/ndarray.ts";
-import { checkSources } from "../core/sessionSources.ts";
+import { NDArray, StringArray, isTree, type SourceFile, type Tree } from "../core/ndarray.ts";
+import { attachSources, checkSources, sourcesInUse, swapSources } from "../core/sessionSources.ts";
 import { enforceBudget, spikeTimesArray, unitArrayBytes, type MemoryBudget } from "../core/memoryBudget.ts";
 import {
   HDMEA_VERSION,
@@ -28,6 +28,7 @@ import {
 import { attributeValueOf, createDataset, createGroup, baseName, closeQuietly, damagedFileError, fileSize, openH5, type H5Group, type H5Runtime } from "./h5.ts";
 import { watchGlobalHeaps, type HeapWatch } from "./h5Heaps.ts";
 import { DEFAULT_WRITE_OPTIONS, readAttributes, readDataset, readLimits, readTree, writeArray, writeTree, type ReadReport, type WriteOptions } from "./h5Tree.ts";
+import { openSourceFile, type H5SourceFile } from "./sourceFile.ts";
 
 /** Bumped when our additions to the layout change; the lab's own fields never move. */
 export const FORMAT_VERSION = 1;
@@ -103,18 +104,38 @@ export interface ReadSessionResult {
 export interface ReadSessionOptions {
   /** Read a session bigger than memory: past the budget, arrays go to its store as units are read. */
   memoryBudget?: MemoryBudget;
+  /**
+   * Numeric datasets of at least this many bytes stay in the file and are read when a view, step or
+   * save needs them (default `KEEP_IN_FILE_FROM_BYTES`); the session then depends on the file until
+   * it is closed (`closeSources`). `false` reads everything now, for a file that goes away after.
+   */
+  keepInFile?: number | false;
+  /** Where the arrays left in the file are read from, when not `path`: the same bytes, kept open longer. */
+  readLaterFrom?: string;
 }
+
+/**
+ * Below this an array is read at once: the cutout columns of a 1,000-unit hour (77 kB a unit, most
+ * of a 4.5 GB session) stay in the file, spike times and small results do not need a file to read.
+ */
+export const KEEP_IN_FILE_FROM_BYTES = 16 << 10;
 
 export function readSessionFile(rt: H5Runtime, path: string, options: ReadSessionOptions = {}): ReadSessionResult {
   const name = baseName(path);
   const file = openH5(rt, path, "r");
   let heaps: HeapWatch | undefined;
+  let source: H5SourceFile | undefined;
   try {
     // Before the first string is read: a damaged string heap would hang HDF5, so every one HDF5
     // loads is checked first (see h5Heaps.ts).
     heaps = watchGlobalHeaps(rt, path);
     const attrs = Object.keys(file.attrs);
     const report: ReadReport = { skipped: [], limits: readLimits(name, fileSize(rt, path)) };
+    const keep = options.keepInFile ?? KEEP_IN_FILE_FROM_BYTES;
+    if (keep !== false) {
+      const from = (source ??= openSourceFile(rt, options.readLaterFrom ?? path, name));
+      report.keepInFile = { fromBytes: keep, bytes: (datasetPath, dtype, shape) => from.dataset(datasetPath, dtype, shape) };
+    }
     const notes: string[] = [];
     const session = new PipelineSession(sessionId(file, attrs, name, notes), {
       createdAt: attrText(file, attrs, "created_at"),
@@ -183,8 +204,11 @@ export function readSessionFile(rt: H5Runtime, path: string, options: ReadSessio
     if (savedAt !== undefined) session.markSaved(path, savedAt);
     session.hasUnsavedChanges = false;
     heaps.assertSound();
+    if (source && sourcesInUse(session).includes(source)) attachSources(session, [source]);
+    else source?.close();
     return { session, checkpointName, savedAt, skipped: report.skipped };
   } catch (error) {
+    source?.close();
     // A damaged string heap fails HDF5's read of it: the refusal says why.
     throw heaps?.refusal ?? damagedFileError(name, "the session", error);
   } finally {
@@ -316,4 +340,44 @@ function toBigUint64(array: NDArray): BigUint64Array {
 
 function toFloat32(array: NDArray): Float32Array {
   return array.data instanceof Float32Array ? array.data : Float32Array.from(array.data as ArrayLike<number>);
+}
+
+/**
+ * Before a full write of `session` replaces the file at `path`: the source files the session reads
+ * that are that file. Call the returned function once the new file is in place (renamed over the
+ * old one): their arrays then read from the new file, which holds the same bytes at the places the
+ * writer put them, and the old files are closed. Without it the session would read a replaced file
+ * (the source check refuses that, naming the file).
+ */
+export function whenReplacing(rt: H5Runtime, session: PipelineSession, path: string): () => void {
+  const replaced = sourcesInUse(session).filter((s) => "isAt" in s && (s as H5SourceFile).isAt(path));
+  if (!replaced.length) return () => {};
+  return () => readArraysFrom(rt, session, path, (s) => replaced.includes(s));
+}
+
+/**
+ * The session's arrays left in files that `which` picks read from the session file at `path` from
+ * now on: a full copy written from this session (a save or a checkpoint), so each array is at its
+ * place in the layout with the same bytes. Returns the new source (named `name`).
+ */
+export function readArraysFrom(rt: H5Runtime, session: PipelineSession, path: string, which: (s: SourceFile) => boolean, name = baseName(path)): SourceFile | undefined {
+  const source = openSourceFile(rt, path, name);
+  const moved = new Set<SourceFile>();
+  const visit = (node: Tree[string] | undefined, at: string): void => {
+    if (node instanceof NDArray) {
+      if (node.source && which(node.source)) {
+        moved.add(node.source);
+        node.repoint(source.dataset(at, node.dtype, node.shape));
+      }
+    } else if (isTree(node)) for (const [key, child] of Object.entries(node)) visit(child, `${at}/${key}`);
+  };
+  visit(session.metadata, "/metadata");
+  visit(session.stimulus, "/stimulus");
+  for (const unit of session.units.values()) visit(unit.children, `/units/${unit.id}`);
+  if (!moved.size) {
+    source.close();
+    return undefined;
+  }
+  swapSources(session, moved, source);
+  return source;
 }

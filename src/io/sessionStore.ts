@@ -15,7 +15,7 @@
 import { SessionError, type PipelineSession } from "../core/session.ts";
 import { checkSources } from "../core/sessionSources.ts";
 import { baseName, fileExists, type H5Runtime } from "./h5.ts";
-import { readSessionFile, writeSessionFile, type ReadSessionOptions, type ReadSessionResult, type WriteSessionOptions } from "./sessionFile.ts";
+import { readSessionFile, whenReplacing, writeSessionFile, type ReadSessionOptions, type ReadSessionResult, type WriteSessionOptions } from "./sessionFile.ts";
 
 export class FileExistsError extends SessionError {
   override name = "FileExistsError";
@@ -37,7 +37,7 @@ export function saveSession(rt: H5Runtime, session: PipelineSession, path: strin
     session.warn(`overwriting ${baseName(path)} with session ${session.datasetId}`);
   }
   const savedAt = session.timestamp();
-  writeAtomically(rt, path, (tmp) => writeSessionFile(rt, tmp, session, { ...options.write, savedAt }));
+  writeAtomically(rt, session, path, (tmp) => writeSessionFile(rt, tmp, session, { ...options.write, savedAt }));
   session.markSaved(path, savedAt);
   return path;
 }
@@ -63,7 +63,7 @@ export function checkpointSession(
   // A checkpoint records when it was taken, not the last save (the original's saved_at quirk).
   const savedAt = session.timestamp();
   const wasUnsaved = session.hasUnsavedChanges;
-  writeAtomically(rt, path, (tmp) =>
+  writeAtomically(rt, session, path, (tmp) =>
     writeSessionFile(rt, tmp, session, { ...options.write, savedAt, checkpointName }),
   );
   // The warning above is part of the session; the checkpoint alone does not make it "saved".
@@ -126,7 +126,7 @@ export function startImmediateMode(rt: H5Runtime, session: PipelineSession, path
   const stop = session.onChange(() => {
     // Overwriting is the normal course of immediate mode, so this rewrite does not warn.
     const savedAt = session.timestamp();
-    writeAtomically(rt, path, (tmp) => writeSessionFile(rt, tmp, session, { ...options.write, savedAt }));
+    writeAtomically(rt, session, path, (tmp) => writeSessionFile(rt, tmp, session, { ...options.write, savedAt }));
     session.markSaved(path, savedAt);
   });
   return () => {
@@ -135,11 +135,17 @@ export function startImmediateMode(rt: H5Runtime, session: PipelineSession, path
   };
 }
 
-function writeAtomically(rt: H5Runtime, path: string, write: (tmp: string) => void): void {
+/**
+ * The session may be reading the very file it replaces (opened from it, arrays left in it): the
+ * write reads the old file, and once renamed over it those arrays read from the new one.
+ */
+function writeAtomically(rt: H5Runtime, session: PipelineSession, path: string, write: (tmp: string) => void): void {
   const tmp = `${path}.partial-${Math.random().toString(36).slice(2, 10)}`;
+  const follow = whenReplacing(rt, session, path);
   try {
     write(tmp);
     rt.fs.rename(tmp, path);
+    follow();
   } catch (error) {
     if (fileExists(rt, tmp)) rt.fs.unlink(tmp);
     throw error;

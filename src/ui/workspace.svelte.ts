@@ -53,6 +53,8 @@ export class Recording {
   saveTarget: FileSystemFileHandle | undefined;
   /** A download not yet confirmed by the user (see `PendingDownload`). */
   download = $state<PendingDownload | undefined>();
+  /** A save or checkpoint found a file the session reads from moved or changed: set until it is given back. */
+  missingSource = $state(false);
 
   /** loading / DEFERRED / SAVED / NOT CONFIRMED (a download) / error, as the list shows it. */
   readonly stateLabel = $derived(
@@ -229,6 +231,9 @@ export class Workspace {
 
   async open(files: File[]): Promise<void> {
     if (files.length === 0) return;
+    // The file a session waits for, dropped again: it is given back to that session, not opened anew.
+    const waiting = this.recordings.find((r) => r.missingSource && files.every((f) => r.summary?.readsFromFiles.includes(f.name)));
+    if (waiting) return this.reattach(waiting, files);
     const label = files.map((f) => f.name).join(" + ");
     await this.track(label, (onProgress) => this.client.openFiles(files, onProgress));
   }
@@ -280,9 +285,29 @@ export class Workspace {
       } catch (error) {
         // A withdrawn permission stays withdrawn: the next Save asks for a file again.
         if (error instanceof WorkerError && error.errorName === "NotAllowedError") recording.saveTarget = undefined;
+        this.noteMissingSource(recording, error);
         throw new Error(failureMessage(error, { recording: recording.name, target: target?.name }));
       }
     });
+  }
+
+  /**
+   * Files given back for ones the session reads from (moved, rewritten, unplugged): the worker takes
+   * each only if it is the same file, else says what differs and the session waits as before.
+   */
+  async reattach(recording: Recording, files: File[]): Promise<void> {
+    if (!recording.sessionId || files.length === 0) return;
+    const names = files.map((f) => f.name).join(", ");
+    await this.run(`Re-attaching ${names}`, async () => {
+      recording.summary = await this.client.reattach(recording.sessionId!, files);
+      recording.missingSource = false;
+      this.notice = { kind: "info", text: `${names} re-attached to ${recording.name}: saving and the steps can read it again.` };
+    });
+  }
+
+  /** A save or checkpoint that stopped on a moved or changed source: the session panel asks for it back. */
+  private noteMissingSource(recording: Recording, error: unknown): void {
+    if (error instanceof WorkerError && error.errorName === "SourceChangedError") recording.missingSource = true;
   }
 
   /** The user found the downloaded file: the session counts as saved to it, as of the download. */
@@ -308,6 +333,7 @@ export class Workspace {
     if (!recording?.sessionId) return;
     await this.run(`Checkpointing ${recording.name}`, async () => {
       const result = await this.client.checkpoint(recording.sessionId!).catch((error: unknown) => {
+        this.noteMissingSource(recording, error);
         throw new Error(failureMessage(error, { recording: recording.name }));
       });
       recording.summary = result.summary;

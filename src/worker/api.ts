@@ -14,8 +14,9 @@
  * | `listCheckpoints()`               |                                         | `CheckpointInfo[]` newest first |  |
  * | `resumeCheckpoint(name)`          | checkpoint name                         | `OpenedItem`                    | the session resumes from browser storage |
  * | `exportCheckpoint(name)`          | checkpoint name                         | `File` (disk-backed)            | for a download |
- * | `deleteCheckpoint(name)`          | checkpoint name                         | nothing                         | missing is fine |
+ * | `deleteCheckpoint(name)`          | checkpoint name                         | nothing                         | missing is fine; an open session reading its large arrays from it takes them in first (memory, or its spill store) |
  * | `closeSession(sessionId)`         | session id                              | nothing                         | unmounts its files, deletes its spill file; unknown id is fine |
+ * | `reattach(sessionId, files)`      | id, `File`s given back for moved or changed sources | `SessionSummary`   | each file replaces the source of its name once it is the same file (size, and the shape of every dataset the session read); else refused naming the file and what differs, the session unchanged |
  * | `setMemoryBudget(bytes)`          | bytes, or `null` for the default        | nothing                         | past it, sessions move their largest arrays to browser storage (half of `deviceMemory` by default) |
  * | `benchmarkSaveLoad(bytes)`        | session size in bytes                   | timings, sizes, wasm heap       | a synthetic session saved through OPFS and loaded (bench/) |
  * | `injectWriteFault(bytes)`         | bytes                                   | nothing                         | test hook: OPFS writes fail after that many bytes |
@@ -62,8 +63,11 @@ import { unitTable, unitTableBuffers, type UnitTable } from "./unitTable.ts";
 import { loadRecording } from "../io/mcs/openRecording.ts";
 import { openSensorInput } from "../io/mcs/sensorInput.ts";
 import { setUnitLabel, type UnitLabel } from "../core/unitLabel.ts";
-import { closeSources } from "../core/sessionSources.ts";
 import { reproduceCommand as reproduction, reproduceInputOf, type Reproduction } from "../core/reproduceCommand.ts";
+import { attachedSources, closeSources, detachSources, fullCopy, setFullCopy, sourcesInUse } from "../core/sessionSources.ts";
+import { NDArray, isTree, type TreeNode } from "../core/ndarray.ts";
+import { readArraysFrom } from "../io/sessionFile.ts";
+import { openSourceFile, type H5SourceFile } from "../io/sourceFile.ts";
 import {
   checkpointExists,
   checkpointFile,
@@ -162,15 +166,29 @@ interface OpenSession {
   download?: PendingDownload;
   /** Its spill store, attached just after opening (see `attachSpillStore`). */
   spill?: Promise<SpillStore | undefined>;
+  /**
+   * Mounts of full copies of the session (its checkpoint, a resumed checkpoint, the file it was
+   * saved to) that arrays or the session's full copy read from; unmounted once unused, or on close.
+   */
+  copies?: MountedDrop[];
+  /** Files given back for moved sources (`reattach`), unmounted on close. */
+  reattached?: MountedDrop[];
 }
 
 const sessions = new Map<string, OpenSession>();
+/** The runtime every session was opened with, for the few synchronous callers that need it. */
+let openedWith: H5Runtime | undefined;
+
+function runtimeNow(): H5Runtime {
+  if (!openedWith) throw new Error("no session was opened in this worker");
+  return openedWith;
+}
 let sessionCounter = 0;
 
 // ───────────────────────── operations ─────────────────────────
 
 async function openFiles(files: File[], onProgress?: ProgressCallback): Promise<OpenedItem[]> {
-  const rt = await runtime();
+  const rt = (openedWith = await runtime());
   const items: OpenedItem[] = [];
   const sessionFiles = files.filter((f) => /\.(h5|hdf5)$/i.test(f.name));
   const recordingFiles = files.filter((f) => /\.(cmcr|cmtr)$/i.test(f.name));
@@ -218,6 +236,7 @@ async function save(sessionId: string, target?: FileSystemFileHandle): Promise<S
   const rt = await runtime();
   const open = get(sessionId);
   const { session } = open;
+  useCopyForLostFiles(rt, open);
   const fileName = target?.name ?? `${session.datasetId}.h5`;
   // A download still reading the previous export is done by now: the page asked for a new save.
   await open.lastExport?.dispose();
@@ -246,6 +265,9 @@ async function save(sessionId: string, target?: FileSystemFileHandle): Promise<S
     }
     // State changes only once the bytes reached the user's file; the scratch path means nothing to them.
     session.markSaved(fileName, savedAt);
+    // A full copy: the session reads it should a file it reads from go; and arrays read from the
+    // very file just replaced (a dropped session saved over itself) read the new one.
+    await keepCopy(rt, open, () => target.getFile(), false);
     return { summary: summarizeSession(session), fileName, bytes, confirmed: true };
   }
   // A download: the browser never says whether it finished, failed or was cancelled. The session
@@ -295,6 +317,7 @@ async function checkpoint(sessionId: string): Promise<CheckpointResult> {
 async function writeCheckpoint(sessionId: string, warnOnOverwrite: boolean): Promise<CheckpointResult> {
   const rt = await runtime();
   const { session } = get(sessionId);
+  useCopyForLostFiles(rt, get(sessionId));
   const name = checkpointNameFor(session.datasetId);
   const sessionBytes = dataBytes(session);
   // Refused before anything is written when the browser says it cannot fit (scratch file + copy).
@@ -303,9 +326,14 @@ async function writeCheckpoint(sessionId: string, warnOnOverwrite: boolean): Pro
   const scratch = await createScratchFile(rt, `checkpoint-${sessionId}-${Date.now()}.h5`, sessionBytes);
   try {
     const existed = await checkpointExists(name);
+    // Another session here reading from the checkpoint this one replaces takes its arrays in first.
+    for (const [id, other] of sessions) if (id !== sessionId) stopReadingFrom(rt, other, name);
     writeSessionTo(rt, session, scratch.path, { checkpointName: session.datasetId });
     doing("copying the checkpoint into browser storage", name);
     const info = await storeCheckpoint(await scratch.file(name), name);
+    // A full copy: the session reads it should a dropped file go; and arrays read from the
+    // checkpoint it just replaced (a resumed session) read the new one.
+    await keepCopy(rt, get(sessionId), () => checkpointFile(name), true);
     // Only now, when it happened: a failed checkpoint overwrote nothing.
     if (existed && warnOnOverwrite) session.warn(`overwrote checkpoint ${name} in browser storage`);
     return { summary: summarizeSession(session), checkpoint: info };
@@ -321,16 +349,34 @@ async function listCheckpoints(): Promise<CheckpointInfo[]> {
 }
 
 async function resumeCheckpoint(name: string): Promise<OpenedItem> {
-  const rt = await runtime();
+  const rt = (openedWith = await runtime());
   const label = `${name} (checkpoint)`;
   doing("reading the checkpoint", name);
   const budget = await newMemoryBudget();
+  let readFrom: MountedDrop | undefined;
   try {
-    const { session } = await readCheckpoint(rt, name, (path) => loadSession(rt, path, { memoryBudget: budget }));
-    const sessionId = register({ session, name: label, spill: Promise.resolve(budget?.store) });
+    // The tree and small arrays are read through a sync access handle (fast, and it waits for
+    // another tab writing the checkpoint); the big arrays stay in the checkpoint and are read later
+    // through its `File`, which holds no lock.
+    const started = Date.now();
+    let { session } = await readCheckpoint(rt, name, (path) => loadSession(rt, path, { memoryBudget: budget }));
+    const file = await checkpointFile(name);
+    readFrom = mountFiles(rt, [file]);
+    const later = readFrom.paths.get(file.name)!;
+    if (file.lastModified < started) {
+      // Not written since before the read began: the same bytes as the handle read.
+      readArraysFrom(rt, session, later, () => true, name);
+    } else {
+      // Written meanwhile (by another tab), or the browser moved its time: read it all from this `File`.
+      closeSources(session);
+      session = loadSession(rt, later, { memoryBudget: budget }).session;
+    }
+    markKeptCopies(session);
+    const sessionId = register({ session, name: label, spill: Promise.resolve(budget?.store), copies: [readFrom] });
     return { name: label, kind: "checkpoint", sessionId, summary: summarizeSession(session) };
   } catch (error) {
     budget?.store.close();
+    if (readFrom) unmountDrop(rt, readFrom.dir);
     if (isFatal(error)) throw error;
     return { name: label, kind: "checkpoint", error: personMessage(error) };
   }
@@ -341,6 +387,9 @@ async function exportCheckpoint(name: string): Promise<File> {
 }
 
 async function deleteCheckpoint(name: string): Promise<void> {
+  // A session whose big arrays are read from this checkpoint takes them in first.
+  const rt = await runtime();
+  for (const open of sessions.values()) stopReadingFrom(rt, open, name);
   await removeCheckpoint(name);
 }
 
@@ -352,7 +401,135 @@ async function closeSession(sessionId: string): Promise<void> {
   (await open.spill)?.close();
   await open.lastExport?.dispose();
   closeSources(open.session); // before its files are unmounted
-  if (open.drop) unmountDrop(await runtime(), open.drop.dir);
+  const rt = await runtime();
+  for (const drop of [open.drop, ...(open.copies ?? []), ...(open.reattached ?? [])]) if (drop) unmountDrop(rt, drop.dir);
+}
+
+/**
+ * A file or several given back for sources the session can no longer read (moved, rewritten,
+ * unplugged): each replaces the source of the same name once it is shown to be the same file.
+ */
+async function reattach(sessionId: string, files: File[]): Promise<SessionSummary> {
+  const rt = await runtime();
+  const open = get(sessionId);
+  const sources = attachedSources(open.session) as H5SourceFile[];
+  for (const file of files) {
+    const source = sources.find((s) => s.name === file.name && !s.keptCopy);
+    if (!source) {
+      const names = sources.filter((s) => !s.keptCopy).map((s) => s.name);
+      throw new Error(`${file.name} is not a file this session reads from (${names.length ? `it reads ${names.join(", ")}` : "it reads no dropped file"}); nothing changed`);
+    }
+    doing("checking the file given back", file.name);
+    const drop = mountFiles(rt, [file]);
+    try {
+      source.reattach(drop.paths.get(file.name)!);
+    } catch (error) {
+      unmountDrop(rt, drop.dir);
+      throw error;
+    }
+    (open.reattached ??= []).push(drop);
+    // The eimage STA reads the .cmcr's sensor data by its path.
+    if (open.drop?.paths.has(file.name)) open.drop.paths.set(file.name, drop.paths.get(file.name)!);
+  }
+  return summarizeSession(open.session);
+}
+
+/**
+ * After a full copy of the session reached `file` (its checkpoint in browser storage, or the user's
+ * saved file): arrays read from an earlier version of that file (replaced just now, which the
+ * browser no longer lets anyone read) read the new one, and the copy is where arrays are read from
+ * should a dropped file go (`useCopyForLostFiles`). Nothing to do for a session that reads no file.
+ */
+async function keepCopy(rt: H5Runtime, open: OpenSession, fileOf: () => Promise<File>, keptCopy: boolean): Promise<void> {
+  const { session } = open;
+  if (!sourcesInUse(session).length) return;
+  let file: File;
+  try {
+    file = await fileOf();
+  } catch (error) {
+    // The copy is written all the same; the session keeps reading where it did (the source check guards that).
+    session.warn(`${session.datasetId}: the copy just written could not be opened for reading (${personMessage(error)})`);
+    return;
+  }
+  const drop = mountFiles(rt, [file]);
+  const path = drop.paths.get(file.name)!;
+  (open.copies ??= []).push(drop);
+  const replaced = readArraysFrom(rt, session, path, (s) => s.name === file.name && !!s.keptCopy === keptCopy, file.name) as H5SourceFile | undefined;
+  if (replaced) replaced.keptCopy = keptCopy;
+  const copy = openSourceFile(rt, path, file.name);
+  copy.keptCopy = keptCopy;
+  setFullCopy(session, copy);
+  pruneCopies(rt, open);
+}
+
+/**
+ * Before a save, checkpoint or step: arrays whose file is gone or changed read from the session's
+ * full copy instead, while that copy still holds what was written. Without one (or with a changed
+ * one) nothing changes, and the operation stops naming the file as before.
+ */
+function useCopyForLostFiles(rt: H5Runtime, open: OpenSession): void {
+  const { session } = open;
+  const lost = sourcesInUse(session).filter((s) => {
+    try {
+      s.check();
+      return false;
+    } catch {
+      return true;
+    }
+  });
+  if (!lost.length) return;
+  const copy = fullCopy(session) as H5SourceFile | undefined;
+  if (!copy) return;
+  const now = readArraysFrom(rt, session, copy.path, (s) => lost.includes(s), copy.name) as H5SourceFile | undefined;
+  if (now) now.keptCopy = copy.keptCopy;
+  pruneCopies(rt, open);
+}
+
+/** Unmounts copies nothing reads from any more (neither arrays nor the full copy). */
+function pruneCopies(rt: H5Runtime, open: OpenSession): void {
+  const used = new Set((sourcesInUse(open.session) as H5SourceFile[]).map((s) => s.path));
+  const copy = fullCopy(open.session) as H5SourceFile | undefined;
+  if (copy) used.add(copy.path);
+  open.copies = (open.copies ?? []).filter((drop) => {
+    if ([...drop.paths.values()].some((p) => used.has(p))) return true;
+    unmountDrop(rt, drop.dir);
+    return false;
+  });
+}
+
+/**
+ * The arrays `open` reads from checkpoint `name` come into the session (memory, or its spill store
+ * past the budget) before that checkpoint is deleted or replaced by another session's.
+ */
+function stopReadingFrom(rt: H5Runtime, open: OpenSession, name: string): void {
+  const { session } = open;
+  const from = sourcesInUse(session).filter((s) => s.keptCopy && s.name === name);
+  if (!from.length) return;
+  doing("taking in the arrays kept in checkpoint", name);
+  let since = 0;
+  const visit = (node: TreeNode | undefined): void => {
+    if (node instanceof NDArray) {
+      if (!node.source?.keptCopy || node.source.name !== name) return;
+      node.unspill();
+      since += node.byteLength;
+      // In batches: each budget check walks the whole session.
+      if (session.memoryBudget && since > 256 << 20) {
+        session.setMemoryBudget(session.memoryBudget);
+        since = 0;
+      }
+    } else if (isTree(node)) for (const child of Object.values(node)) visit(child);
+  };
+  visit(session.metadata);
+  visit(session.stimulus);
+  for (const unit of session.units.values()) visit(unit.children);
+  if (session.memoryBudget) session.setMemoryBudget(session.memoryBudget);
+  detachSources(session, from);
+  pruneCopies(rt, open);
+}
+
+/** A resumed checkpoint's arrays read from browser storage, not from the user's files. */
+function markKeptCopies(session: PipelineSession): void {
+  for (const source of attachedSources(session) as H5SourceFile[]) source.keptCopy = true;
 }
 
 async function sessionIds(): Promise<string[]> {
@@ -573,7 +750,12 @@ async function crashForTest(): Promise<never> {
 const views = viewOperations((sessionId) => get(sessionId).session);
 
 const pipeline = pipelineOperations(
-  (sessionId) => get(sessionId).session,
+  (sessionId) => {
+    const open = get(sessionId);
+    // A step reads the arrays left in files: from the full copy where a file went.
+    if (sourcesInUse(open.session).length) useCopyForLostFiles(runtimeNow(), open);
+    return open.session;
+  },
   (sessionId) => writeCheckpoint(sessionId, false),
   async (sessionId) => {
     // The .cmcr a recording was opened from stays mounted for exactly this: the eimage STA.
@@ -599,6 +781,7 @@ export const api = {
   injectWritableFault: guarded(injectWritableFault),
   crashForTest: guarded(crashForTest),
   closeSession: guarded(closeSession),
+  reattach: guarded(reattach),
   setMemoryBudget: guarded(setMemoryBudget),
   sessionIds: guarded(sessionIds),
   pipelineSteps: guarded(pipeline.pipelineSteps),

@@ -158,6 +158,11 @@ export class WorkerClient {
     return this.call("Checkpointing", (r) => r.checkpoint(sessionId));
   }
 
+  /** Files given back for moved or changed sources: each must be the same file (see api.ts). */
+  reattach(sessionId: string, files: File[]): Promise<SessionSummary> {
+    return this.call(`Re-attaching ${files.map((f) => f.name).join(", ")}`, (r) => r.reattach(sessionId, files));
+  }
+
   listCheckpoints(): Promise<CheckpointInfo[]> {
     return this.call("Listing checkpoints", (r) => r.listCheckpoints());
   }

@@ -29,7 +29,7 @@ export async function benchmarkSaveLoad(bytes: number): Promise<SelfBenchmarkRes
     const saveMs = performance.now() - t;
     session = undefined; // let the original go before loading the copy
     t = performance.now();
-    const loaded = await scratch.read((path) => loadSession(rt, path).session);
+    const loaded = await scratch.read((path) => loadSession(rt, path, { keepInFile: false }).session);
     const loadMs = performance.now() - t;
     return {
       sessionBytes,

@@ -1,0 +1,47 @@
+/**
+ * `npx tsx bench/browserOpenSession.ts SESSION.h5`: in the built app in Debian Chromium, the time from
+ * giving the page a session file (the *choose files* input, as a drop) until its units table shows,
+ * and the worker's memory then. Serves `dist/` (run `npm run build` first); `BENCH_PORT` sets the port.
+ * Prints one JSON line.
+ */
+import { spawn } from "node:child_process";
+import { mkdtempSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { basename, join } from "node:path";
+import { chromium } from "@playwright/test";
+import config from "../playwright.config.ts";
+
+const path = process.argv[2];
+if (!path) throw new Error("usage: bench/browserOpenSession.ts SESSION.h5");
+const root = join(import.meta.dirname, "..");
+const PORT = Number(process.env.BENCH_PORT ?? 4181);
+const server = spawn(join(root, "node_modules/.bin/vite"), ["preview", "--host", "127.0.0.1", "--port", String(PORT), "--strictPort"], { cwd: root, stdio: "ignore" });
+const profile = mkdtempSync(join(tmpdir(), "hdmea-chromium-"));
+try {
+  for (let i = 0; i < 100; i++) {
+    try {
+      if ((await fetch(`http://127.0.0.1:${PORT}/`)).ok) break;
+    } catch {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  const context = await chromium.launchPersistentContext(profile, { ...config.use?.launchOptions, headless: true, viewport: { width: 1366, height: 900 } });
+  try {
+    const page = context.pages()[0] ?? (await context.newPage());
+    await page.goto(`http://127.0.0.1:${PORT}/`);
+    await page.getByLabel(/choose files/i).waitFor();
+    const started = Date.now();
+    await page.getByLabel(/choose files/i).setInputFiles(path);
+    const item = page.getByRole("list", { name: "Recordings" }).getByRole("button", { name: new RegExp(`^${basename(path).replace(/\./g, "\\.")}`) });
+    await item.getByText(/\d units/).waitFor({ timeout: 600_000 });
+    const listedMs = Date.now() - started;
+    await page.getByRole("table", { name: /^Units of / }).getByRole("row").nth(1).waitFor({ timeout: 600_000 });
+    const tableMs = Date.now() - started;
+    process.stdout.write(`${JSON.stringify({ file: path, fileBytes: statSync(path).size, listedMs, unitsTableMs: tableMs, label: await item.innerText() })}\n`);
+  } finally {
+    await context.close();
+  }
+} finally {
+  server.kill();
+  rmSync(profile, { recursive: true, force: true });
+}
