@@ -17,7 +17,7 @@
  * | `deleteCheckpoint(name)`          | checkpoint name                         | nothing                         | missing is fine |
  * | `closeSession(sessionId)`         | session id                              | nothing                         | unmounts its files, deletes its spill file; unknown id is fine |
  * | `setMemoryBudget(bytes)`          | bytes, or `null` for the default        | nothing                         | past it, sessions move their largest arrays to browser storage (half of `deviceMemory` by default) |
- * | `benchmarkSaveLoad(bytes)`        | session size in bytes                   | timings, sizes, wasm heap       | a synthetic session saved through OPFS and loaded (bench/) |
+ * | `benchmarkSaveLoad(bytes, budget?)` | session size in bytes, memory budget  | timings, sizes, wasm heap       | a synthetic session saved through OPFS and loaded (bench/); with a budget built spilled, not loaded |
  * | `injectWriteFault(bytes)`         | bytes                                   | nothing                         | test hook: OPFS writes fail after that many bytes |
  * | `injectWritableFault(name, at)`   | DOMException name, `"open"`, `"write"` or `"close"` | nothing             | test hook: the next `createWritable()` (save target or checkpoint) fails with that error |
  * | `crashForTest()`                  |                                         | never returns                   | test hook: throws a wasm `RuntimeError`, so the client restarts the worker as after a real trap |

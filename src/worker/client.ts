@@ -172,8 +172,8 @@ export class WorkerClient {
     return this.call(`Deleting ${name}`, (r) => r.deleteCheckpoint(name));
   }
 
-  benchmarkSaveLoad(bytes: number): Promise<SelfBenchmarkResult> {
-    return this.call("Benchmarking", (r) => r.benchmarkSaveLoad(bytes), LONG_CALL.benchmark);
+  benchmarkSaveLoad(bytes: number, budgetBytes?: number): Promise<SelfBenchmarkResult> {
+    return this.call("Benchmarking", (r) => r.benchmarkSaveLoad(bytes, budgetBytes), LONG_CALL.benchmark);
   }
 
   injectWriteFault(bytes: number): Promise<void> {
