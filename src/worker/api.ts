@@ -33,7 +33,7 @@
  * | `unitColumn(sessionId, name)`     | id, `spike_count`/`rate_hz`/unit_meta/feature scalar | `UnitColumn` (one value per unit, NaN if missing) | |
  * | `electrodeMap(sessionId, colorBy)` | id, column name                        | `ElectrodeMap`: row/col per unit + the column | |
  * | `unitFeatures(sessionId, unitId)` | id, unit                               | `UnitFeaturesView`: tuning, chirp curves, STA peak frame, scalars (transferred) | unknown unit; absent features → empty lists |
- * | `sessionTree(sessionId)`          | session id                              | `LayoutNode`: the HDF5 layout a save writes | |
+ * | `sessionTree(sessionId, path?)`   | session id, a group's path              | `LayoutNode`: the HDF5 layout a save writes, from `path`; long groups' later members folded (`layoutPage`) | unknown path |
  * | `storageEstimate()`               |                                         | browser storage usage, quota, persisted | nulls where the browser has no estimate |
  *
  * Operations report what they do as heartbeats (`activity.ts`): the page's watchdog replaces a
@@ -53,6 +53,7 @@ import { hdf5ErrorSummary, type H5Runtime } from "../io/h5.ts";
 import { failWritesAfter } from "../io/opfsFs.ts";
 import { loadSession, writeSessionTo } from "../io/sessionStore.ts";
 import { benchmarkSaveLoad } from "./selfBenchmark.ts";
+import { throttledProgress } from "./progressThrottle.ts";
 import { doing } from "./activity.ts";
 import { checkSpace, spaceErrorFor } from "./storageSpace.ts";
 import { pipelineOperations } from "./pipelineOps.ts";
@@ -453,6 +454,7 @@ function openRecordings(rt: H5Runtime, files: File[], onProgress?: ProgressCallb
     const name = group.names.join(" + ");
     let drop: MountedDrop | undefined;
     doing("opening the recording", name);
+    const toPage = onProgress && throttledProgress(onProgress, () => name, (p) => p.fraction >= 1);
     try {
       // Both files in one directory, so a .cmtr's external link to its .cmcr could resolve too.
       drop = mountFiles(rt, group.names.map((n) => byName.get(n)!));
@@ -466,7 +468,7 @@ function openRecordings(rt: H5Runtime, files: File[], onProgress?: ProgressCallb
           datasetId: group.datasetId,
           onProgress: (fraction, message) => {
             doing(message); // the file stays the one last read (activity.ts)
-            onProgress?.({ name, fraction, message });
+            toPage?.({ name, fraction, message });
           },
         },
       );

@@ -272,8 +272,9 @@ export class WorkerClient {
     return this.call(`Reading the features of ${unitId}`, (r) => r.unitFeatures(sessionId, unitId));
   }
 
-  sessionTree(sessionId: string): Promise<LayoutNode> {
-    return this.call("Reading the file layout", (r) => r.sessionTree(sessionId));
+  /** The layout from `path` (the root by default), long groups paged (`views.ts` `layoutPage`). */
+  sessionTree(sessionId: string, path?: string): Promise<LayoutNode> {
+    return this.call("Reading the file layout", (r) => r.sessionTree(sessionId, path));
   }
 
   storageEstimate(): Promise<StorageEstimate> {

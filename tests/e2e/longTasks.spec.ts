@@ -38,18 +38,24 @@ let pair: GeneratedRecording;
 test.beforeAll(async () => {
   dir = scratchDir();
   const started = performance.now();
-  pair = writeRecordingPair(await nodeRuntime(), { dir, name: "thousand", units: UNITS, minutes: 2, seed: 18 });
+  // A quarter of the usual rates: the units are what matters here, and the spikes cost generation time.
+  pair = writeRecordingPair(await nodeRuntime(), { dir, name: "thousand", units: UNITS, minutes: 2, seed: 18, rateScale: 0.25 });
   const mb = (statSync(pair.cmtrPath).size + statSync(pair.cmcrPath).size) / 1e6;
   console.log(`generated ${UNITS} units × 2 min (${mb.toFixed(0)} MB) in ${((performance.now() - started) / 1000).toFixed(1)} s`);
 });
 test.afterAll(() => rmSync(dir, { recursive: true, force: true }));
+// Whatever happened, say which tasks ran long and in which phase.
+test.afterEach(async ({ page }) => {
+  const tasks = await page.evaluate(() => window.__longTasks).catch(() => []);
+  for (const x of tasks) console.log(`  ${x.phase} +${x.start.toFixed(0)} ms: ${x.duration.toFixed(0)} ms ${x.attribution}`);
+});
 
 async function phase(page: Page, name: string): Promise<void> {
   await page.evaluate((p) => (window.__phase = p), name);
 }
 
 test("opening, running every step on and saving 1,000 units leaves no main-thread task over 100 ms", async ({ page }) => {
-  test.setTimeout(120_000);
+  test.setTimeout(600_000);
   await page.addInitScript(() => {
     // Headless Chromium cannot show the save picker: take the download path.
     delete (Window.prototype as { showSaveFilePicker?: unknown }).showSaveFilePicker;
@@ -72,7 +78,7 @@ test("opening, running every step on and saving 1,000 units leaves no main-threa
   let t = Date.now();
   await page.getByLabel(/choose files/i).setInputFiles([pair.cmcrPath, pair.cmtrPath]);
   const table = page.getByRole("table", { name: "Units of thousand" });
-  await expect(table.getByRole("rowheader").first()).toHaveText("unit_001", { timeout: 60_000 });
+  await expect(table.getByRole("rowheader").first()).toHaveText("unit_001", { timeout: 180_000 });
   await expect(table).toHaveAttribute("aria-rowcount", String(UNITS + 1));
   const openMs = Date.now() - t;
 
@@ -84,11 +90,13 @@ test("opening, running every step on and saving 1,000 units leaves no main-threa
     .getByLabel("Stimulus configs (JSON)")
     .setInputFiles(readdirSync(join(STIMULUS, "stimuli")).map((name) => join(STIMULUS, "stimuli", name)));
   t = Date.now();
-  await pipeline.getByRole("button", { name: "Run all steps" }).click();
+  const runAll = pipeline.getByRole("button", { name: "Run all steps" });
+  await runAll.click();
+  // The button is off while the run (with a checkpoint after each step) goes on.
+  await expect(runAll).toBeDisabled();
+  await expect(runAll).toBeEnabled({ timeout: 400_000 });
   const step = (name: string) => pipeline.getByRole("listitem").filter({ has: page.getByText(name, { exact: true }) });
-  for (const name of ["add_section_time", "section_spike_times", "extract_features"]) {
-    await expect(step(name)).toContainText("done", { timeout: 90_000 });
-  }
+  for (const name of ["add_section_time", "section_spike_times", "extract_features"]) await expect(step(name)).toContainText("done");
   const runMs = Date.now() - t;
   // The views come back with the new session (the table re-reads its columns).
   await expect(table.getByRole("rowheader").first()).toBeVisible();
@@ -113,7 +121,6 @@ test("opening, running every step on and saving 1,000 units leaves no main-threa
   });
   const line = `long tasks with ${UNITS} units — open ${openMs} ms, run ${runMs} ms, save ${saveMs} ms; ${summary.join("; ")}`;
   console.log(line);
-  for (const x of tasks) console.log(`  ${x.phase} +${x.start.toFixed(0)} ms: ${x.duration.toFixed(0)} ms ${x.attribution}`);
   test.info().annotations.push({ type: "measured", description: line });
   expect(tasks.filter((x) => x.duration > 100), "main-thread tasks over 100 ms").toEqual([]);
 });
