@@ -55,7 +55,7 @@ async function phase(page: Page, name: string): Promise<void> {
 }
 
 test("opening, running every step on and saving 1,000 units leaves no main-thread task over 100 ms", async ({ page }) => {
-  test.setTimeout(600_000);
+  test.setTimeout(300_000);
   await page.addInitScript(() => {
     // Headless Chromium cannot show the save picker: take the download path.
     delete (Window.prototype as { showSaveFilePicker?: unknown }).showSaveFilePicker;
@@ -94,7 +94,7 @@ test("opening, running every step on and saving 1,000 units leaves no main-threa
   await runAll.click();
   // The button is off while the run (with a checkpoint after each step) goes on.
   await expect(runAll).toBeDisabled();
-  await expect(runAll).toBeEnabled({ timeout: 400_000 });
+  await expect(runAll).toBeEnabled({ timeout: 200_000 });
   const step = (name: string) => pipeline.getByRole("listitem").filter({ has: page.getByText(name, { exact: true }) });
   for (const name of ["add_section_time", "section_spike_times", "extract_features"]) await expect(step(name)).toContainText("done");
   const runMs = Date.now() - t;
@@ -122,5 +122,6 @@ test("opening, running every step on and saving 1,000 units leaves no main-threa
   const line = `long tasks with ${UNITS} units — open ${openMs} ms, run ${runMs} ms, save ${saveMs} ms; ${summary.join("; ")}`;
   console.log(line);
   test.info().annotations.push({ type: "measured", description: line });
-  expect(tasks.filter((x) => x.duration > 100), "main-thread tasks over 100 ms").toEqual([]);
+  // The page's own start-up (before the drop) is not what this measures.
+  expect(tasks.filter((x) => x.phase !== "load" && x.duration > 100), "main-thread tasks over 100 ms").toEqual([]);
 });

@@ -253,7 +253,8 @@ describe("sessionTree", () => {
     const units = page.children!.find((c) => c.name === "units")!;
     expect(units.children).toHaveLength(12);
     const unit = units.children![11];
-    expect(unit).toMatchObject({ path: "units/unit_012", kind: "group", children: undefined });
+    expect(unit).toMatchObject({ path: "units/unit_012", kind: "group" });
+    expect(unit.children).toBeUndefined();
     expect(unit.childCount).toBe(full.children!.find((c) => c.name === "units")!.children![11].children!.length);
     expect(unit.attrs.length).toBeGreaterThan(0);
     expect(page.children!.find((c) => c.name === "pipeline")!.children![0].path).toBe("pipeline/session_info");
