@@ -1,5 +1,7 @@
 /**
  * `npm run bench -- [--sizes 0.1,1,4] [--json] [--recordings 10] [--open-gb 0.5,20] [--no-browser] [--no-h5py]`
+ * `npm run bench -- --pair-units 1000 --pair-minutes 60 [--cache-dir D] [--browser-session-gb 20 [--browser-budget-gb 2]]`
+ *   runs only the real-size entries (bench/largeEntries.ts) and updates their section of RESULTS.md.
  *
  * Per size, in fresh processes: save and load throughput in Node and (OPFS path) in headless
  * Chromium, the same file written and read by h5py, ours / h5py, and peak RSS during save over the
@@ -7,13 +9,14 @@
  * Prints a table (or JSON) and writes bench/RESULTS.md and bench/throughput.svg.
  */
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, tmpdir, totalmem } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs, option } from "../src/cli/args.ts";
 import { runBrowserBench, type BrowserResult } from "./browserBench.ts";
 import { throughputSvg } from "./plot.ts";
+import { existingLarge, renderLarge, runLargeEntries, withLarge } from "./largeEntries.ts";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, "..", "..");
@@ -25,6 +28,30 @@ const spillSizes = (option(args, "spill-sizes") ?? "1,2").split(",").filter(Bool
 const spillBudgetGb = Number(option(args, "spill-budget-gb") ?? 0.25);
 const asJson = args.flags.has("json");
 const log = (line: string) => (asJson ? process.stderr : process.stdout).write(`${line}\n`);
+
+const pairUnits = option(args, "pair-units");
+const sessionGb = option(args, "browser-session-gb");
+if (pairUnits !== undefined || sessionGb !== undefined) {
+  const large = await runLargeEntries(
+    root,
+    here,
+    {
+      pairUnits: pairUnits === undefined ? undefined : Number(pairUnits),
+      pairMinutes: Number(option(args, "pair-minutes") ?? 60),
+      cacheDir: option(args, "cache-dir"),
+      browser: !args.flags.has("no-browser"),
+      h5py: !args.flags.has("no-h5py"),
+      sessionGb: sessionGb === undefined ? undefined : Number(sessionGb),
+      budgetGb: Number(option(args, "browser-budget-gb") ?? 2),
+    },
+    log,
+  );
+  const section = renderLarge(large, process.argv.slice(2).join(" "));
+  const results = join(root, "bench/RESULTS.md");
+  writeFileSync(results, withLarge(existsSync(results) ? readFileSync(results, "utf8") : "# Benchmark results\n", section));
+  process.stdout.write(asJson ? `${JSON.stringify(large, null, 2)}\n` : `${section}\n`);
+  process.exit(0);
+}
 
 interface NodeResult {
   sizeGb: number;
@@ -123,7 +150,9 @@ try {
   const table = renderTable(result);
   if (asJson) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
   else process.stdout.write(`${table}\n`);
-  writeFileSync(join(root, "bench/RESULTS.md"), renderMarkdown(result, table));
+  // The real-size entries are run apart (minutes, gigabytes): keep their last figures.
+  const large = existingLarge(join(root, "bench/RESULTS.md"));
+  writeFileSync(join(root, "bench/RESULTS.md"), large ? withLarge(renderMarkdown(result, table), large) : renderMarkdown(result, table));
   writeFileSync(join(root, "bench/throughput.svg"), throughputSvg(rows));
 } finally {
   rmSync(dir, { recursive: true, force: true });

@@ -10,7 +10,7 @@ if (!target) throw new Error("index.html has no #app element");
 const client = new WorkerClient();
 // `?bench` lets bench/browserBench.ts and the end-to-end tests reach the worker the page uses.
 if (new URLSearchParams(location.search).has("bench")) {
-  Object.assign(window, { hdmeaBench: (bytes: number) => client.benchmarkSaveLoad(bytes), hdmeaWorker: client });
+  Object.assign(window, { hdmeaBench: (bytes: number, budgetBytes?: number) => client.benchmarkSaveLoad(bytes, budgetBytes), hdmeaWorker: client });
 }
 
 // Offline after the first visit (production builds only: the dev server has no sw.js).

@@ -18,7 +18,7 @@
  * | `closeSession(sessionId)`         | session id                              | nothing                         | unmounts its files, deletes its spill file; unknown id is fine |
  * | `reattach(sessionId, files)`      | id, `File`s given back for moved or changed sources | `SessionSummary`   | each file replaces the source of its name once it is the same file (size, and the shape of every dataset the session read); else refused naming the file and what differs, the session unchanged |
  * | `setMemoryBudget(bytes)`          | bytes, or `null` for the default        | nothing                         | past it, sessions move their largest arrays to browser storage (half of `deviceMemory` by default) |
- * | `benchmarkSaveLoad(bytes)`        | session size in bytes                   | timings, sizes, wasm heap       | a synthetic session saved through OPFS and loaded (bench/) |
+ * | `benchmarkSaveLoad(bytes, budget?)` | session size in bytes, memory budget  | timings, sizes, wasm heap       | a synthetic session saved through OPFS and loaded (bench/); with a budget built spilled, not loaded |
  * | `injectWriteFault(bytes)`         | bytes                                   | nothing                         | test hook: OPFS writes fail after that many bytes |
  * | `injectWritableFault(name, at)`   | DOMException name, `"open"`, `"write"` or `"close"` | nothing             | test hook: the next `createWritable()` (save target or checkpoint) fails with that error |
  * | `crashForTest()`                  |                                         | never returns                   | test hook: throws a wasm `RuntimeError`, so the client restarts the worker as after a real trap |
@@ -34,8 +34,8 @@
  * | `unitColumn(sessionId, name)`     | id, `spike_count`/`rate_hz`/unit_meta/feature scalar | `UnitColumn` (one value per unit, NaN if missing) | |
  * | `electrodeMap(sessionId, colorBy)` | id, column name                        | `ElectrodeMap`: row/col per unit + the column | |
  * | `unitFeatures(sessionId, unitId)` | id, unit                               | `UnitFeaturesView`: tuning, chirp curves, STA peak frame, scalars (transferred) | unknown unit; absent features → empty lists |
- * | `sessionTree(sessionId)`          | session id                              | `LayoutNode`: the HDF5 layout a save writes | |
  * | `reproduceCommand(sessionId)`     | session id                              | `Reproduction`: the `hdmea process` command and workflow config that redo it | what the CLI cannot redo is in comments (core/reproduceCommand.ts) |
+ * | `sessionTree(sessionId, path?)`   | session id, a group's path              | `LayoutNode`: the HDF5 layout a save writes, from `path`; long groups' later members folded (`layoutPage`) | unknown path |
  * | `storageEstimate()`               |                                         | browser storage usage, quota, persisted | nulls where the browser has no estimate |
  *
  * Operations report what they do as heartbeats (`activity.ts`): the page's watchdog replaces a
@@ -55,6 +55,7 @@ import { hdf5ErrorSummary, type H5Runtime } from "../io/h5.ts";
 import { failWritesAfter } from "../io/opfsFs.ts";
 import { loadSession, writeSessionTo } from "../io/sessionStore.ts";
 import { benchmarkSaveLoad } from "./selfBenchmark.ts";
+import { throttledProgress } from "./progressThrottle.ts";
 import { doing } from "./activity.ts";
 import { checkSpace, spaceErrorFor } from "./storageSpace.ts";
 import { pipelineOperations } from "./pipelineOps.ts";
@@ -633,6 +634,7 @@ function openRecordings(rt: H5Runtime, files: File[], onProgress?: ProgressCallb
     const name = group.names.join(" + ");
     let drop: MountedDrop | undefined;
     doing("opening the recording", name);
+    const toPage = onProgress && throttledProgress(onProgress, () => name, (p) => p.fraction >= 1);
     try {
       // Both files in one directory, so a .cmtr's external link to its .cmcr could resolve too.
       drop = mountFiles(rt, group.names.map((n) => byName.get(n)!));
@@ -646,7 +648,7 @@ function openRecordings(rt: H5Runtime, files: File[], onProgress?: ProgressCallb
           datasetId: group.datasetId,
           onProgress: (fraction, message) => {
             doing(message); // the file stays the one last read (activity.ts)
-            onProgress?.({ name, fraction, message });
+            toPage?.({ name, fraction, message });
           },
         },
       );

@@ -179,8 +179,8 @@ export class WorkerClient {
     return this.call(`Deleting ${name}`, (r) => r.deleteCheckpoint(name));
   }
 
-  benchmarkSaveLoad(bytes: number): Promise<SelfBenchmarkResult> {
-    return this.call("Benchmarking", (r) => r.benchmarkSaveLoad(bytes), LONG_CALL.benchmark);
+  benchmarkSaveLoad(bytes: number, budgetBytes?: number): Promise<SelfBenchmarkResult> {
+    return this.call("Benchmarking", (r) => r.benchmarkSaveLoad(bytes, budgetBytes), LONG_CALL.benchmark);
   }
 
   injectWriteFault(bytes: number): Promise<void> {
@@ -279,8 +279,9 @@ export class WorkerClient {
     return this.call(`Reading the features of ${unitId}`, (r) => r.unitFeatures(sessionId, unitId));
   }
 
-  sessionTree(sessionId: string): Promise<LayoutNode> {
-    return this.call("Reading the file layout", (r) => r.sessionTree(sessionId));
+  /** The layout from `path` (the root by default), long groups paged (`views.ts` `layoutPage`). */
+  sessionTree(sessionId: string, path?: string): Promise<LayoutNode> {
+    return this.call("Reading the file layout", (r) => r.sessionTree(sessionId, path));
   }
 
   /** The `hdmea process` command and workflow config fragment that redo the session in batch. */

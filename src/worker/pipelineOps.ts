@@ -18,6 +18,7 @@ import {
 import type { PipelineSession } from "../core/session.ts";
 import { summarizeSession, type SessionSummary } from "../core/sessionSummary.ts";
 import { doing } from "./activity.ts";
+import { throttledProgress } from "./progressThrottle.ts";
 
 const EIMAGE_STEP = "load_recording_with_eimage_sta";
 
@@ -91,6 +92,7 @@ export function pipelineOperations(
           sensor = await sensorOf(sessionId);
           if (sensor) inputs.sensorData = sensor;
         }
+        const toPage = onProgress && throttledProgress(onProgress, (p) => p.step, (p) => p.stepFraction >= 1);
         const report = await runPipeline(session, {
           steps: request.steps,
           params: request.params,
@@ -99,7 +101,7 @@ export function pipelineOperations(
           signal: controller.signal,
           onProgress: (progress) => {
             doing(`${progress.step}: ${progress.message}`, session.datasetId);
-            onProgress?.(progress);
+            toPage?.(progress);
           },
           onStepDone: async (step) => {
             if (request.checkpointEachStep && step.status === "completed") await checkpoint(sessionId);

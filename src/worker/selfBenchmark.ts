@@ -5,7 +5,7 @@
 import { summarizeSession } from "../core/sessionSummary.ts";
 import { sessionOfSize } from "../core/syntheticSession.ts";
 import { loadSession, writeSessionTo } from "../io/sessionStore.ts";
-import { createScratchFile, runtime } from "./workerFs.ts";
+import { createScratchFile, createSpillStore, runtime } from "./workerFs.ts";
 
 export interface SelfBenchmarkResult {
   sessionBytes: number;
@@ -15,19 +15,36 @@ export interface SelfBenchmarkResult {
   /** wasm heap after save and load: it must not grow with the session. */
   wasmHeapBytes: number;
   units: number;
+  /** With a memory budget: the time to build the session (spilling as it grows) and what went where. */
+  buildMs?: number;
+  spilledBytes?: number;
+  residentBytes?: number;
 }
 
-export async function benchmarkSaveLoad(bytes: number): Promise<SelfBenchmarkResult> {
+/**
+ * With `budgetBytes`, the session is built under that memory budget (its largest arrays spill to
+ * browser storage as it grows), saved, and not loaded back: loading would hold it all in memory.
+ */
+export async function benchmarkSaveLoad(bytes: number, budgetBytes?: number): Promise<SelfBenchmarkResult> {
   const rt = await runtime();
-  let session: ReturnType<typeof sessionOfSize> | undefined = sessionOfSize(bytes);
-  const sessionBytes = session.memoryEstimateBytes();
+  let t = performance.now();
+  const store = budgetBytes === undefined ? undefined : await createSpillStore(`bench-${Date.now()}`);
+  if (budgetBytes !== undefined && !store) throw new Error("this browser has no origin private file system to spill to");
+  let session: ReturnType<typeof sessionOfSize> | undefined = sessionOfSize(bytes, 1, "bench-1", store && { store, budgetBytes: budgetBytes! });
+  const buildMs = performance.now() - t;
+  const arrays = session.arrayBytes();
+  const sessionBytes = arrays.resident + arrays.spilled;
   const scratch = await createScratchFile(rt, `bench-${Date.now()}.h5`, sessionBytes);
   try {
-    let t = performance.now();
+    t = performance.now();
     writeSessionTo(rt, session, scratch.path);
     const file = await scratch.file("bench.h5"); // flushed and closed: the time includes reaching disk
     const saveMs = performance.now() - t;
     session = undefined; // let the original go before loading the copy
+    if (store) {
+      store.close();
+      return { sessionBytes, fileBytes: file.size, saveMs, loadMs: Number.NaN, wasmHeapBytes: rt.module.HEAPU8.length, units: 0, buildMs, spilledBytes: arrays.spilled, residentBytes: arrays.resident };
+    }
     t = performance.now();
     const loaded = await scratch.read((path) => loadSession(rt, path, { keepInFile: false }).session);
     const loadMs = performance.now() - t;
@@ -40,6 +57,7 @@ export async function benchmarkSaveLoad(bytes: number): Promise<SelfBenchmarkRes
       units: summarizeSession(loaded).unitCount,
     };
   } finally {
+    store?.close();
     await scratch.dispose();
   }
 }

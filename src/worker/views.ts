@@ -11,7 +11,7 @@
  * | `raster(s, unitId, {movie, binS})`    | spikes per trial in seconds from trial start + PSTH; no sections: recording time, one row |
  * | `unitColumn(s, name)` / `electrodeMap(s, colorBy)` | one numeric value per unit (spike count, rate, unit_meta, feature scalars), with row/col |
  * | `unitFeatures(s, unitId)` (featureViews.ts) | moving-bar tuning, chirp responses, STA peak frame + time course + RF fit, feature scalars |
- * | `sessionTree(s)`                      | the HDF5 layout `io/sessionFile.ts` writes for this session: groups, datasets, shapes, dtypes, attributes |
+ * | `sessionTree(s)`                      | the HDF5 layout `io/sessionFile.ts` writes for this session: groups, datasets, shapes, dtypes, attributes (sent paged: `layoutPage`) |
  * | `storageEstimate()`                   | browser storage used / quota and whether it is persistent               |
  */
 import { unitLabel } from "../core/unitLabel.ts";
@@ -432,6 +432,38 @@ export interface LayoutNode {
   bytes?: number;
   attrs: LayoutAttr[];
   children?: LayoutNode[];
+  /** A group sent without its members (`layoutPage`): how many it has; ask for its path to get them. */
+  childCount?: number;
+}
+
+/** A group with more members than this (the units of a big recording) sends them folded. */
+export const LAYOUT_PAGE = 100;
+
+/**
+ * What the page gets of the layout: the node at `path` (the root by default), where a group with more
+ * than `page` members sends them folded: their own names, shapes and attributes, but not their
+ * members (`childCount` only; the page asks for a folded group's path when it is opened). 1,000
+ * units are about 100,000 nodes, and copying them into the page would hold its main thread for
+ * hundreds of milliseconds; the page lists units 100 at a time anyway.
+ */
+export function layoutPage(root: LayoutNode, path = "", page = LAYOUT_PAGE): LayoutNode {
+  let node: LayoutNode | undefined = root;
+  if (path) {
+    for (const name of path.split("/")) node = node?.children?.find((c) => c.name === name);
+  }
+  if (!node) throw new Error(`no group or dataset "${path}" in the session's layout`);
+  return pruned(node, page);
+}
+
+function pruned(node: LayoutNode, page: number): LayoutNode {
+  if (!node.children) return node;
+  const long = node.children.length > page;
+  return { ...node, children: node.children.map((child) => (long && child.children ? folded(child) : pruned(child, page))) };
+}
+
+function folded(node: LayoutNode): LayoutNode {
+  const { children, ...rest } = node;
+  return { ...rest, childCount: children?.length ?? 0 };
 }
 
 /**
@@ -570,8 +602,8 @@ export function viewOperations(session: (sessionId: string) => PipelineSession) 
       const v = unitFeatures(session(sessionId), unitId);
       return transfer(v, featureBuffers(v));
     },
-    async sessionTree(sessionId: string): Promise<LayoutNode> {
-      return sessionTree(session(sessionId));
+    async sessionTree(sessionId: string, path = ""): Promise<LayoutNode> {
+      return layoutPage(sessionTree(session(sessionId)), path);
     },
     storageEstimate,
   };

@@ -19,6 +19,7 @@ import {
   psth,
   raster,
   sessionTree,
+  layoutPage,
   unitColumn,
   unitDetail,
   type LayoutNode,
@@ -242,6 +243,27 @@ describe("sessionTree", () => {
         file.close();
       }
     }
+  });
+
+  it("sends a long group's members folded, and a folded member whole when asked for by path", () => {
+    const session = randomSession({ units: 12, maxSpikes: 5, seed: 4, now: fakeClock() });
+    const full = sessionTree(session);
+    // A page of 10: the 12 units are folded, the root's 6 members are not.
+    const page = layoutPage(full, "", 10);
+    const units = page.children!.find((c) => c.name === "units")!;
+    expect(units.children).toHaveLength(12);
+    const unit = units.children![11];
+    expect(unit).toMatchObject({ path: "units/unit_012", kind: "group" });
+    expect(unit.children).toBeUndefined();
+    expect(unit.childCount).toBe(full.children!.find((c) => c.name === "units")!.children![11].children!.length);
+    expect(unit.attrs.length).toBeGreaterThan(0);
+    expect(page.children!.find((c) => c.name === "pipeline")!.children![0].path).toBe("pipeline/session_info");
+    // Opened: the unit with its members, as in the whole tree.
+    const opened = layoutPage(full, "units/unit_012", 10);
+    expect(flattenView(opened)).toEqual(new Map([...flattenView(full)].filter(([p]) => p.startsWith("units/unit_012"))));
+    // Under the default page the same session is sent whole.
+    expect(flattenView(layoutPage(full))).toEqual(flattenView(full));
+    expect(() => layoutPage(full, "units/unit_999")).toThrow(/no group or dataset "units\/unit_999"/);
   });
 
   it("names units/<id>/spike_times as uint64", () => {
