@@ -65,13 +65,16 @@ import { closeSources } from "../core/sessionSources.ts";
 import {
   checkpointExists,
   checkpointFile,
+  checkpointStamp,
+  hasCheckpointDeltas,
   readCheckpoint,
   checkpointNameFor,
   deleteCheckpoint as removeCheckpoint,
   listCheckpoints as readCheckpointList,
-  storeCheckpoint,
   type CheckpointInfo,
 } from "./checkpointStore.ts";
+import { planBrowserCheckpoint, plannedBytes, resumedBrowserCheckpoint, storeBrowserCheckpoint } from "./checkpointWrites.ts";
+import { writeCheckpointAsOneFile } from "../io/checkpointDeltas.ts";
 import {
   copyToWritable,
   createScratchFile,
@@ -293,16 +296,16 @@ async function writeCheckpoint(sessionId: string, warnOnOverwrite: boolean): Pro
   const rt = await runtime();
   const { session } = get(sessionId);
   const name = checkpointNameFor(session.datasetId);
-  const sessionBytes = dataBytes(session);
+  // The first checkpoint is a full copy; later ones add what changed (checkpointWrites.ts).
+  const plan = await planBrowserCheckpoint(session, name);
+  const sessionBytes = plannedBytes(session, plan, dataBytes(session));
   // Refused before anything is written when the browser says it cannot fit (scratch file + copy).
   if (hasOpfs()) await checkSpace("checkpoint", sessionBytes);
   doing("writing the checkpoint", name);
   const scratch = await createScratchFile(rt, `checkpoint-${sessionId}-${Date.now()}.h5`, sessionBytes);
   try {
     const existed = await checkpointExists(name);
-    writeSessionTo(rt, session, scratch.path, { checkpointName: session.datasetId });
-    doing("copying the checkpoint into browser storage", name);
-    const info = await storeCheckpoint(await scratch.file(name), name);
+    const { info } = await storeBrowserCheckpoint(rt, session, name, plan, scratch, () => doing("copying the checkpoint into browser storage", name));
     // Only now, when it happened: a failed checkpoint overwrote nothing.
     if (existed && warnOnOverwrite) session.warn(`overwrote checkpoint ${name} in browser storage`);
     return { summary: summarizeSession(session), checkpoint: info };
@@ -323,7 +326,9 @@ async function resumeCheckpoint(name: string): Promise<OpenedItem> {
   doing("reading the checkpoint", name);
   const budget = await newMemoryBudget();
   try {
-    const { session } = await readCheckpoint(rt, name, (path) => loadSession(rt, path, { memoryBudget: budget }));
+    const before = await checkpointStamp(name);
+    const { session } = await readCheckpoint(rt, name, (path, deltaPath) => loadSession(rt, path, { memoryBudget: budget, checkpoint: { key: name, deltaPath } }));
+    await resumedBrowserCheckpoint(session, name, before);
     const sessionId = register({ session, name: label, spill: Promise.resolve(budget?.store) });
     return { name: label, kind: "checkpoint", sessionId, summary: summarizeSession(session) };
   } catch (error) {
@@ -333,8 +338,26 @@ async function resumeCheckpoint(name: string): Promise<OpenedItem> {
   }
 }
 
+/** The last export written as one file (a checkpoint with deltas), kept until the next for its download. */
+let lastCheckpointExport: ScratchFile | undefined;
+
 async function exportCheckpoint(name: string): Promise<File> {
-  return checkpointFile(name);
+  if (!(await hasCheckpointDeltas(name))) return checkpointFile(name);
+  // An export is one ordinary session file: the checkpoint and its deltas are written as one.
+  const rt = await runtime();
+  doing("writing the checkpoint as one file", name);
+  await lastCheckpointExport?.dispose();
+  lastCheckpointExport = undefined;
+  const scratch = await createScratchFile(rt, `export-${Date.now()}.h5`, (await checkpointFile(name)).size);
+  try {
+    await readCheckpoint(rt, name, (path, deltaPath) => writeCheckpointAsOneFile(rt, path, scratch.path, deltaPath));
+    const file = await scratch.file(name);
+    lastCheckpointExport = scratch;
+    return file;
+  } catch (error) {
+    await scratch.dispose();
+    throw error;
+  }
 }
 
 async function deleteCheckpoint(name: string): Promise<void> {
