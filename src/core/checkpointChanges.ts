@@ -14,7 +14,7 @@
  */
 import { isTree, type Tree, type TreeNode } from "./ndarray.ts";
 import { savedArrayBytes, treeArrayBytes, unitArrayBytes, type ArrayBytes } from "./memoryBudget.ts";
-import type { PipelineSession } from "./session.ts";
+import type { PipelineSession, Unit } from "./session.ts";
 
 /** Members of a unit that the session file keeps beside its children, not in them. */
 const UNIT_OWN = new Set(["spike_times", "waveform", "firing_rate_10hz"]);
@@ -94,7 +94,8 @@ export function changedArrayBytes(session: PipelineSession, paths: readonly stri
     if (top === "metadata" || top === "stimulus") treeArrayBytes(nodeAt(session[top], rest), bytes);
     else if (top === "units") {
       const [id, ...inUnit] = rest;
-      const units = id === undefined ? [...session.units.values()] : [session.units.get(id)].filter((u) => u !== undefined);
+      const one = id === undefined ? undefined : session.units.get(id);
+      const units: Unit[] = id === undefined ? [...session.units.values()] : one ? [one] : [];
       for (const unit of units) {
         if (inUnit.length === 0) unitArrayBytes(unit, bytes);
         else treeArrayBytes(nodeAt(unit.children, inUnit), bytes);

@@ -140,7 +140,11 @@ export function writeCheckpointFiles(rt: H5Runtime, session: PipelineSession, pa
   if (plan.kind === "full") {
     writeAtomically(rt, path, (tmp) => writeSessionFile(rt, tmp, session, { ...options, checkpointToken: plan.token }));
     // The new base's token no longer matches them: removing them is tidying, not correctness.
-    removeDeltaFiles(rt, path);
+    try {
+      removeDeltaFiles(rt, path);
+    } catch {
+      // Left behind, they are never applied; the next checkpoint finds one in its way and writes a full copy.
+    }
     const bytes = fileSize(rt, path);
     checkpointWritten(session, path, plan, bytes);
     baseStamps.set(session, stampOf(rt, path)!);

@@ -63,6 +63,7 @@ import { openSensorInput } from "../io/mcs/sensorInput.ts";
 import { setUnitLabel, type UnitLabel } from "../core/unitLabel.ts";
 import { closeSources } from "../core/sessionSources.ts";
 import {
+  CheckpointReplacedError,
   checkpointExists,
   checkpointFile,
   checkpointStamp,
@@ -292,7 +293,7 @@ async function checkpoint(sessionId: string): Promise<CheckpointResult> {
 }
 
 /** `warnOnOverwrite` is off for the automatic checkpoint after each step, where replacing is the point. */
-async function writeCheckpoint(sessionId: string, warnOnOverwrite: boolean): Promise<CheckpointResult> {
+async function writeCheckpoint(sessionId: string, warnOnOverwrite: boolean, replanned = false): Promise<CheckpointResult> {
   const rt = await runtime();
   const { session } = get(sessionId);
   const name = checkpointNameFor(session.datasetId);
@@ -310,6 +311,8 @@ async function writeCheckpoint(sessionId: string, warnOnOverwrite: boolean): Pro
     if (existed && warnOnOverwrite) session.warn(`overwrote checkpoint ${name} in browser storage`);
     return { summary: summarizeSession(session), checkpoint: info };
   } catch (error) {
+    // Another tab wrote the checkpoint between the plan and the write: planned again, a full copy.
+    if (error instanceof CheckpointReplacedError && !replanned) return writeCheckpoint(sessionId, warnOnOverwrite, true);
     throw await spaceErrorFor(error, "checkpoint", sessionBytes);
   } finally {
     await scratch.dispose();

@@ -77,15 +77,29 @@ function appliedDeltas(deltas: StoredDelta[]): StoredDelta[] {
   return applied;
 }
 
-/** What the checkpoint is now (its file's size and time, and its deltas): equal stamps, same checkpoint. */
-export async function checkpointStamp(name: string): Promise<{ base: string; deltas: number } | undefined> {
+/** A checkpoint as it is now (its file's size and time, and how many deltas apply): equal stamps, same checkpoint. */
+export interface CheckpointStamp {
+  base: string;
+  deltas: number;
+}
+
+function baseStamp(file: File): string {
+  return `${file.size}:${file.lastModified}`;
+}
+
+export async function checkpointStamp(name: string): Promise<CheckpointStamp | undefined> {
   const dir = await checkpointDir();
   try {
     const file = await (await dir.getFileHandle(checkedName(name))).getFile();
-    return { base: `${file.size}:${file.lastModified}`, deltas: appliedDeltas(await storedDeltas(dir, name)).length };
+    return { base: baseStamp(file), deltas: appliedDeltas(await storedDeltas(dir, name)).length };
   } catch {
     return undefined;
   }
+}
+
+/** The checkpoint was replaced (another tab) after this session planned a delta of it: nothing was written. */
+export class CheckpointReplacedError extends Error {
+  override name = "CheckpointReplacedError";
 }
 
 async function infoOf(handle: FileSystemFileHandle, deltas?: StoredDelta[]): Promise<CheckpointInfo> {
@@ -127,9 +141,10 @@ export async function checkpointExists(name: string): Promise<boolean> {
 /** How long a resume or a checkpoint waits for another tab to let go of a checkpoint before it refuses. */
 export const CHECKPOINT_BUSY_WAIT_MS = 10_000;
 
-export async function storeCheckpoint(source: Blob, name: string): Promise<CheckpointInfo> {
+export async function storeCheckpoint(source: Blob, name: string): Promise<{ info: CheckpointInfo; stamp: CheckpointStamp }> {
   const dir = await checkpointDir();
   const stale = await storedDeltas(dir, name);
+  let stamp: CheckpointStamp | undefined;
   const handle = await dir.getFileHandle(checkedName(name), { create: true });
   try {
     if (typeof handle.createWritable === "function") {
@@ -142,12 +157,14 @@ export async function storeCheckpoint(source: Blob, name: string): Promise<Check
     } else {
       await writeWithSyncHandle(source, dir, name);
     }
+    // At once: what this tab wrote, so its next checkpoint can tell whether another tab wrote since.
+    stamp = { base: baseStamp(await handle.getFile()), deltas: 0 };
   } catch (error) {
     throw storageError(error);
   }
   // The new file names a new token: the old deltas no longer apply; removing them frees their space.
   for (const delta of stale) await dir.removeEntry(delta.handle.name).catch(() => undefined);
-  return infoOf(await dir.getFileHandle(name), []);
+  return { info: await infoOf(await dir.getFileHandle(name), []), stamp };
 }
 
 /**
@@ -156,18 +173,26 @@ export async function storeCheckpoint(source: Blob, name: string): Promise<Check
  * writable is aborted). A failure leaves the checkpoint as it was: a delta that never closed is
  * empty, and a resume stops before it.
  */
-export async function storeCheckpointDelta(source: Blob, name: string, index: number): Promise<CheckpointInfo> {
+export async function storeCheckpointDelta(source: Blob, name: string, index: number, planned: CheckpointStamp): Promise<{ info: CheckpointInfo; stamp: CheckpointStamp }> {
   const dir = await checkpointDir();
   const base = await dir.getFileHandle(checkedName(name));
   const deltaName = checkpointDeltaName(name, index);
+  // Under the lock: the checkpoint is still the one the delta follows (no tab replaced it since the plan).
+  const unchanged = async () => {
+    const now = { base: baseStamp(await base.getFile()), deltas: appliedDeltas(await storedDeltas(dir, name)).length };
+    if (now.base !== planned.base || now.deltas !== planned.deltas) throw new CheckpointReplacedError(`checkpoint ${name} was written by another tab meanwhile`);
+    return now;
+  };
   try {
     if (typeof base.createWritable !== "function") {
+      await unchanged();
       await writeWithSyncHandle(source, dir, deltaName);
     } else {
       const lock = await whileBusy(() => base.createWritable(), CHECKPOINT_BUSY_WAIT_MS, () =>
         stillBusy(name, CHECKPOINT_BUSY_WAIT_MS, "nothing was written; the session is unchanged, checkpoint it again once that tab is done"),
       );
       try {
+        await unchanged();
         const handle = await dir.getFileHandle(deltaName, { create: true });
         await copyToWritable(source, await handle.createWritable());
       } finally {
@@ -175,9 +200,9 @@ export async function storeCheckpointDelta(source: Blob, name: string, index: nu
       }
     }
   } catch (error) {
-    throw storageError(error);
+    throw error instanceof CheckpointReplacedError ? error : storageError(error);
   }
-  return infoOf(base);
+  return { info: await infoOf(base), stamp: { base: planned.base, deltas: index } };
 }
 
 /** Browsers without `createWritable` in workers: write a partial file, then move it over the old one. */

@@ -12,13 +12,11 @@ import { sourcesInUse } from "../core/sessionSources.ts";
 import type { H5Runtime } from "../io/h5.ts";
 import { checkpointWritten, forgetCheckpoint, planCheckpoint, type CheckpointPlan } from "../io/checkpointDeltas.ts";
 import { writeDeltaFile, writeSessionFile } from "../io/sessionFile.ts";
-import { checkpointStamp, storeCheckpoint, storeCheckpointDelta, type CheckpointInfo } from "./checkpointStore.ts";
+import { CheckpointReplacedError, checkpointStamp, storeCheckpoint, storeCheckpointDelta, type CheckpointInfo, type CheckpointStamp } from "./checkpointStore.ts";
 import type { ScratchFile } from "./workerFs.ts";
 
-type Stamp = NonNullable<Awaited<ReturnType<typeof checkpointStamp>>>;
-
 /** The stored checkpoint as this session last wrote or read it. */
-const stamps = new WeakMap<PipelineSession, Stamp>();
+const stamps = new WeakMap<PipelineSession, CheckpointStamp>();
 
 export async function planBrowserCheckpoint(session: PipelineSession, name: string): Promise<CheckpointPlan> {
   const now = await checkpointStamp(name);
@@ -35,7 +33,11 @@ export function plannedBytes(session: PipelineSession, plan: CheckpointPlan, ful
   return plan.kind === "full" ? fullBytes : changedArrayBytes(session, plan.paths);
 }
 
-/** Writes the planned checkpoint into `scratch`, then into browser storage. */
+/**
+ * Writes the planned checkpoint into `scratch`, then into browser storage. A delta planned on a
+ * checkpoint another tab has replaced since fails with `CheckpointReplacedError`, nothing written;
+ * planned again, it is a full copy.
+ */
 export async function storeBrowserCheckpoint(
   rt: H5Runtime,
   session: PipelineSession,
@@ -50,11 +52,17 @@ export async function storeBrowserCheckpoint(
   const bytes = scratch.size();
   copying();
   const source = await scratch.file(name);
-  const info = plan.kind === "full" ? await storeCheckpoint(source, name) : await storeCheckpointDelta(source, name, plan.index);
+  let stored;
+  try {
+    stored = plan.kind === "full" ? await storeCheckpoint(source, name) : await storeCheckpointDelta(source, name, plan.index, stamps.get(session)!);
+  } catch (error) {
+    // Another tab replaced the checkpoint since the plan: the next checkpoint of this session is a full copy.
+    if (error instanceof CheckpointReplacedError) forgetCheckpoint(session);
+    throw error;
+  }
+  const { info, stamp } = stored;
   checkpointWritten(session, name, plan, bytes);
-  const stamp = await checkpointStamp(name);
-  if (stamp) stamps.set(session, stamp);
-  else forgetCheckpoint(session);
+  stamps.set(session, stamp);
   return { info, kind: plan.kind, bytes };
 }
 
@@ -62,7 +70,7 @@ export async function storeBrowserCheckpoint(
  * A session resumed from checkpoint `name` continues it, if the checkpoint did not change while
  * it was read (`before` is its stamp from just before the read).
  */
-export async function resumedBrowserCheckpoint(session: PipelineSession, name: string, before: Stamp | undefined): Promise<void> {
+export async function resumedBrowserCheckpoint(session: PipelineSession, name: string, before: CheckpointStamp | undefined): Promise<void> {
   const after = await checkpointStamp(name);
   if (before && after && before.base === after.base && before.deltas === after.deltas) stamps.set(session, after);
   else forgetCheckpoint(session);
