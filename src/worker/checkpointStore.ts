@@ -188,15 +188,27 @@ export async function storeCheckpointDelta(source: Blob, name: string, index: nu
       await unchanged();
       await writeWithSyncHandle(source, dir, deltaName);
     } else {
-      const lock = await whileBusy(() => base.createWritable(), CHECKPOINT_BUSY_WAIT_MS, () =>
-        stillBusy(name, CHECKPOINT_BUSY_WAIT_MS, "nothing was written; the session is unchanged, checkpoint it again once that tab is done"),
-      );
+      // The delta's own writable first (a full store fails here, before the lock), then the lock.
+      const handle = await dir.getFileHandle(deltaName, { create: true });
+      let writable: FileSystemWritableFileStream | undefined;
       try {
-        await unchanged();
-        const handle = await dir.getFileHandle(deltaName, { create: true });
-        await copyToWritable(source, await handle.createWritable());
-      } finally {
-        await lock.abort().catch(() => undefined);
+        writable = await handle.createWritable();
+        const lock = await whileBusy(() => base.createWritable(), CHECKPOINT_BUSY_WAIT_MS, () =>
+          stillBusy(name, CHECKPOINT_BUSY_WAIT_MS, "nothing was written; the session is unchanged, checkpoint it again once that tab is done"),
+        );
+        try {
+          await unchanged();
+          const copying = writable;
+          writable = undefined; // copyToWritable closes or aborts it
+          await copyToWritable(source, copying);
+        } finally {
+          await lock.abort().catch(() => undefined);
+        }
+      } catch (error) {
+        await writable?.abort().catch(() => undefined);
+        // The empty file getFileHandle made: a resume would stop at it anyway, but leave nothing behind.
+        if ((await handle.getFile().catch(() => undefined))?.size === 0) await dir.removeEntry(deltaName).catch(() => undefined);
+        throw error;
       }
     }
   } catch (error) {
