@@ -48,7 +48,7 @@ async function run(mode: "full" | "delta"): Promise<{ rows: Row[]; totalS: numbe
     },
   });
   const totalS = (Date.now() - started) / 1000;
-  if (result.result !== "ok") throw new Error(`${result.result}: ${result.message ?? ""}`);
+  if (result.result !== "ok") throw new Error(`${result.result}: ${JSON.stringify(result)}`);
   rmSync(dir, { recursive: true, force: true });
   return { rows, totalS };
 }

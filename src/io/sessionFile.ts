@@ -414,10 +414,11 @@ export function applyDeltaFile(
     const unitsGroup = groupAt(file, "units");
     const wholeUnits = new Map<string, Unit>();
     const unitParts = new Map<string, Tree>();
+    const listed = new Set(paths);
     for (const id of unitsGroup?.keys() ?? []) {
       const group = groupAt(unitsGroup!, id);
       if (!group) continue;
-      if (paths.includes(`units/${id}`) || paths.includes("units")) wholeUnits.set(id, readUnit(group, id, report));
+      if (listed.has(`units/${id}`) || listed.has("units")) wholeUnits.set(id, readUnit(group, id, report));
       else unitParts.set(id, readTree(group, report, undefined, 0, false));
     }
     heaps.assertSound();

@@ -83,7 +83,7 @@ describe("checkpoint deltas", () => {
   });
 
   it("resume after several deltas equals the session, and the resumed session continues the chain", () => {
-    const s = randomSession({ units: 6, maxSpikes: 500, seed: 32, now: fakeClock() });
+    const s = randomSession({ units: 6, maxSpikes: 40_000, seed: 32, now: fakeClock() });
     const base = join(dir, "chain.checkpoint.h5");
     checkpoint(s, base);
     const rand = seededRandom(5);
