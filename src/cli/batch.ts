@@ -186,7 +186,7 @@ function refuseBatchAliases(recordings: readonly RecordingFiles[], outDir: strin
       const checkpoint = resolve(outDir, `${r.datasetId}.checkpoint.h5`);
       return [
         { role: "output", path: out, written: true },
-        { role: "checkpoint", path: checkpoint, written: true },
+        { role: "checkpoint", path: checkpoint, written: true, withDeltas: true },
         { role: "temporary checkpoint", path: `${checkpoint}.next`, written: true },
       ];
     }),

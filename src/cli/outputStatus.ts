@@ -12,6 +12,8 @@ import { StringArray } from "../core/ndarray.ts";
 import type { StepRecord } from "../core/session.ts";
 import { baseName, closeQuietly, damagedFileError, openH5, type H5Group, type H5Runtime } from "../io/h5.ts";
 import { readDataset } from "../io/h5Tree.ts";
+import { deltaFileName } from "../io/checkpointDeltas.ts";
+import { existsSync } from "node:fs";
 
 export interface OutputInfo {
   datasetId: string;
@@ -23,6 +25,31 @@ export interface OutputInfo {
 
 /** Throws an Error naming the file when it is not a readable session file. */
 export function readOutputInfo(rt: H5Runtime, path: string): OutputInfo {
+  const base = readHeader(rt, path);
+  if (base.token === undefined) return base.info;
+  // A checkpoint with deltas (checkpointDeltas.ts): each delta has the whole header as it was then,
+  // and the units it added or removed.
+  const units = new Set(base.units);
+  let info = base.info;
+  for (let index = 1; ; index++) {
+    const delta = deltaFileName(path, index);
+    if (!existsSync(delta)) break;
+    const next = readHeader(rt, delta);
+    if (next.deltaOf !== base.token || next.deltaIndex !== index) break;
+    for (const changed of next.deltaPaths) {
+      const [top, id, ...rest] = changed.split("/");
+      if (top !== "units" || rest.length) continue;
+      if (id === undefined) units.clear();
+      if (id === undefined) for (const u of next.units) units.add(u);
+      else if (next.units.includes(id)) units.add(id);
+      else units.delete(id);
+    }
+    info = next.info;
+  }
+  return { ...info, unitCount: units.size };
+}
+
+function readHeader(rt: H5Runtime, path: string): { info: OutputInfo; units: string[]; token?: string; deltaOf?: string; deltaIndex?: number; deltaPaths: string[] } {
   const name = baseName(path);
   const file = openH5(rt, path, "r");
   try {
@@ -37,13 +64,21 @@ export function readOutputInfo(rt: H5Runtime, path: string): OutputInfo {
     const warnings = warningLog.length
       ? warningLog.map((line) => (JSON.parse(line) as { message: string }).message)
       : info ? strings(info, "warnings") : [];
-    const units = group(file, "units");
+    const units = group(file, "units")?.keys() ?? [];
+    const attr = (key: string) => (info?.attrs[key] ? info.attrs[key].value : undefined);
     return {
-      datasetId: String(id.value),
-      checkpointName: info?.attrs.checkpoint_name ? String(info.attrs.checkpoint_name.value) : undefined,
-      steps,
-      warnings,
-      unitCount: units ? units.keys().length : 0,
+      info: {
+        datasetId: String(id.value),
+        checkpointName: attr("checkpoint_name") !== undefined ? String(attr("checkpoint_name")) : undefined,
+        steps,
+        warnings,
+        unitCount: units.length,
+      },
+      units,
+      token: attr("checkpoint_token") !== undefined ? String(attr("checkpoint_token")) : undefined,
+      deltaOf: attr("checkpoint_delta_of") !== undefined ? String(attr("checkpoint_delta_of")) : undefined,
+      deltaIndex: attr("checkpoint_delta_index") !== undefined ? Number(attr("checkpoint_delta_index")) : undefined,
+      deltaPaths: info ? strings(info, "checkpoint_delta_paths") : [],
     };
   } catch (error) {
     throw damagedFileError(name, "the session summary", error);

@@ -9,6 +9,7 @@
  */
 import { realpathSync, statSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
+import { deltaBaseOf } from "../io/checkpointDeltas.ts";
 
 /** Refused before any work: exit 2, one line, nothing read or written. */
 export class PathAliasError extends Error {
@@ -21,6 +22,8 @@ export interface NamedPath {
   path: string;
   /** Written, replaced or deleted by the run (outputs, checkpoints, temporaries); inputs are only read. */
   written: boolean;
+  /** A checkpoint: its delta files (`X.d1.h5`, … beside `X.h5`, checkpointDeltas.ts) are written too. */
+  withDeltas?: boolean;
 }
 
 /** A key equal for two paths exactly when they name the same file. */
@@ -56,11 +59,16 @@ export function sameFile(a: string, b: string): boolean {
 export function findAlias(paths: readonly NamedPath[]): [NamedPath, NamedPath] | undefined {
   const seen = new Map<string, NamedPath[]>();
   for (const p of paths) {
-    const key = fileIdentity(p.path);
-    const earlier = seen.get(key) ?? [];
-    const clash = earlier.find((e) => e.written || p.written);
-    if (clash) return [clash, p];
-    seen.set(key, [...earlier, p]);
+    // A checkpoint's delta files are known by the checkpoint they belong to: an input named like
+    // one of them would be written over or removed with it.
+    const delta = deltaBaseOf(p.path);
+    const keys = [fileIdentity(p.path), ...(p.withDeltas ? [`deltas of ${fileIdentity(p.path)}`] : []), ...(delta ? [`deltas of ${fileIdentity(delta.base)}`] : [])];
+    for (const key of keys) {
+      const earlier = seen.get(key) ?? [];
+      const clash = earlier.find((e) => e.written || p.written || (key.startsWith("deltas of ") && (e.withDeltas || p.withDeltas)));
+      if (clash) return [clash, p];
+      seen.set(key, [...earlier, p]);
+    }
   }
   return undefined;
 }
@@ -70,6 +78,11 @@ export function refuseAliases(paths: readonly NamedPath[]): void {
   const alias = findAlias(paths);
   if (!alias) return;
   const [a, b] = alias;
-  const how = resolve(a.path) === resolve(b.path) ? "are the same path" : "are the same file";
+  const [checkpoint, other] = a.withDeltas ? [a, b] : [b, a];
+  const how = resolve(a.path) === resolve(b.path)
+    ? "are the same path"
+    : sameFile(a.path, b.path) || !checkpoint.withDeltas
+      ? "are the same file"
+      : `clash: ${other.path} is named as a delta file of checkpoint ${checkpoint.path}`;
   throw new PathAliasError(`${a.role} ${a.path} and ${b.role} ${b.path} ${how}; nothing was read or written`);
 }

@@ -14,7 +14,8 @@
  * Every write checks the free space first and names its own file when the device refuses it (diskSpace.ts).
  */
 import { closeSources } from "../core/sessionSources.ts";
-import { existsSync, renameSync, unlinkSync } from "node:fs";
+import { existsSync, readdirSync, unlinkSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
 import { totalmem } from "node:os";
 import { NDArray } from "../core/ndarray.ts";
 import {
@@ -34,7 +35,8 @@ import { nodeRuntime } from "../io/h5node.ts";
 import { loadRecording } from "../io/mcs/openRecording.ts";
 import { openSensorInput, type OpenSensorInput } from "../io/mcs/sensorInput.ts";
 import { checkpointSession, loadSession, saveSession, startImmediateMode } from "../io/sessionStore.ts";
-import { whenReplacing } from "../io/sessionFile.ts";
+import { deltaBaseOf, planCheckpoint, type CheckpointWrite } from "../io/checkpointDeltas.ts";
+import { formatBytes } from "../core/formatBytes.ts";
 import { UsageError } from "./args.ts";
 import { asDiskFull, writeWithRoom } from "./diskSpace.ts";
 import { ExternalStepError, runExternalStep } from "./externalStep.ts";
@@ -290,12 +292,7 @@ export async function processOne(job: RecordingJob, opts: ProcessOptions, events
     events.stage?.("verifying");
     testHooks.afterSave(job.out);
     verifySaved(rt, saved, job.out);
-    for (const stale of [job.checkpointPath, `${job.checkpointPath}.next`]) {
-      if (existsSync(stale) && !sameFile(stale, job.out)) {
-        unlinkSync(stale);
-        if (stale === job.checkpointPath) events.log(`removed checkpoint ${baseName(stale)}`);
-      }
-    }
+    removeCheckpoint(job.checkpointPath, job.out, events);
     return finish("ok");
   } catch (e) {
     if (e instanceof UsageError) throw e;
@@ -325,21 +322,37 @@ function pickResumeSource(job: RecordingJob, opts: ProcessOptions, outExists: bo
 }
 
 /**
- * Writes beside the checkpoint and renames over it: the previous checkpoint survives a kill during
- * the write, and checkpointSession's "overwriting checkpoint" warning does not pile up in the
- * session once per step.
+ * The first checkpoint of a run is a full copy; each later one adds a delta file beside it with what
+ * the step changed (checkpointDeltas.ts). Either is written under a temporary name and renamed into
+ * place, so the previous checkpoint survives a kill during the write; replacing its own checkpoint
+ * is what a run does, so no "overwriting checkpoint" warning piles up in the session once per step.
  */
 function writeCheckpoint(rt: H5Runtime, session: PipelineSession, path: string, after: string, events: RecordingEvents): void {
-  const next = `${path}.next`;
-  if (existsSync(next)) unlinkSync(next);
   const started = Date.now();
   events.stage?.(`checkpoint after ${after}`);
-  writeWithRoom(path, sessionFileBytes(session), () => checkpointSession(rt, session, next, { checkpointName: `after ${after}` }), "checkpoint ");
-  // A session resumed from this checkpoint reads its big arrays from it: they follow to the new one.
-  const follow = whenReplacing(rt, session, path);
-  renameSync(next, path);
-  follow();
-  events.log(`checkpoint ${baseName(path)} written in ${seconds(Date.now() - started)}`);
+  let written: CheckpointWrite | undefined;
+  const write = () => checkpointSession(rt, session, path, { checkpointName: `after ${after}`, warnOnOverwrite: false, onWritten: (w) => (written = w) });
+  // A delta needs room for what changed only; the check before a full copy needs the whole session.
+  const plan = planCheckpoint(session, path, { intact: () => existsSync(path) });
+  writeWithRoom(path, plan.kind === "full" ? sessionFileBytes(session) : 0, write, "checkpoint ");
+  const what = written?.kind === "delta" ? ` (delta ${written.index}, ${formatBytes(written.bytes)})` : written ? ` (full, ${formatBytes(written.bytes)})` : "";
+  events.log(`checkpoint ${baseName(path)} written in ${seconds(Date.now() - started)}${what}`);
+}
+
+/** The checkpoint, its delta files, and the temporaries of older versions that wrote `.next`. */
+function removeCheckpoint(path: string, out: string, events: RecordingEvents): void {
+  const dir = dirname(path);
+  const ofThis = (file: string) => {
+    const base = deltaBaseOf(file.replace(/\.partial-[a-z0-9]+$/i, ""))?.base;
+    return base !== undefined && resolve(base) === resolve(path);
+  };
+  const deltas = existsSync(dir) ? readdirSync(dir).map((name) => join(dir, name)).filter(ofThis) : [];
+  for (const stale of [path, `${path}.next`, ...deltas]) {
+    if (existsSync(stale) && !sameFile(stale, out)) {
+      unlinkSync(stale);
+      if (stale === path) events.log(`removed checkpoint ${baseName(stale)}${deltas.length ? ` and its ${deltas.length} delta file(s)` : ""}`);
+    }
+  }
 }
 
 function withIoCallback(bytes: ScratchBytes, onIo: (() => void) | undefined): ScratchBytes {

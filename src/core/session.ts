@@ -185,15 +185,24 @@ export class PipelineSession {
       const existing = this.units.get(unit.id);
       if (existing) {
         // Shallow update per unit, like the original: new fields win, missing ones stay.
+        // What changed is reported as narrowly as it is known (a step that merges one child group
+        // changes that group, not the unit's spike times), so a checkpoint delta writes only that.
+        const own =
+          Object.entries(unit.attrs).some(([k, v]) => (existing.attrs as Record<string, unknown>)[k] !== v) ||
+          ((unit.spikeTimes.length > 0 || !existing.spikeTimes.length) && existing.spikeTimes !== unit.spikeTimes) ||
+          (unit.waveform !== undefined && unit.waveform !== existing.waveform) ||
+          (unit.firingRate10hz !== undefined && unit.firingRate10hz !== existing.firingRate10hz);
         Object.assign(existing.attrs, unit.attrs);
         if (unit.spikeTimes.length || !existing.spikeTimes.length) existing.spikeTimes = unit.spikeTimes;
         if (unit.waveform) existing.waveform = unit.waveform;
         if (unit.firingRate10hz) existing.firingRate10hz = unit.firingRate10hz;
         Object.assign(existing.children, unit.children);
+        if (own) paths.push(`units/${unit.id}`);
+        else paths.push(...Object.keys(unit.children).map((key) => `units/${unit.id}/${key}`));
       } else {
         this.units.set(unit.id, unit);
+        paths.push(`units/${unit.id}`);
       }
-      paths.push(`units/${unit.id}`);
     }
     this.changed(paths);
   }

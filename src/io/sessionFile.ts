@@ -14,7 +14,7 @@
  * Readers accept files from the lab's Python code too: without our logs, steps and warnings come
  * from the plain string datasets.
  */
-import { NDArray, StringArray, isTree, type SourceFile, type Tree } from "../core/ndarray.ts";
+import { NDArray, StringArray, isTree, type SourceFile, type Tree, type TreeNode } from "../core/ndarray.ts";
 import { attachSources, checkSources, sourcesInUse, swapSources } from "../core/sessionSources.ts";
 import { enforceBudget, spikeTimesArray, unitArrayBytes, type MemoryBudget } from "../core/memoryBudget.ts";
 import {
@@ -37,6 +37,8 @@ export interface WriteSessionOptions extends Partial<WriteOptions> {
   /** Marks the file as a checkpoint (`pipeline/session_info/@checkpoint_name`). */
   checkpointName?: string;
   savedAt: string;
+  /** Names this checkpoint for the deltas written beside it (`@checkpoint_token`, checkpointDeltas.ts). */
+  checkpointToken?: string;
 }
 
 export function writeSessionFile(rt: H5Runtime, path: string, session: PipelineSession, options: WriteSessionOptions): void {
@@ -46,26 +48,7 @@ export function writeSessionFile(rt: H5Runtime, path: string, session: PipelineS
   checkSources(session);
   const file = openH5(rt, path, "w");
   try {
-    file.create_attribute("dataset_id", session.datasetId);
-    file.create_attribute("created_at", session.createdAt);
-    file.create_attribute("hdmea_version", HDMEA_VERSION);
-    file.create_attribute("hdmea_web_format_version", new Int32Array([FORMAT_VERSION]), [], "<i");
-
-    const sources = createGroup(file, "source_files");
-    if (session.sourceFiles.cmcr !== undefined) sources.create_attribute("cmcr_path", session.sourceFiles.cmcr);
-    if (session.sourceFiles.cmtr !== undefined) sources.create_attribute("cmtr_path", session.sourceFiles.cmtr);
-
-    const pipeline = createGroup(file, "pipeline");
-    pipeline.create_attribute("stage1_completed", new Int8Array([1]), [], "<b");
-    pipeline.create_attribute("stage1_timestamp", options.savedAt);
-    const info = createGroup(pipeline, "session_info");
-    info.create_attribute("saved_at", options.savedAt);
-    if (options.checkpointName !== undefined) info.create_attribute("checkpoint_name", options.checkpointName);
-    writeStrings(info, "completed_steps", session.completedSteps.map((s) => s.name));
-    writeStrings(info, "warnings", session.warnings.map((w) => w.message));
-    writeStrings(info, "step_log", session.completedSteps.map((s) => JSON.stringify(s)));
-    writeStrings(info, "warning_log", session.warnings.map((w) => JSON.stringify(w)));
-
+    writeSessionHeader(file, session, options);
     writeTree(createGroup(file, "metadata"), session.metadata, opts);
     writeTree(createGroup(file, "stimulus"), session.stimulus, opts);
 
@@ -74,6 +57,31 @@ export function writeSessionFile(rt: H5Runtime, path: string, session: PipelineS
   } finally {
     file.close();
   }
+}
+
+/** The root attributes, `source_files` and `pipeline/session_info`: what every session file and delta holds. */
+function writeSessionHeader(file: H5Group, session: PipelineSession, options: WriteSessionOptions): void {
+  file.create_attribute("dataset_id", session.datasetId);
+  file.create_attribute("created_at", session.createdAt);
+  file.create_attribute("hdmea_version", HDMEA_VERSION);
+  file.create_attribute("hdmea_web_format_version", new Int32Array([FORMAT_VERSION]), [], "<i");
+
+  const sources = createGroup(file, "source_files");
+  if (session.sourceFiles.cmcr !== undefined) sources.create_attribute("cmcr_path", session.sourceFiles.cmcr);
+  if (session.sourceFiles.cmtr !== undefined) sources.create_attribute("cmtr_path", session.sourceFiles.cmtr);
+
+  const pipeline = createGroup(file, "pipeline");
+  pipeline.create_attribute("stage1_completed", new Int8Array([1]), [], "<b");
+  pipeline.create_attribute("stage1_timestamp", options.savedAt);
+  const info = createGroup(pipeline, "session_info");
+  info.create_attribute("saved_at", options.savedAt);
+  if (options.checkpointName !== undefined) info.create_attribute("checkpoint_name", options.checkpointName);
+  writeStrings(info, "completed_steps", session.completedSteps.map((s) => s.name));
+  writeStrings(info, "warnings", session.warnings.map((w) => w.message));
+  writeStrings(info, "step_log", session.completedSteps.map((s) => JSON.stringify(s)));
+  writeStrings(info, "warning_log", session.warnings.map((w) => JSON.stringify(w)));
+
+  if (options.checkpointToken !== undefined) info.create_attribute("checkpoint_token", options.checkpointToken);
 }
 
 function writeStrings(group: H5Group, name: string, values: string[]): void {
@@ -97,6 +105,8 @@ export interface ReadSessionResult {
   /** Set when the file is a checkpoint. */
   checkpointName?: string;
   savedAt?: string;
+  /** Set when the file is a checkpoint that deltas may follow (checkpointDeltas.ts). */
+  checkpointToken?: string;
   /** Paths in the file the model could not hold (reported, not fatal). */
   skipped: string[];
 }
@@ -160,6 +170,7 @@ export function readSessionFile(rt: H5Runtime, path: string, options: ReadSessio
     const infoAttrs = info ? Object.keys(info.attrs) : [];
     const savedAt = info ? attrText(info, infoAttrs, "saved_at") : undefined;
     const checkpointName = info ? attrText(info, infoAttrs, "checkpoint_name") : undefined;
+    const checkpointToken = info ? attrText(info, infoAttrs, "checkpoint_token") : undefined;
     if (info) {
       session.completedSteps = readLog<StepRecord>(info, "step_log") ??
         readStrings(info, "completed_steps").map((s) => ({ name: s, params: {}, completedAt: savedAt ?? "" }));
@@ -206,7 +217,7 @@ export function readSessionFile(rt: H5Runtime, path: string, options: ReadSessio
     heaps.assertSound();
     if (source && sourcesInUse(session).includes(source)) attachSources(session, [source]);
     else source?.close();
-    return { session, checkpointName, savedAt, skipped: report.skipped };
+    return { session, checkpointName, savedAt, checkpointToken, skipped: report.skipped };
   } catch (error) {
     source?.close();
     // A damaged string heap fails HDF5's read of it: the refusal says why.
@@ -380,4 +391,182 @@ export function readArraysFrom(rt: H5Runtime, session: PipelineSession, path: st
   }
   swapSources(session, moved, source);
   return source;
+}
+
+/**
+ * A checkpoint delta (checkpointDeltas.ts): a small session file beside a checkpoint holding the
+ * subtrees that changed since the one before. It has the full header (root attributes,
+ * `source_files`, `pipeline/session_info` with every step and warning) and, under the usual names,
+ * only the subtrees listed in `session_info/checkpoint_delta_paths`; a listed path the file does
+ * not hold was removed. `units/<id>` is a whole unit group; `units/<id>/<child…>` lies in a unit
+ * group that holds nothing else of the unit (no attributes).
+ */
+export interface DeltaHeader {
+  /** `@checkpoint_token` of the checkpoint this delta follows. */
+  of: string;
+  /** 1 for the first delta after the checkpoint, then 2, 3, … */
+  index: number;
+  paths: readonly string[];
+}
+
+export function writeDeltaFile(rt: H5Runtime, path: string, session: PipelineSession, delta: DeltaHeader, options: WriteSessionOptions): void {
+  const opts: WriteOptions = { ...DEFAULT_WRITE_OPTIONS, ...options };
+  checkSources(session);
+  const file = openH5(rt, path, "w");
+  try {
+    writeSessionHeader(file, session, options);
+    const info = file.get("pipeline/session_info") as H5Group;
+    info.create_attribute("checkpoint_delta_of", delta.of);
+    info.create_attribute("checkpoint_delta_index", BigInt64Array.of(BigInt(delta.index)), [], "<q");
+    writeStrings(info, "checkpoint_delta_paths", [...delta.paths]);
+
+    const sparse: Record<"metadata" | "stimulus", Tree> = { metadata: {}, stimulus: {} };
+    const wholeUnits = new Set<string>();
+    const unitParts = new Map<string, Tree>();
+    for (const deltaPath of delta.paths) {
+      const [top, ...rest] = deltaPath.split("/");
+      if (top === "metadata" || top === "stimulus") {
+        const node = rest.length ? nodeAt(session[top], rest) : session[top];
+        if (node === undefined) continue;
+        if (rest.length) placeAt(sparse[top], rest, node);
+        else sparse[top] = node as Tree;
+      } else if (top === "units") {
+        const [id, ...inUnit] = rest;
+        if (id === undefined) for (const unitId of session.units.keys()) wholeUnits.add(unitId);
+        else if (!session.units.has(id)) continue;
+        else if (inUnit.length === 0) wholeUnits.add(id);
+        else {
+          const node = nodeAt(session.units.get(id)!.children, inUnit);
+          if (node === undefined) continue;
+          const tree = unitParts.get(id) ?? {};
+          unitParts.set(id, tree);
+          placeAt(tree, inUnit, node);
+        }
+      } else {
+        throw new Error(`checkpoint delta: no place for ${deltaPath}`);
+      }
+    }
+    writeTree(createGroup(file, "metadata"), sparse.metadata, opts);
+    writeTree(createGroup(file, "stimulus"), sparse.stimulus, opts);
+    const units = createGroup(file, "units");
+    for (const id of wholeUnits) writeUnit(createGroup(units, id), session.units.get(id)!, opts);
+    for (const [id, tree] of unitParts) writeTree(createGroup(units, id), tree, opts);
+  } finally {
+    file.close();
+  }
+}
+
+/**
+ * Applies the delta at `path` to `session` (read from the checkpoint it follows and the deltas
+ * before it). Returns undefined, changing nothing, when the file is not the delta `expected` says
+ * (a leftover of an older checkpoint); a delta that is damaged fails with the file's name.
+ */
+export function applyDeltaFile(
+  rt: H5Runtime,
+  path: string,
+  session: PipelineSession,
+  expected: { of: string; index: number },
+): { savedAt?: string; checkpointName?: string } | undefined {
+  const name = baseName(path);
+  const file = openH5(rt, path, "r");
+  let heaps: HeapWatch | undefined;
+  try {
+    heaps = watchGlobalHeaps(rt, path);
+    const info = groupAt(file, "pipeline/session_info");
+    const infoAttrs = info ? Object.keys(info.attrs) : [];
+    if (!info || attrText(info, infoAttrs, "checkpoint_delta_of") !== expected.of) return undefined;
+    if (!infoAttrs.includes("checkpoint_delta_index") || Number(attributeValueOf(info, "checkpoint_delta_index")) !== expected.index) return undefined;
+    const report: ReadReport = { skipped: [], limits: readLimits(name, fileSize(rt, path)) };
+    // Read everything first: a damaged delta fails here and leaves the session as it was.
+    const paths = readStrings(info, "checkpoint_delta_paths");
+    const steps = readLog<StepRecord>(info, "step_log") ?? [];
+    const warnings = readLog<SessionWarning>(info, "warning_log") ?? [];
+    const sources = groupAt(file, "source_files");
+    const sourceAttrs = sources ? Object.keys(sources.attrs) : [];
+    const cmcr = sources ? attrText(sources, sourceAttrs, "cmcr_path") : undefined;
+    const cmtr = sources ? attrText(sources, sourceAttrs, "cmtr_path") : undefined;
+    const treeOf = (top: string): Tree => {
+      const group = groupAt(file, top);
+      return group ? readTree(group, report) : {};
+    };
+    const trees = { metadata: treeOf("metadata"), stimulus: treeOf("stimulus") };
+    const unitsGroup = groupAt(file, "units");
+    const wholeUnits = new Map<string, Unit>();
+    const unitParts = new Map<string, Tree>();
+    const listed = new Set(paths);
+    for (const id of unitsGroup?.keys() ?? []) {
+      const group = groupAt(unitsGroup!, id);
+      if (!group) continue;
+      if (listed.has(`units/${id}`) || listed.has("units")) wholeUnits.set(id, readUnit(group, id, report));
+      else unitParts.set(id, readTree(group, report, undefined, 0, false));
+    }
+    heaps.assertSound();
+
+    session.completedSteps = steps;
+    session.warnings = warnings;
+    session.sourceFiles = { ...(cmcr !== undefined ? { cmcr } : {}), ...(cmtr !== undefined ? { cmtr } : {}) };
+    let unitsMoved = false;
+    for (const deltaPath of paths) {
+      const [top, ...rest] = deltaPath.split("/");
+      if (top === "metadata" || top === "stimulus") {
+        if (rest.length === 0) session[top] = trees[top];
+        else replaceAt(session[top], rest, nodeAt(trees[top], rest), name);
+      } else if (top === "units") {
+        const [id, ...inUnit] = rest;
+        unitsMoved = true;
+        if (id === undefined) session.units = new Map(wholeUnits);
+        else if (inUnit.length === 0) {
+          const unit = wholeUnits.get(id);
+          if (unit) session.units.set(id, unit);
+          else session.units.delete(id);
+        } else {
+          const unit = session.units.get(id);
+          if (!unit) throw new Error(`${name}: changes unit ${id}, which the checkpoint before it does not hold`);
+          replaceAt(unit.children, inUnit, nodeAt(unitParts.get(id) ?? {}, inUnit), name);
+        }
+      } else {
+        throw new Error(`${name}: a checkpoint delta path with no place in a session: ${deltaPath}`);
+      }
+    }
+    if (unitsMoved) {
+      const sorted = [...session.units.values()].sort((a, b) => a.attrs.unit_num - b.attrs.unit_num || a.id.localeCompare(b.id));
+      session.units = new Map(sorted.map((u) => [u.id, u]));
+    }
+    return { savedAt: attrText(info, infoAttrs, "saved_at"), checkpointName: attrText(info, infoAttrs, "checkpoint_name") };
+  } catch (error) {
+    throw heaps?.refusal ?? damagedFileError(name, "the checkpoint delta", error);
+  } finally {
+    closeQuietly(file);
+    heaps?.release();
+  }
+}
+
+function nodeAt(tree: Tree, parts: readonly string[]): TreeNode | undefined {
+  let node: TreeNode | undefined = tree;
+  for (const part of parts) {
+    if (!isTree(node) || !Object.hasOwn(node, part)) return undefined;
+    node = node[part];
+  }
+  return node;
+}
+
+/** Sets `parts` in `tree` to `node`, making the groups on the way. */
+function placeAt(tree: Tree, parts: readonly string[], node: TreeNode): void {
+  let group = tree;
+  for (const part of parts.slice(0, -1)) {
+    if (!isTree(group[part])) group[part] = {};
+    group = group[part] as Tree;
+  }
+  group[parts[parts.length - 1]] = node;
+}
+
+/** `placeAt`, or removes the node when the delta does not hold it (it was removed). */
+function replaceAt(tree: Tree, parts: readonly string[], node: TreeNode | undefined, name: string): void {
+  if (node !== undefined) {
+    placeAt(tree, parts, node);
+    return;
+  }
+  const parent = nodeAt(tree, parts.slice(0, -1));
+  if (parent !== undefined && !isTree(parent)) throw new Error(`${name}: removes ${parts.join("/")}, but ${parts.slice(0, -1).join("/")} is not a group`);
+  if (parent) delete parent[parts[parts.length - 1]];
 }

@@ -15,7 +15,9 @@
 import { SessionError, type PipelineSession } from "../core/session.ts";
 import { checkSources } from "../core/sessionSources.ts";
 import { baseName, fileExists, type H5Runtime } from "./h5.ts";
-import { readSessionFile, whenReplacing, writeSessionFile, type ReadSessionOptions, type ReadSessionResult, type WriteSessionOptions } from "./sessionFile.ts";
+import { writeAtomically } from "./atomicWrite.ts";
+import { readCheckpointFiles, writeCheckpointFiles, type CheckpointPlace, type CheckpointWrite } from "./checkpointDeltas.ts";
+import { writeSessionFile, type ReadSessionOptions, type ReadSessionResult, type WriteSessionOptions } from "./sessionFile.ts";
 
 export class FileExistsError extends SessionError {
   override name = "FileExistsError";
@@ -44,6 +46,10 @@ export function saveSession(rt: H5Runtime, session: PipelineSession, path: strin
 
 export interface CheckpointOptions extends SaveOptions {
   checkpointName?: string;
+  /** Off for callers that replace their own checkpoint as a matter of course (after each step). */
+  warnOnOverwrite?: boolean;
+  /** Told what was written: a full copy or a delta, and its size. */
+  onWritten?: (write: CheckpointWrite) => void;
 }
 
 export function checkpointSession(
@@ -57,15 +63,15 @@ export function checkpointSession(
     if (!overwrite) {
       throw new FileExistsError(`checkpoint ${baseName(path)} already exists and overwrite is off; nothing was written`);
     }
-    session.warn(`overwriting checkpoint ${baseName(path)}`);
+    if (options.warnOnOverwrite ?? true) session.warn(`overwriting checkpoint ${baseName(path)}`);
   }
   const checkpointName = options.checkpointName ?? baseName(path).replace(/\.h5$/i, "");
   // A checkpoint records when it was taken, not the last save (the original's saved_at quirk).
   const savedAt = session.timestamp();
   const wasUnsaved = session.hasUnsavedChanges;
-  writeAtomically(rt, session, path, (tmp) =>
-    writeSessionFile(rt, tmp, session, { ...options.write, savedAt, checkpointName }),
-  );
+  // The first checkpoint here is a full copy; later ones add a delta of what changed (checkpointDeltas.ts).
+  const written = writeCheckpointFiles(rt, session, path, { ...options.write, savedAt, checkpointName });
+  options.onWritten?.(written);
   // The warning above is part of the session; the checkpoint alone does not make it "saved".
   session.hasUnsavedChanges = wasUnsaved || session.hasUnsavedChanges;
   return path;
@@ -88,8 +94,9 @@ export function writeSessionTo(
 }
 
 /** Resumes a session from a checkpoint or a saved file (state SAVED, bound to that file). */
-export function loadSession(rt: H5Runtime, path: string, options: ReadSessionOptions = {}): ReadSessionResult {
-  const result = readSessionFile(rt, path, options);
+export function loadSession(rt: H5Runtime, path: string, options: ReadSessionOptions & { checkpoint?: CheckpointPlace } = {}): ReadSessionResult {
+  // A checkpoint's deltas are applied in order (checkpointDeltas.ts); a plain session file has none.
+  const result = readCheckpointFiles(rt, path, options, options.checkpoint);
   result.session.markSaved(path, result.savedAt ?? result.session.timestamp());
   if (result.skipped.length) {
     result.session.warn(
@@ -135,19 +142,3 @@ export function startImmediateMode(rt: H5Runtime, session: PipelineSession, path
   };
 }
 
-/**
- * The session may be reading the very file it replaces (opened from it, arrays left in it): the
- * write reads the old file, and once renamed over it those arrays read from the new one.
- */
-function writeAtomically(rt: H5Runtime, session: PipelineSession, path: string, write: (tmp: string) => void): void {
-  const tmp = `${path}.partial-${Math.random().toString(36).slice(2, 10)}`;
-  const follow = whenReplacing(rt, session, path);
-  try {
-    write(tmp);
-    rt.fs.rename(tmp, path);
-    follow();
-  } catch (error) {
-    if (fileExists(rt, tmp)) rt.fs.unlink(tmp);
-    throw error;
-  }
-}

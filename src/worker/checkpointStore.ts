@@ -2,11 +2,17 @@
  * Checkpoints kept in browser storage (the origin private file system, OPFS) under
  * `checkpoints/<datasetId>.h5`, so a reload or a crashed tab can resume. They are ordinary session
  * files: resuming mounts the disk-backed `File` from OPFS like a dropped file.
+ *
+ * A checkpoint may have delta files beside it, `<datasetId>.h5.d1`, `.d2`, … (what changed since,
+ * io/checkpointDeltas.ts). Their names do not end in `.h5`, so no dataset's checkpoint can be named
+ * like one, and the list shows one checkpoint with their bytes counted in. The checkpoint's own file
+ * is the lock for all of them: a delta is written while holding a writable on it, and a resume mounts
+ * it with the deltas, so a resume never reads a half-added delta and a writer waits for a resume.
  */
 import { appStorageRoot } from "./appStorage.ts";
 import type { H5Runtime } from "../io/h5.ts";
-import { FileInUseError } from "../io/opfsFs.ts";
-import { COPY_SLICE_BYTES, copyToWritable, withOpfsFile } from "./workerFs.ts";
+import { FileInUseError, mountOpfsFiles } from "../io/opfsFs.ts";
+import { COPY_SLICE_BYTES, copyToWritable } from "./workerFs.ts";
 
 const CHECKPOINT_DIR = "checkpoints";
 
@@ -37,13 +43,73 @@ function checkedName(name: string): string {
   return name;
 }
 
-async function infoOf(handle: FileSystemFileHandle): Promise<CheckpointInfo> {
+/** `<name>.d<index>`: delta `index` of checkpoint `name`. */
+export function checkpointDeltaName(name: string, index: number): string {
+  return `${checkedName(name)}.d${index}`;
+}
+
+interface StoredDelta {
+  index: number;
+  handle: FileSystemFileHandle;
+  file: File;
+}
+
+/** Every delta file of checkpoint `name`, in order (empty ones, left by a write that never closed, too). */
+async function storedDeltas(dir: FileSystemDirectoryHandle, name: string): Promise<StoredDelta[]> {
+  const prefix = `${checkedName(name)}.d`;
+  const found: StoredDelta[] = [];
+  const entries = (dir as unknown as { values(): AsyncIterable<FileSystemHandle> }).values();
+  for await (const handle of entries) {
+    if (handle.kind !== "file" || !handle.name.startsWith(prefix) || !/^\d+$/.test(handle.name.slice(prefix.length))) continue;
+    const fileHandle = handle as FileSystemFileHandle;
+    found.push({ index: Number(handle.name.slice(prefix.length)), handle: fileHandle, file: await fileHandle.getFile() });
+  }
+  return found.sort((a, b) => a.index - b.index);
+}
+
+/** The deltas a resume applies: 1, 2, … up to the first missing or empty one. */
+function appliedDeltas(deltas: StoredDelta[]): StoredDelta[] {
+  const applied: StoredDelta[] = [];
+  for (const delta of deltas) {
+    if (delta.index !== applied.length + 1 || delta.file.size === 0) break;
+    applied.push(delta);
+  }
+  return applied;
+}
+
+/** A checkpoint as it is now (its file's size and time, and how many deltas apply): equal stamps, same checkpoint. */
+export interface CheckpointStamp {
+  base: string;
+  deltas: number;
+}
+
+function baseStamp(file: File): string {
+  return `${file.size}:${file.lastModified}`;
+}
+
+export async function checkpointStamp(name: string): Promise<CheckpointStamp | undefined> {
+  const dir = await checkpointDir();
+  try {
+    const file = await (await dir.getFileHandle(checkedName(name))).getFile();
+    return { base: baseStamp(file), deltas: appliedDeltas(await storedDeltas(dir, name)).length };
+  } catch {
+    return undefined;
+  }
+}
+
+/** The checkpoint was replaced (another tab) after this session planned a delta of it: nothing was written. */
+export class CheckpointReplacedError extends Error {
+  override name = "CheckpointReplacedError";
+}
+
+async function infoOf(handle: FileSystemFileHandle, deltas?: StoredDelta[]): Promise<CheckpointInfo> {
   const file = await handle.getFile();
+  const applied = appliedDeltas(deltas ?? (await storedDeltas(await checkpointDir(), handle.name)));
   return {
     name: handle.name,
     datasetId: handle.name.replace(/\.h5$/, ""),
-    bytes: file.size,
-    modifiedAt: new Date(file.lastModified).toISOString(),
+    bytes: applied.reduce((sum, d) => sum + d.file.size, file.size),
+    modifiedAt: new Date(Math.max(file.lastModified, ...applied.map((d) => d.file.lastModified))).toISOString(),
   };
 }
 
@@ -75,8 +141,10 @@ export async function checkpointExists(name: string): Promise<boolean> {
 /** How long a resume or a checkpoint waits for another tab to let go of a checkpoint before it refuses. */
 export const CHECKPOINT_BUSY_WAIT_MS = 10_000;
 
-export async function storeCheckpoint(source: Blob, name: string): Promise<CheckpointInfo> {
+export async function storeCheckpoint(source: Blob, name: string): Promise<{ info: CheckpointInfo; stamp: CheckpointStamp }> {
   const dir = await checkpointDir();
+  const stale = await storedDeltas(dir, name);
+  let stamp: CheckpointStamp | undefined;
   const handle = await dir.getFileHandle(checkedName(name), { create: true });
   try {
     if (typeof handle.createWritable === "function") {
@@ -89,10 +157,64 @@ export async function storeCheckpoint(source: Blob, name: string): Promise<Check
     } else {
       await writeWithSyncHandle(source, dir, name);
     }
+    // At once: what this tab wrote, so its next checkpoint can tell whether another tab wrote since.
+    stamp = { base: baseStamp(await handle.getFile()), deltas: 0 };
   } catch (error) {
     throw storageError(error);
   }
-  return infoOf(await dir.getFileHandle(name));
+  // The new file names a new token: the old deltas no longer apply; removing them frees their space.
+  for (const delta of stale) await dir.removeEntry(delta.handle.name).catch(() => undefined);
+  return { info: await infoOf(await dir.getFileHandle(name), []), stamp };
+}
+
+/**
+ * Adds delta `index` (what changed since the checkpoint or the delta before) beside checkpoint
+ * `name`, holding a writable on the checkpoint meanwhile (see above; nothing is written to it, the
+ * writable is aborted). A failure leaves the checkpoint as it was: a delta that never closed is
+ * empty, and a resume stops before it.
+ */
+export async function storeCheckpointDelta(source: Blob, name: string, index: number, planned: CheckpointStamp): Promise<{ info: CheckpointInfo; stamp: CheckpointStamp }> {
+  const dir = await checkpointDir();
+  const base = await dir.getFileHandle(checkedName(name));
+  const deltaName = checkpointDeltaName(name, index);
+  // Under the lock: the checkpoint is still the one the delta follows (no tab replaced it since the plan).
+  const unchanged = async () => {
+    const now = { base: baseStamp(await base.getFile()), deltas: appliedDeltas(await storedDeltas(dir, name)).length };
+    if (now.base !== planned.base || now.deltas !== planned.deltas) throw new CheckpointReplacedError(`checkpoint ${name} was written by another tab meanwhile`);
+    return now;
+  };
+  try {
+    if (typeof base.createWritable !== "function") {
+      await unchanged();
+      await writeWithSyncHandle(source, dir, deltaName);
+    } else {
+      // The delta's own writable first (a full store fails here, before the lock), then the lock.
+      const handle = await dir.getFileHandle(deltaName, { create: true });
+      let writable: FileSystemWritableFileStream | undefined;
+      try {
+        writable = await handle.createWritable();
+        const lock = await whileBusy(() => base.createWritable(), CHECKPOINT_BUSY_WAIT_MS, () =>
+          stillBusy(name, CHECKPOINT_BUSY_WAIT_MS, "nothing was written; the session is unchanged, checkpoint it again once that tab is done"),
+        );
+        try {
+          await unchanged();
+          const copying = writable;
+          writable = undefined; // copyToWritable closes or aborts it
+          await copyToWritable(source, copying);
+        } finally {
+          await lock.abort().catch(() => undefined);
+        }
+      } catch (error) {
+        await writable?.abort().catch(() => undefined);
+        // The empty file getFileHandle made: a resume would stop at it anyway, but leave nothing behind.
+        if ((await handle.getFile().catch(() => undefined))?.size === 0) await dir.removeEntry(deltaName).catch(() => undefined);
+        throw error;
+      }
+    }
+  } catch (error) {
+    throw error instanceof CheckpointReplacedError ? error : storageError(error);
+  }
+  return { info: await infoOf(base), stamp: { base: planned.base, deltas: index } };
 }
 
 /** Browsers without `createWritable` in workers: write a partial file, then move it over the old one. */
@@ -142,21 +264,33 @@ function isBusy(error: unknown): boolean {
 export async function readCheckpoint<T>(
   rt: H5Runtime,
   name: string,
-  read: (path: string) => T,
+  read: (path: string, deltaPath: (index: number) => string) => T,
   busyWaitMs = CHECKPOINT_BUSY_WAIT_MS,
 ): Promise<T> {
   const dir = await checkpointDir();
   return whileBusy(
-    () =>
-      withOpfsFile(rt, dir, checkedName(name), read).catch((error: unknown) => {
+    async () => {
+      const deltas = appliedDeltas(await storedDeltas(dir, checkedName(name))).map((d) => d.handle.name);
+      const mount = await mountOpfsFiles(rt, dir, [name, ...deltas], { create: false }).catch((error: unknown) => {
         if (error instanceof DOMException && error.name === "NotFoundError") {
           throw new Error(`checkpoint ${name} is not in browser storage (deleted in another tab?)`);
         }
         throw error;
-      }),
+      });
+      try {
+        return read(mount.paths.get(name)!, (index) => mount.paths.get(checkpointDeltaName(name, index)) ?? `/no-such-delta/${index}`);
+      } finally {
+        mount.close();
+      }
+    },
     busyWaitMs,
     () => stillBusy(name, busyWaitMs, "nothing was opened; resume it again once that tab is done"),
   );
+}
+
+/** The checkpoint's deltas, if any: an export of it must then be written as one file. */
+export async function hasCheckpointDeltas(name: string): Promise<boolean> {
+  return appliedDeltas(await storedDeltas(await checkpointDir(), name)).length > 0;
 }
 
 /**
@@ -183,9 +317,11 @@ function stillBusy(name: string, busyWaitMs: number, outcome: string): Error {
 
 export async function deleteCheckpoint(name: string): Promise<void> {
   const dir = await checkpointDir();
-  await dir.removeEntry(checkedName(name)).catch((error: unknown) => {
+  const deltas = await storedDeltas(dir, checkedName(name));
+  await dir.removeEntry(name).catch((error: unknown) => {
     if (!(error instanceof DOMException && error.name === "NotFoundError")) throw error;
   });
+  for (const delta of deltas) await dir.removeEntry(delta.handle.name).catch(() => undefined);
 }
 
 function storageError(error: unknown): unknown {

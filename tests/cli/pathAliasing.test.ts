@@ -63,6 +63,9 @@ describe("hdmea process refuses paths that are one file", () => {
   it("checkpoint = the .cmcr (or its temporary beside it)", () => {
     refused(["Rec-.cmtr", "--out", "fresh.h5", "--checkpoint", "Rec.cmcr"], /the \.cmcr .*Rec\.cmcr and --checkpoint Rec\.cmcr are the same/);
     refused(["Rec-.cmtr", "--out", "Rec.cmcr.next", "--checkpoint", "Rec.cmcr"], /the \.cmcr/);
+    // A checkpoint's delta files (ck.d1.h5, ck.d2.h5, … beside ck.h5) are written and removed with it.
+    refused(["Rec-.cmtr", "--out", "ck.d2.h5", "--checkpoint", "ck.h5"], /--out ck\.d2\.h5 and --checkpoint ck\.h5 clash: ck\.d2\.h5 is named as a delta file of checkpoint ck\.h5/);
+    refused(["Rec-.cmtr", "--out", "fresh.h5", "--checkpoint", "Rec.h5", "--playlist", "Rec.d1.h5"], /--playlist Rec\.d1\.h5 and --checkpoint Rec\.h5 clash/);
   }, 120_000);
 
   it("out = a stimulus input (playlist, movie-length table, noise movie, a stimulus config)", () => {

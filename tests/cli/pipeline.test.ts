@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from "vitest";
-import { existsSync, mkdtempSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { nodeRuntime } from "../../src/io/h5node.ts";
@@ -95,6 +95,11 @@ describe("checkpoints", () => {
     const info = readOutputInfo(await nodeRuntime(), checkpoint);
     expect(info.checkpointName).toBe("after section_spike_times");
     expect(info.steps.map((s) => s.name)).toEqual(ALL.slice(0, 5));
+    // The first checkpoint is a full copy; the steps after it each added a delta of what they changed.
+    const deltas = () => readdirSync(dir).filter((f) => /^resume\.checkpoint\.d\d+\.h5/.test(f)).sort();
+    expect(deltas()).toEqual(["resume.checkpoint.d1.h5", "resume.checkpoint.d2.h5"]);
+    expect(killed.stderr).toMatch(/^hdmea: checkpoint resume\.checkpoint\.h5 written in [\d.]+ s \(full, /m);
+    expect(killed.stderr).toMatch(/^hdmea: checkpoint resume\.checkpoint\.h5 written in [\d.]+ s \(delta 2, /m);
 
     const again = hdmea(["process", short.cmtrPath, "--out", out, ...pipelineArgs(noise), "--checkpoint-every", "step"]);
     expect(again.code, again.stderr).toBe(0);
@@ -104,7 +109,11 @@ describe("checkpoints", () => {
     expect(again.stderr).toMatch(/^hdmea: section_spike_times skipped/m);
     expect(again.stderr).toMatch(/^hdmea: compute_sta completed/m);
     expect(again.stdout).toMatch(/\(resumed\)$/m);
+    // The resumed run continued the checkpoint with deltas; the verified save removed them all.
+    expect(again.stderr).toMatch(/^hdmea: checkpoint resume\.checkpoint\.h5 written in [\d.]+ s \(delta 3, /m);
+    expect(again.stderr).toMatch(/^hdmea: removed checkpoint resume\.checkpoint\.h5 and its \d+ delta file\(s\)$/m);
     expect(existsSync(checkpoint)).toBe(false);
+    expect(deltas()).toEqual([]);
     expect(h5py(H5PY_SUMMARY, out).completed_steps).toEqual(ALL);
   });
 

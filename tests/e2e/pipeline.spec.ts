@@ -99,6 +99,14 @@ test("the demo's own stimulus files run every step; every feature view and the t
   const runMs = Date.now() - started;
   test.info().annotations.push({ type: "measured", description: `Run all steps on the demo: ${runMs} ms` });
   console.log(`Run all steps on the demo: ${runMs} ms`);
+  // A checkpoint after each step: the first is a full copy, each later one a delta of what its step changed.
+  const stored = await page.evaluate(async () => {
+    const dir = await (await navigator.storage.getDirectory()).getDirectoryHandle("checkpoints");
+    const names: string[] = [];
+    for await (const name of (dir as unknown as { keys(): AsyncIterable<string> }).keys()) names.push(name);
+    return names.filter((n) => n.startsWith("demo.h5")).sort();
+  });
+  expect(stored).toEqual(["demo.h5", "demo.h5.d1", "demo.h5.d2", "demo.h5.d3"]);
 
   // unit_001 (selected on open) is the demo's ON cell with a receptive field at row 7, column 8 of the
   // noise and a preference for bars moving at 135°: every feature view has it.

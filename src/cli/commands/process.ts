@@ -131,7 +131,7 @@ async function runSingle(input: string, cmcrOption: string | undefined, out: str
     ...(cmcrPath !== undefined ? [{ role: "the .cmcr", path: cmcrPath, written: false }] : []),
     ...inputPaths(opts),
     { role: "--out", path: out, written: true },
-    { role: checkpointRole, path: opts.checkpointPath ?? job.checkpointPath, written: true },
+    { role: checkpointRole, path: opts.checkpointPath ?? job.checkpointPath, written: true, withDeltas: true },
     { role: `${checkpointRole}'s temporary`, path: `${job.checkpointPath}.next`, written: true },
   ]);
   checkWorkerBuilt();
