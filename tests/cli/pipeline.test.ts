@@ -99,7 +99,8 @@ describe("checkpoints", () => {
     const deltas = () => readdirSync(dir).filter((f) => /^resume\.checkpoint\.d\d+\.h5/.test(f)).sort();
     expect(deltas()).toEqual(["resume.checkpoint.d1.h5", "resume.checkpoint.d2.h5"]);
     expect(killed.stderr).toMatch(/^hdmea: checkpoint resume\.checkpoint\.h5 written in [\d.]+ s \(full, /m);
-    expect(killed.stderr).toMatch(/^hdmea: checkpoint resume\.checkpoint\.h5 written in [\d.]+ s \(delta 2, /m);
+    // The kill can come before the recording's thread hands its last log line over: delta 2 is seen as a file above.
+    expect(killed.stderr).toMatch(/^hdmea: checkpoint resume\.checkpoint\.h5 written in [\d.]+ s \(delta 1, /m);
 
     const again = hdmea(["process", short.cmtrPath, "--out", out, ...pipelineArgs(noise), "--checkpoint-every", "step"]);
     expect(again.code, again.stderr).toBe(0);
