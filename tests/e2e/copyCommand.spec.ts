@@ -50,7 +50,7 @@ test("Copy as command: the copied command, run in a shell on the demo's files, m
     await (await download).saveAs(saved);
 
     await session.getByRole("button", { name: "Copy as command" }).click();
-    await expect(session.getByRole("status")).toContainText("Copied the hdmea process command to the clipboard");
+    await expect(session.getByRole("group", { name: "Reproduce in batch" })).toContainText("Copied the hdmea process command to the clipboard");
     const command = await page.evaluate(() => navigator.clipboard.readText());
     console.log(`Copied command:\n${command}`);
     // Nothing in this session is beyond the CLI: no "not redone" comments.
@@ -63,7 +63,7 @@ test("Copy as command: the copied command, run in a shell on the demo's files, m
       navigator.clipboard.writeText = () => Promise.reject(new DOMException("denied by the test", "NotAllowedError"));
     });
     await session.getByRole("button", { name: "Copy as workflow config" }).click();
-    await expect(session.getByRole("status")).toContainText("did not allow copying to the clipboard");
+    await expect(session.getByRole("group", { name: "Reproduce in batch" })).toContainText("did not allow copying to the clipboard");
     const config = await session.getByLabel("Workflow config to copy").inputValue();
     expect(config).toContain('steps: "add_section_time,section_spike_times,compute_sta,extract_features"');
     expect(config).toContain('noise_movie: ["stimulus/dense_noise_15x15_15hz_r42_45s.npy"]');
