@@ -10,13 +10,13 @@
  * interrupted generation never leaves a half-written pair to be reused.
  */
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, renameSync, rmSync, statSync } from "node:fs";
+import { existsSync, mkdirSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { nodeRuntime } from "../src/io/h5node.ts";
 import { loadRecording } from "../src/io/mcs/openRecording.ts";
-import { writeRecordingPair } from "../tests/fixtures/recordingGenerator.ts";
+import { generateCachedPair } from "./cachedPair.ts";
 
 const sizeGb = Number(process.argv[2] ?? 2);
 const dir = process.argv[3] ?? join(tmpdir(), "hdmea-bench-recordings");
@@ -27,16 +27,7 @@ const cmcrPath = join(dir, `${name}.cmcr`);
 const cmtrPath = join(dir, `${name}-.cmtr`);
 
 if (generateOnly) {
-  const scratch = join(dir, `.generating-${name}-${process.pid}`);
-  mkdirSync(scratch, { recursive: true });
-  try {
-    const rt = await nodeRuntime();
-    writeRecordingPair(rt, { dir: scratch, name, units: 100, minutes: 20, seed: 5, sensorSeconds: Math.max(1, (sizeGb * 1e9) / SENSOR_BYTES_PER_SECOND) });
-    renameSync(join(scratch, `${name}-.cmtr`), cmtrPath);
-    renameSync(join(scratch, `${name}.cmcr`), cmcrPath);
-  } finally {
-    rmSync(scratch, { recursive: true, force: true });
-  }
+  await generateCachedPair(dir, name, { units: 100, minutes: 20, seed: 5, sensorSeconds: Math.max(1, (sizeGb * 1e9) / SENSOR_BYTES_PER_SECOND) });
 } else {
   let generateMs = 0;
   if (!existsSync(cmcrPath) || !existsSync(cmtrPath)) {

@@ -14,13 +14,12 @@
  *   with the peak PSS of the browser's processes per phase and the main thread's long tasks.
  */
 import { spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs, option } from "../src/cli/args.ts";
-import { nodeRuntime } from "../src/io/h5node.ts";
-import { writeRecordingPair } from "../tests/fixtures/recordingGenerator.ts";
+import { generateCachedPair } from "./cachedPair.ts";
 import { runPairInBrowser, type BrowserPairResult } from "./browserPair.ts";
 
 const args = parseArgs(process.argv.slice(2), ["generate", "no-browser", "no-h5py"]);
@@ -38,16 +37,7 @@ const STIMULUS = join(root, "tests/core/fixtures/stimulus");
 const log = (line: string) => process.stderr.write(`${line}\n`);
 
 if (args.flags.has("generate")) {
-  // A scratch folder first: an interrupted generation never leaves a half-written pair to be reused.
-  const scratch = join(cacheDir, `.generating-${name}-${process.pid}`);
-  mkdirSync(scratch, { recursive: true });
-  try {
-    writeRecordingPair(await nodeRuntime(), { dir: scratch, name, units, minutes, seed: 18 });
-    renameSync(join(scratch, `${name}-.cmtr`), cmtrPath);
-    renameSync(join(scratch, `${name}.cmcr`), cmcrPath);
-  } finally {
-    rmSync(scratch, { recursive: true, force: true });
-  }
+  await generateCachedPair(cacheDir, name, { units, minutes, seed: 18 });
 } else {
   let generateMs = 0;
   if (!existsSync(cmcrPath) || !existsSync(cmtrPath)) {
