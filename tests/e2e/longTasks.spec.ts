@@ -9,13 +9,12 @@
  * demo_set_a playlist), so everything that grows with the number of units is at full size.
  */
 import { expect, test, type Page } from "@playwright/test";
-import { readdirSync, rmSync, statSync } from "node:fs";
+import { rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { nodeRuntime } from "../../src/io/h5node.ts";
 import { writeRecordingPair, type GeneratedRecording } from "../fixtures/recordingGenerator.ts";
-import { scratchDir } from "./sessionFixtures.ts";
+import { giveExampleStimulus, scratchDir } from "./sessionFixtures.ts";
 
-const STIMULUS = join(import.meta.dirname, "../core/fixtures/stimulus");
 const UNITS = 1000;
 
 interface LongTask {
@@ -83,12 +82,7 @@ test("opening, running every step on and saving 1,000 units leaves no main-threa
   const openMs = Date.now() - t;
 
   await phase(page, "run");
-  await pipeline.getByLabel("Playlist table (CSV)").setInputFiles(join(STIMULUS, "playlist.example.csv"));
-  await expect(pipeline.getByLabel("Playlist", { exact: true })).toHaveValue("demo_set_a");
-  await pipeline.getByLabel("Movie lengths (CSV)").setInputFiles(join(STIMULUS, "movie_length.example.csv"));
-  await pipeline
-    .getByLabel("Stimulus configs (JSON)")
-    .setInputFiles(readdirSync(join(STIMULUS, "stimuli")).map((name) => join(STIMULUS, "stimuli", name)));
+  await giveExampleStimulus(pipeline);
   t = Date.now();
   const runAll = pipeline.getByRole("button", { name: "Run all steps" });
   await runAll.click();

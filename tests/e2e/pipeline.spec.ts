@@ -1,11 +1,10 @@
 import { expect, test } from "@playwright/test";
 import { spawnSync } from "node:child_process";
-import { readdirSync, rmSync } from "node:fs";
+import { rmSync } from "node:fs";
 import { join } from "node:path";
-import { readBack, scratchDir } from "./sessionFixtures.ts";
+import { giveExampleStimulus, readBack, scratchDir } from "./sessionFixtures.ts";
 import { ink } from "./canvasInk.ts";
 
-const STIMULUS = join(import.meta.dirname, "../core/fixtures/stimulus");
 
 test("run the pipeline on the demo recording from the panel, then save the sectioned session", async ({ page }) => {
   test.setTimeout(120_000);
@@ -21,12 +20,7 @@ test("run the pipeline on the demo recording from the panel, then save the secti
     // Opening reads the whole light reference (162 s at 20 kHz): give a busy machine time.
     await expect(pipeline.getByRole("list", { name: "Pipeline steps" })).toContainText("add_section_time", { timeout: 60_000 });
 
-    await pipeline.getByLabel("Playlist table (CSV)").setInputFiles(join(STIMULUS, "playlist.example.csv"));
-    await expect(pipeline.getByLabel("Playlist", { exact: true })).toHaveValue("demo_set_a");
-    await pipeline.getByLabel("Movie lengths (CSV)").setInputFiles(join(STIMULUS, "movie_length.example.csv"));
-    await pipeline
-      .getByLabel("Stimulus configs (JSON)")
-      .setInputFiles(readdirSync(join(STIMULUS, "stimuli")).map((name) => join(STIMULUS, "stimuli", name)));
+    await giveExampleStimulus(pipeline);
     await pipeline.getByRole("button", { name: "Run all steps" }).click();
 
     const step = (name: string) => pipeline.getByRole("listitem").filter({ has: page.getByText(name, { exact: true }) });

@@ -2,7 +2,8 @@
  * Node-side helpers for the end-to-end tests: make the files a scientist would drop, and read back
  * what the page gave us, with the same io/ code the CLI uses.
  */
-import { mkdtempSync } from "node:fs";
+import { expect, type Locator } from "@playwright/test";
+import { mkdtempSync, readdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { PipelineSession } from "../../src/core/session.ts";
@@ -13,6 +14,19 @@ import { fakeClock, randomSession } from "../fixtures/randomSession.ts";
 import { writeRecordingPair, type GeneratedRecording } from "../fixtures/recordingGenerator.ts";
 
 export { sessionDiff } from "../fixtures/sessionDiff.ts";
+
+/** The example stimulus inputs, copied into the repository so the tests run from any checkout. */
+export const STIMULUS = join(import.meta.dirname, "../core/fixtures/stimulus");
+
+/** Gives the Pipeline panel the example playlist (demo_set_a), movie lengths and trial configs. */
+export async function giveExampleStimulus(pipeline: Locator): Promise<void> {
+  await pipeline.getByLabel("Playlist table (CSV)").setInputFiles(join(STIMULUS, "playlist.example.csv"));
+  await expect(pipeline.getByLabel("Playlist", { exact: true })).toHaveValue("demo_set_a");
+  await pipeline.getByLabel("Movie lengths (CSV)").setInputFiles(join(STIMULUS, "movie_length.example.csv"));
+  await pipeline
+    .getByLabel("Stimulus configs (JSON)")
+    .setInputFiles(readdirSync(join(STIMULUS, "stimuli")).map((name) => join(STIMULUS, "stimuli", name)));
+}
 
 export function scratchDir(): string {
   return mkdtempSync(join(tmpdir(), "hdmea-e2e-"));
