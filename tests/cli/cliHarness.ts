@@ -57,6 +57,19 @@ export function pipelineArgs(noiseNpy?: string): string[] {
  * The checkerboard the recording generator shows (seed 7, a new 10 × 10 binary frame every 3 display
  * frames), as `<movie>.npy` [3600, 10, 10] uint8, written with a version-1 .npy header.
  */
+/** workflow/config.yaml lines for the recordings in `input`, the example stimulus inputs and the noise movie at `noise`. */
+export function workflowConfigLines(input: string, noise: string): string[] {
+  return [
+    `recordings: ${JSON.stringify(input)}`,
+    `out_dir: results`,
+    `playlist: ${JSON.stringify(PLAYLIST)}`,
+    `playlist_name: demo_set_a`,
+    `movie_length: ${JSON.stringify(MOVIE_LENGTH)}`,
+    `stimulus_config: ${JSON.stringify(CONFIGS)}`,
+    `noise_movie: [${JSON.stringify(noise)}]`,
+  ];
+}
+
 export function writeNoiseMovie(path: string): void {
   const frames = 3600;
   const data = new Uint8Array(frames * 100);

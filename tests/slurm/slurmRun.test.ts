@@ -16,11 +16,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { nodeRuntime } from "../../src/io/h5node.ts";
 import { writeRecordingPair } from "../fixtures/recordingGenerator.ts";
-import { NOISE_MOVIE, PYTHON, h5py, writeNoiseMovie } from "../cli/cliHarness.ts";
+import { NOISE_MOVIE, PYTHON, h5py, workflowConfigLines, writeNoiseMovie } from "../cli/cliHarness.ts";
 
 const WORKFLOW = join(import.meta.dirname, "../../workflow");
 const SLURM_PROFILE = join(WORKFLOW, "profiles/slurm");
-const STIMULUS = join(import.meta.dirname, "../core/fixtures/stimulus");
 const CLUSTER = process.env.SLURM_LOCAL_DIR ?? "";
 /** RecB's job is held when this step starts (the CLI's test hook HDMEA_TEST_HOLD_AT), the
  * checkpoints of the steps before it written: a job certainly mid-run when it is cancelled. */
@@ -232,13 +231,7 @@ beforeAll(async () => {
   writeFileSync(
     join(dir, "config.yaml"),
     [
-      `recordings: ${JSON.stringify(input)}`,
-      `out_dir: results`,
-      `playlist: ${JSON.stringify(join(STIMULUS, "playlist.example.csv"))}`,
-      `playlist_name: demo_set_a`,
-      `movie_length: ${JSON.stringify(join(STIMULUS, "movie_length.example.csv"))}`,
-      `stimulus_config: ${JSON.stringify(join(STIMULUS, "stimuli"))}`,
-      `noise_movie: [${JSON.stringify(noise)}]`,
+      ...workflowConfigLines(input, noise),
       `resources: ${JSON.stringify(RESOURCES)}`,
       "",
     ].join("\n"),
