@@ -4,6 +4,7 @@
  * what it was — DEFERRED, unsaved — since the scratch store is not the user's file.
  */
 import { NDArray, isTree, type TreeNode } from "./ndarray.ts";
+import { forEachMember } from "./deferredGroup.ts";
 import type { SpillStore } from "./spillStore.ts";
 import type { Unit } from "./session.ts";
 
@@ -38,21 +39,40 @@ interface SpillCandidate {
   spill(store: SpillStore): void;
 }
 
-// A spilled unit's spike train: `unit.spikeTimes` becomes an accessor over this array, so every
-// reader keeps working; writers ask `spikeTimesArray` for it to copy it a slice at a time.
-const spilledSpikeTimes = new WeakMap<Unit, NDArray<BigUint64Array>>();
+// A unit's spike train or firing rate held out of memory (a spilled train, or either left in the
+// session file it was opened from): the unit's field becomes an accessor over the array, so every
+// reader keeps working; writers and accounting ask `heldArrayOf` and never read it whole.
+export type HeldField = "spikeTimes" | "firingRate10hz";
+export const HELD_FIELDS: readonly HeldField[] = ["spikeTimes", "firingRate10hz"];
+const held = new WeakMap<Unit, Map<HeldField, NDArray>>();
+
+/** The unit's `field` if it is held out of memory (spilled or in its source file). */
+export function heldArrayOf(unit: Unit, field: HeldField): NDArray | undefined {
+  return held.get(unit)?.get(field);
+}
 
 /** A unit's spike train as an array a writer can slice (spilled or not). */
 export function spikeTimesArray(unit: Unit): NDArray<BigUint64Array> {
-  return spilledSpikeTimes.get(unit) ?? new NDArray(unit.spikeTimes);
+  return (heldArrayOf(unit, "spikeTimes") as NDArray<BigUint64Array> | undefined) ?? new NDArray(unit.spikeTimes);
+}
+
+/** Spikes in a unit's train, without reading a spilled train back. */
+export function spikeCountOf(unit: Unit): number {
+  return heldArrayOf(unit, "spikeTimes")?.shape[0] ?? unit.spikeTimes.length;
+}
+
+/** The unit's last spike (sample index), without reading a train held out of memory whole. */
+export function lastSpikeOf(unit: Unit): bigint | undefined {
+  const train = heldArrayOf(unit, "spikeTimes");
+  if (!train) return unit.spikeTimes.at(-1);
+  const n = train.shape[0];
+  if (!n) return undefined;
+  const last = new BigUint64Array(1);
+  train.bytesAt((n - 1) * 8, new Uint8Array(last.buffer));
+  return last[0];
 }
 
 /** Moves one array's data to the store; returns what frees its place there. */
-/** Spikes in a unit's train, without reading a spilled train back. */
-export function spikeCountOf(unit: Unit): number {
-  return spilledSpikeTimes.get(unit)?.shape[0] ?? unit.spikeTimes.length;
-}
-
 export function spillArray(array: NDArray, store: SpillStore): () => void {
   let release = () => {};
   array.spill((data) => {
@@ -65,17 +85,26 @@ export function spillArray(array: NDArray, store: SpillStore): () => void {
 
 function spillSpikeTimes(unit: Unit, store: SpillStore): void {
   const array = new NDArray(unit.spikeTimes);
-  const release = spillArray(array, store);
-  spilledSpikeTimes.set(unit, array);
-  Object.defineProperty(unit, "spikeTimes", {
+  holdUnitArray(unit, "spikeTimes", array, spillArray(array, store));
+}
+
+/**
+ * `unit[field]` reads from `array` (spilled, or left in its source file: `NDArray.fromSource`) from
+ * now on; `release` frees its place once a new value replaces it.
+ */
+export function holdUnitArray(unit: Unit, field: HeldField, array: NDArray, release: () => void = () => {}): void {
+  let fields = held.get(unit);
+  if (!fields) held.set(unit, (fields = new Map()));
+  fields.set(field, array);
+  Object.defineProperty(unit, field, {
     configurable: true,
     enumerable: true,
     get: () => array.data,
-    // A new spike train (a merge, a reload) replaces the spilled one and lives in memory again.
-    set: (value: BigUint64Array) => {
-      spilledSpikeTimes.delete(unit);
+    // A new value (a merge, a reload) replaces the held one and lives in memory again.
+    set: (value: Unit[HeldField]) => {
+      fields.delete(field);
       release();
-      Object.defineProperty(unit, "spikeTimes", { configurable: true, enumerable: true, writable: true, value });
+      Object.defineProperty(unit, field, { configurable: true, enumerable: true, writable: true, value });
     },
   });
 }
@@ -107,15 +136,19 @@ export function treeArrayBytes(node: TreeNode | undefined, into: ArrayBytes, see
     else into.resident += node.byteLength;
   } else if (typeof node === "string") into.resident += 2 * node.length;
   else if (!isTree(node)) into.resident += node.data.reduce((s, x) => s + 2 * x.length, 0);
-  else for (const child of Object.values(node)) treeArrayBytes(child, into, seen);
+  // A group not read yet holds nothing in memory; what it holds in its file is not known until read.
+  else forEachMember(node, (_, child) => treeArrayBytes(child, into, seen));
   return into;
 }
 
 export function unitArrayBytes(unit: Unit, into: ArrayBytes, seen = new Set<NDArray>()): ArrayBytes {
-  const spikes = spilledSpikeTimes.get(unit);
-  if (spikes) into.spilled += spikes.byteLength;
-  else into.resident += unit.spikeTimes.byteLength;
-  into.resident += (unit.waveform?.byteLength ?? 0) + (unit.firingRate10hz?.byteLength ?? 0);
+  for (const field of HELD_FIELDS) {
+    const array = heldArrayOf(unit, field);
+    if (!array) into.resident += unit[field]?.byteLength ?? 0;
+    else if (array.source) into.inSources = (into.inSources ?? 0) + array.byteLength;
+    else into.spilled += array.byteLength;
+  }
+  into.resident += unit.waveform?.byteLength ?? 0;
   return treeArrayBytes(unit.children, into, seen);
 }
 
@@ -126,7 +159,9 @@ function* treeCandidates(node: TreeNode, path: string, seen: Set<NDArray>): Gene
       yield { path, bytes: node.byteLength, spill: (store) => spillArray(node, store) };
     }
   } else if (isTree(node)) {
-    for (const [name, child] of Object.entries(node)) yield* treeCandidates(child, `${path}/${name}`, seen);
+    const members: [string, TreeNode][] = [];
+    forEachMember(node, (name, child) => members.push([name, child]));
+    for (const [name, child] of members) yield* treeCandidates(child, `${path}/${name}`, seen);
   }
 }
 
@@ -135,7 +170,7 @@ function* candidates(parts: { metadata: TreeNode; stimulus: TreeNode; units: Ite
   yield* treeCandidates(parts.metadata, "metadata", seen);
   yield* treeCandidates(parts.stimulus, "stimulus", seen);
   for (const unit of parts.units) {
-    if (!spilledSpikeTimes.has(unit) && unit.spikeTimes.byteLength >= MIN_SPILL_BYTES) {
+    if (!heldArrayOf(unit, "spikeTimes") && unit.spikeTimes.byteLength >= MIN_SPILL_BYTES) {
       yield { path: `units/${unit.id}/spike_times`, bytes: unit.spikeTimes.byteLength, spill: (store) => spillSpikeTimes(unit, store) };
     }
     yield* treeCandidates(unit.children, `units/${unit.id}`, seen);

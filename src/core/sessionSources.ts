@@ -6,6 +6,8 @@
  */
 import { NDArray, isTree, type SourceFile, type TreeNode } from "./ndarray.ts";
 import type { PipelineSession } from "./session.ts";
+import { forEachMember } from "./deferredGroup.ts";
+import { HELD_FIELDS, heldArrayOf } from "./memoryBudget.ts";
 
 /**
  * A file the session reads from is gone or changed since it was opened (`file` names it). The save
@@ -65,17 +67,23 @@ export function fullCopy(session: PipelineSession): SourceFile | undefined {
   }
 }
 
-/** The source files the session's arrays read from now (arrays replaced since no longer count). */
+/** The source files the session's arrays and unread groups read from now (arrays replaced since no longer count). */
 export function sourcesInUse(session: PipelineSession): SourceFile[] {
   const found = new Set<SourceFile>();
   const visit = (node: TreeNode | undefined): void => {
     if (node instanceof NDArray) {
       if (node.source) found.add(node.source);
-    } else if (isTree(node)) for (const child of Object.values(node)) visit(child);
+    } else if (isTree(node)) forEachMember(node, (_, child) => visit(child), (_, group) => found.add(group.source));
   };
   visit(session.metadata);
   visit(session.stimulus);
-  for (const unit of session.units.values()) visit(unit.children);
+  for (const unit of session.units.values()) {
+    for (const field of HELD_FIELDS) {
+      const source = heldArrayOf(unit, field)?.source;
+      if (source) found.add(source);
+    }
+    visit(unit.children);
+  }
   return [...found];
 }
 

@@ -15,7 +15,7 @@ import {
   type Tree,
   type TreeNode,
 } from "../core/ndarray.ts";
-import { H5T_STRING, buildOf, createDataset, createGroup, moduleOf, numericDtype, readNumericRows, readValue, type H5Dataset, type H5Group, type H5Module } from "./h5.ts";
+import { H5T_STRING, attributeNamesOf, buildOf, createDataset, createGroup, moduleOf, numericDtype, readNumericRows, readValue, type H5Dataset, type H5Group, type H5Module } from "./h5.ts";
 
 export interface WriteOptions {
   /** Largest slice passed to HDF5 in one call. */
@@ -102,6 +102,14 @@ export interface ReadReport {
   limits?: ReadLimits;
   /** Numeric datasets this big or bigger stay in the file, read when something uses them. */
   keepInFile?: KeepInFile;
+  /**
+   * Set: a group's subgroups are not read but handed to this, which puts a deferred group in their
+   * place (`core/deferredGroup.ts`), read when first used; only the group's own datasets and
+   * attributes are read now.
+   */
+  deferGroup?: (tree: Tree, name: string, path: string) => void;
+  /** Members expected to be datasets (a unit's `spike_times`): read as such without asking their type first. */
+  expectDatasets?: ReadonlySet<string>;
 }
 
 /** Which arrays a read leaves in the file, and how they read from it later (`io/sourceFile.ts`). */
@@ -165,6 +173,7 @@ function formatBytes(n: number): string {
  */
 export function readTree(group: H5Group, report: ReadReport, sliceBytes = DEFAULT_WRITE_OPTIONS.sliceBytes, depth = 0, ownAttrs = true): Tree {
   checkDepth(group, report, depth);
+  if (report.deferGroup) return readLevel(group, report, sliceBytes, depth, ownAttrs);
   const build = buildOf(group);
   // One listing of the whole subtree (HDF5 visits it in name order, as `keys()` lists a group)
   // instead of a `keys()` per group and a type lookup per child: each lookup resolves the path
@@ -177,10 +186,45 @@ export function readTree(group: H5Group, report: ReadReport, sliceBytes = DEFAUL
   return tree;
 }
 
+/** `readTree` of one level: subgroups go to `report.deferGroup`. */
+function readLevel(group: H5Group, report: ReadReport, sliceBytes: number, depth: number, ownAttrs: boolean): Tree {
+  const tree: Tree = {};
+  const names = group.keys();
+  const build = buildOf(group);
+  for (const name of names) {
+    // Asking a member's type resolves its path again (a fifth of opening a 1,000-unit file).
+    const expected = build && report.expectDatasets?.has(name) ? datasetAt(build, group, name) : undefined;
+    if (expected) {
+      readDatasetChild(group, name, expected, tree, report, sliceBytes);
+      continue;
+    }
+    const child = group.get(name);
+    if (isGroup(child)) report.deferGroup!(tree, name, child.path);
+    else readChild(group, name, child, tree, report, sliceBytes, depth);
+  }
+  if (ownAttrs) Object.assign(tree, readAttributes(group, report, new Set(names)));
+  return tree;
+}
+
+function isGroup(child: unknown): child is H5Group {
+  return child instanceof Object && "keys" in child && typeof child.keys === "function";
+}
+
+/** The dataset `name` of `group`, or undefined if it is something else. */
+function datasetAt(build: { h5: { Dataset: new (fileId: bigint, path: string) => H5Dataset } }, group: H5Group, name: string): H5Dataset | undefined {
+  const dataset = new build.h5.Dataset(group.file_id, `${group.path === "/" ? "" : group.path}/${name}`);
+  try {
+    void dataset.metadata;
+    return dataset;
+  } catch {
+    return undefined;
+  }
+}
+
 /** One member of `group` (as `group.get(name)` returns it) into `tree`, or reported as skipped. */
 function readChild(group: H5Group, name: string, child: unknown, tree: Tree, report: ReadReport, sliceBytes: number, depth: number): void {
-  if (child instanceof Object && "keys" in child && typeof child.keys === "function") {
-    tree[name] = readTree(child as H5Group, report, sliceBytes, depth + 1);
+  if (isGroup(child)) {
+    tree[name] = readTree(child, report, sliceBytes, depth + 1);
   } else if (child && (child as H5Dataset).type === "Dataset") {
     readDatasetChild(group, name, child as H5Dataset, tree, report, sliceBytes);
   } else {
@@ -192,7 +236,7 @@ function readDatasetChild(group: H5Group, name: string, dataset: H5Dataset, tree
   const value = readDataset(dataset, sliceBytes, report.limits, report.keepInFile);
   if (value === undefined) report.skipped.push(`${group.path}/${name}`);
   else tree[name] = value;
-  for (const attr of attributeNames(dataset)) report.skipped.push(`${dataset.path}@${attr}`);
+  for (const attr of attributeNamesOf(dataset)) report.skipped.push(`${dataset.path}@${attr}`);
 }
 
 function checkDepth(group: H5Group, report: ReadReport, depth: number): void {
@@ -255,15 +299,12 @@ function readListed(
   return tree;
 }
 
-function attributeNames(node: H5Group | H5Dataset): string[] {
-  return Object.keys(node.attrs);
-}
 
 /** A node's attributes as tree leaves (scalars `()`, 1-D arrays, strings); names in `taken` are reported, not loaded. */
 export function readAttributes(node: H5Group, report: ReadReport, taken: Set<string>): Tree {
   const tree: Tree = {};
   const module = moduleOf(node);
-  for (const name of attributeNames(node)) {
+  for (const name of attributeNamesOf(node)) {
     const where = `${node.path === "/" ? "" : node.path}@${name}`;
     // One metadata call and one read per attribute (h5wasm's Attribute objects make three calls).
     const attr = module ? undefined : node.attrs[name];

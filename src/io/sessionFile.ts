@@ -16,7 +16,8 @@
  */
 import { NDArray, StringArray, isTree, type SourceFile, type Tree, type TreeNode } from "../core/ndarray.ts";
 import { attachSources, checkSources, sourcesInUse, swapSources } from "../core/sessionSources.ts";
-import { enforceBudget, spikeTimesArray, unitArrayBytes, type MemoryBudget } from "../core/memoryBudget.ts";
+import { HELD_FIELDS, enforceBudget, heldArrayOf, holdUnitArray, spikeTimesArray, unitArrayBytes, type MemoryBudget } from "../core/memoryBudget.ts";
+import { DeferredGroup, deferGroup, forEachMember } from "../core/deferredGroup.ts";
 import {
   HDMEA_VERSION,
   PipelineSession,
@@ -25,7 +26,7 @@ import {
   type Unit,
   type UnitAttrs,
 } from "../core/session.ts";
-import { attributeValueOf, createDataset, createGroup, baseName, closeQuietly, damagedFileError, fileSize, openH5, type H5Group, type H5Runtime } from "./h5.ts";
+import { attributeNamesOf, attributeValueOf, createDataset, createGroup, baseName, closeQuietly, damagedFileError, fileSize, openH5, type H5Group, type H5Runtime } from "./h5.ts";
 import { watchGlobalHeaps, type HeapWatch } from "./h5Heaps.ts";
 import { DEFAULT_WRITE_OPTIONS, readAttributes, readDataset, readLimits, readTree, writeArray, writeTree, type ReadReport, type WriteOptions } from "./h5Tree.ts";
 import { openSourceFile, type H5SourceFile } from "./sourceFile.ts";
@@ -96,7 +97,8 @@ function writeUnit(group: H5Group, unit: Unit, opts: WriteOptions): void {
   }
   writeArray(group, "spike_times", spikeTimesArray(unit), opts);
   if (unit.waveform) writeArray(group, "waveform", new NDArray(unit.waveform), opts);
-  if (unit.firingRate10hz) writeArray(group, "firing_rate_10hz", new NDArray(unit.firingRate10hz), opts);
+  const rate = heldArrayOf(unit, "firingRate10hz") ?? (unit.firingRate10hz && new NDArray(unit.firingRate10hz));
+  if (rate) writeArray(group, "firing_rate_10hz", rate, opts);
   writeTree(group, unit.children, opts);
 }
 
@@ -143,8 +145,10 @@ export function readSessionFile(rt: H5Runtime, path: string, options: ReadSessio
     const report: ReadReport = { skipped: [], limits: readLimits(name, fileSize(rt, path)) };
     const keep = options.keepInFile ?? KEEP_IN_FILE_FROM_BYTES;
     if (keep !== false) {
-      const from = (source ??= openSourceFile(rt, options.readLaterFrom ?? path, name));
-      report.keepInFile = { fromBytes: keep, bytes: (datasetPath, dtype, shape) => from.dataset(datasetPath, dtype, shape) };
+      // Big arrays stay in the file, and so do the groups below the top ones and each unit's own
+      // datasets: they are read when first used (a 1,000-unit hour has 76,000 datasets).
+      source ??= openSourceFile(rt, options.readLaterFrom ?? path, name);
+      Object.assign(report, readLater(rt, source, keep));
     }
     const notes: string[] = [];
     const session = new PipelineSession(sessionId(file, attrs, name, notes), {
@@ -227,6 +231,12 @@ export function readSessionFile(rt: H5Runtime, path: string, options: ReadSessio
     heaps?.release();
   }
 }
+
+/** The datasets the writer puts in every unit group. */
+const UNIT_DATASETS: ReadonlySet<string> = new Set(["spike_times", "waveform", "firing_rate_10hz"]);
+
+/** Where a unit's held arrays are in a session file. */
+const HELD_DATASETS = { spikeTimes: "spike_times", firingRate10hz: "firing_rate_10hz" } as const;
 
 /** The top-level members a session file has a place for; the reader ignores any other. */
 const ROOT_MEMBERS = new Set(["source_files", "pipeline", "metadata", "stimulus", "units"]);
@@ -313,12 +323,12 @@ function readLog<T>(group: H5Group, name: string): T[] | undefined {
 
 function readUnit(group: H5Group, id: string, report: ReadReport): Unit {
   const attrs: Record<string, number | string> = {};
-  for (const name of Object.keys(group.attrs)) {
+  for (const name of attributeNamesOf(group)) {
     const value = attributeValueOf(group, name);
     attrs[name] = typeof value === "string" ? value : Number(Array.isArray(value) ? value[0] : value);
   }
   // The unit group's own attributes are the unit's attrs above, not children.
-  const children = readTree(group, report, undefined, 0, false);
+  const children = readTree(group, { ...report, expectDatasets: UNIT_DATASETS }, undefined, 0, false);
   const take = (key: string): NDArray | undefined => {
     const node = children[key];
     delete children[key];
@@ -327,7 +337,11 @@ function readUnit(group: H5Group, id: string, report: ReadReport): Unit {
   const spikes = take("spike_times");
   const waveform = take("waveform");
   const rate = take("firing_rate_10hz");
-  return {
+  // Left in the file, a train or a rate stays there until read (a 1,000-unit hour has 160 MB of
+  // trains and 144 MB of rates).
+  const spikesInFile = spikes?.source && spikes.dtype === "uint64" ? spikes : undefined;
+  const rateInFile = rate?.source && rate.dtype === "float32" ? rate : undefined;
+  const unit: Unit = {
     id,
     attrs: {
       row: 0,
@@ -337,10 +351,32 @@ function readUnit(group: H5Group, id: string, report: ReadReport): Unit {
       original_name: id,
       ...attrs,
     } as UnitAttrs,
-    spikeTimes: spikes ? toBigUint64(spikes) : new BigUint64Array(0),
+    spikeTimes: spikes && !spikesInFile ? toBigUint64(spikes) : new BigUint64Array(0),
     waveform: waveform ? toFloat32(waveform) : undefined,
-    firingRate10hz: rate ? toFloat32(rate) : undefined,
+    firingRate10hz: rate && !rateInFile ? toFloat32(rate) : undefined,
     children: children as Tree,
+  };
+  if (spikesInFile) holdUnitArray(unit, "spikeTimes", spikesInFile);
+  if (rateInFile) holdUnitArray(unit, "firingRate10hz", rateInFile);
+  return unit;
+}
+
+/**
+ * How a read leaves things in `source` for later: arrays of `fromBytes` or more, and every group
+ * below the one being read (read one level at a time, when first used, from the file the source
+ * reads then: a save or a re-attach may have moved it).
+ */
+function readLater(rt: H5Runtime, source: H5SourceFile, fromBytes: number): Pick<ReadReport, "keepInFile" | "deferGroup"> {
+  const readGroup = (from: SourceFile, groupPath: string): Tree => {
+    const file = from as H5SourceFile;
+    return file.group(groupPath, (group) => {
+      const report: ReadReport = { skipped: [], limits: readLimits(file.name, fileSize(rt, file.path)), ...readLater(rt, file, fromBytes) };
+      return readTree(group, report, undefined, groupPath.split("/").length - 1);
+    });
+  };
+  return {
+    keepInFile: { fromBytes, bytes: (datasetPath, dtype, shape) => source.dataset(datasetPath, dtype, shape) },
+    deferGroup: (tree, name, groupPath) => deferGroup(tree, name, new DeferredGroup(source, groupPath, readGroup)),
   };
 }
 
@@ -380,11 +416,30 @@ export function readArraysFrom(rt: H5Runtime, session: PipelineSession, path: st
         moved.add(node.source);
         node.repoint(source.dataset(at, node.dtype, node.shape));
       }
-    } else if (isTree(node)) for (const [key, child] of Object.entries(node)) visit(child, `${at}/${key}`);
+    } else if (isTree(node)) {
+      forEachMember(
+        node,
+        (key, child) => visit(child, `${at}/${key}`),
+        (_, group) => {
+          // The new file holds the group at the same path: it is read from there when first used.
+          if (!which(group.source)) return;
+          moved.add(group.source);
+          group.repoint(source);
+        },
+      );
+    }
   };
   visit(session.metadata, "/metadata");
   visit(session.stimulus, "/stimulus");
-  for (const unit of session.units.values()) visit(unit.children, `/units/${unit.id}`);
+  for (const unit of session.units.values()) {
+    for (const field of HELD_FIELDS) {
+      const array = heldArrayOf(unit, field);
+      if (!array?.source || !which(array.source)) continue;
+      moved.add(array.source);
+      array.repoint(source.dataset(`/units/${unit.id}/${HELD_DATASETS[field]}`, array.dtype, array.shape));
+    }
+    visit(unit.children, `/units/${unit.id}`);
+  }
   if (!moved.size) {
     source.close();
     return undefined;

@@ -10,7 +10,8 @@
  * by the next step. Slices (`readBytes` of a column not cached) are read from the file alone.
  */
 import { TYPED_ARRAY_BY_DTYPE, elementCount, type DType, type NumericArray, type SourceBytes, type SourceFile } from "../core/ndarray.ts";
-import { baseName, closeQuietly, openH5, readNumericRows, type H5Dataset, type H5File, type H5Runtime } from "./h5.ts";
+import { baseName, closeQuietly, damagedFileError, openH5, readNumericRows, type H5Dataset, type H5File, type H5Group, type H5Runtime } from "./h5.ts";
+import { watchGlobalHeaps } from "./h5Heaps.ts";
 import { fixedBackendAt } from "./fixedFileFs.ts";
 import { SourceChangedError } from "../core/sessionSources.ts";
 import { readFloat32Rows, type RowsLayout } from "./float32Rows.ts";
@@ -33,12 +34,17 @@ interface Identity {
  * What the session read from a dataset of the file: a file given back for a moved one (a
  * re-attach) must have the same, as well as the same size.
  */
-type Expected = { shape: readonly number[] } | { rows: number } | { minRows: number; columns: number };
+type Expected = { shape: readonly number[] } | { rows: number } | { minRows: number; columns: number } | { group: true };
 
 export interface H5SourceFile extends SourceFile {
   /** Path on `rt.fs` (a real path in Node, a mount path in the worker); a re-attach changes it. */
   readonly path: string;
   keptCopy?: boolean;
+  /**
+   * `read` of the group at `groupPath`, from the file as it is now (a session file's group read when
+   * first used: `core/deferredGroup.ts`). Strings it reads are checked as at open (`h5Heaps.ts`).
+   */
+  group<T>(groupPath: string, read: (group: H5Group) => T): T;
   /** The numeric dataset at `datasetPath` of this shape and dtype (a session file's array). */
   dataset(datasetPath: string, dtype: DType, shape: readonly number[]): SourceBytes;
   /** True if `path` names the file this source reads (same inode, or the same path where there are none). */
@@ -125,6 +131,23 @@ export function openSourceFile(rt: H5Runtime, path: string, name = baseName(path
       source.forget();
       path = newPath;
       opened = identity();
+    },
+    group(groupPath, read) {
+      source.check();
+      expected.set(groupPath, { group: true });
+      file ??= openH5(rt, path, "r");
+      const heaps = watchGlobalHeaps(rt, path);
+      try {
+        const group = file.get(groupPath) as H5Group | null;
+        if (!group || typeof (group as { keys?: unknown }).keys !== "function") throw new Error(`${name}: ${groupPath} is not a group of this file`);
+        const out = read(group);
+        heaps.assertSound();
+        return out;
+      } catch (error) {
+        throw heaps.refusal ?? damagedFileError(name, groupPath, error);
+      } finally {
+        heaps.release();
+      }
     },
     dataset(datasetPath, dtype, shape) {
       const Ctor = TYPED_ARRAY_BY_DTYPE[dtype];
@@ -244,6 +267,10 @@ export function openSourceFile(rt: H5Runtime, path: string, name = baseName(path
     try {
       for (const [datasetPath, want] of expected) {
         const node = candidate.get(datasetPath) as H5Dataset | undefined;
+        if ("group" in want) {
+          if (!node || typeof (node as unknown as { keys?: unknown }).keys !== "function") differences.push(`it has no group ${datasetPath}`);
+          continue;
+        }
         const shape = node && node.type === "Dataset" ? (node.shape ?? []).map(Number) : undefined;
         if (!shape) differences.push(`it has no ${datasetPath}`);
         else if ("shape" in want && shape.join(",") !== want.shape.join(",")) differences.push(`${datasetPath} is [${shape.join(" × ")}], the session read [${want.shape.join(" × ")}]`);

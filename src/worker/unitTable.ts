@@ -16,7 +16,7 @@
  *   key, see `LABEL_KEYS`), read by name so a session without that extractor shows none.
  * Each numeric column also says, per unit, which movie the value came from (`movieIndex` into `movies`).
  */
-import { spikeCountOf } from "../core/memoryBudget.ts";
+import { lastSpikeOf, spikeCountOf } from "../core/memoryBudget.ts";
 import { NDArray, StringArray, isTree, scalarNumber, type Tree, type TreeNode } from "../core/ndarray.ts";
 import type { PipelineSession, Unit } from "../core/session.ts";
 
@@ -81,7 +81,7 @@ export function unitTable(session: PipelineSession): UnitTable {
     table.row[i] = Number(unit.attrs.row);
     table.col[i] = Number(unit.attrs.col);
     table.spikeCount[i] = spikeCountOf(unit);
-    const last = unit.spikeTimes.at(-1);
+    const last = lastSpikeOf(unit);
     if (last !== undefined && last > lastSpike) lastSpike = last;
   });
   // Spike times are sample indices; rates need the acquisition rate and the recording length.

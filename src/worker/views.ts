@@ -18,7 +18,8 @@ import { unitLabel } from "../core/unitLabel.ts";
 import { transfer } from "comlink";
 import { NDArray, StringArray, isTree, scalarNumber, type Tree, type TreeNode } from "../core/ndarray.ts";
 import type { PipelineSession, Unit } from "../core/session.ts";
-import { spikeCountOf } from "../core/memoryBudget.ts";
+import { heldArrayOf, lastSpikeOf, spikeCountOf } from "../core/memoryBudget.ts";
+import { forEachMember } from "../core/deferredGroup.ts";
 import { featureBuffers, featureScalars, unitFeatures, type UnitFeaturesView } from "./featureViews.ts";
 
 export type { ChirpResponse, DirectionTuning, FeatureScalar, RfEllipse, StaImage, UnitFeaturesView } from "./featureViews.ts";
@@ -112,7 +113,7 @@ export function recordingDurationS(session: PipelineSession): number {
   if (light) return light.length / acquisitionRateOf(session);
   let last = 0;
   for (const unit of session.units.values()) {
-    const t = unit.spikeTimes.at(-1);
+    const t = lastSpikeOf(unit);
     if (t !== undefined && Number(t) > last) last = Number(t);
   }
   return last / acquisitionRateOf(session);
@@ -434,6 +435,8 @@ export interface LayoutNode {
   children?: LayoutNode[];
   /** A group sent without its members (`layoutPage`): how many it has; ask for its path to get them. */
   childCount?: number;
+  /** A group of an opened session file not read yet (`core/deferredGroup.ts`): ask for its path to read it. */
+  unread?: boolean;
 }
 
 /** A group with more members than this (the units of a big recording) sends them folded. */
@@ -471,7 +474,10 @@ function folded(node: LayoutNode): LayoutNode {
  * `io/sessionFile.ts` writes it (same paths, dtypes and shapes, without h5wasm). Keep the two in step:
  * tests/worker/views.test.ts compares this with a file the writer actually wrote.
  */
-export function sessionTree(session: PipelineSession, options: { checkpointName?: string } = {}): LayoutNode {
+export function sessionTree(session: PipelineSession, options: { checkpointName?: string; readPath?: string } = {}): LayoutNode {
+  // Groups of an opened file not read yet stay so, except those on the way to `readPath`.
+  const readPath = options.readPath ?? "";
+  const treeChildren = (parent: string, tree: Tree): LayoutNode[] => layoutChildren(parent, tree, readPath);
   const str = (name: string): LayoutAttr => ({ name, dtype: "string" });
   const root = group("", "", [str("dataset_id"), str("created_at"), str("hdmea_version"), { name: "hdmea_web_format_version", dtype: "int32" }]);
 
@@ -492,8 +498,8 @@ export function sessionTree(session: PipelineSession, options: { checkpointName?
   pipeline.children!.push(info);
   root.children!.push(pipeline);
 
-  root.children!.push(treeNode("metadata", "metadata", session.metadata));
-  root.children!.push(treeNode("stimulus", "stimulus", session.stimulus));
+  root.children!.push(treeNode("metadata", "metadata", session.metadata, readPath));
+  root.children!.push(treeNode("stimulus", "stimulus", session.stimulus, readPath));
 
   const units = group("units", "units", []);
   for (const unit of session.units.values()) {
@@ -505,9 +511,8 @@ export function sessionTree(session: PipelineSession, options: { checkpointName?
     const node = group(unit.id, path, attrs);
     node.children!.push(dataset("spike_times", `${path}/spike_times`, [spikeCountOf(unit)], "uint64", 8 * spikeCountOf(unit)));
     if (unit.waveform) node.children!.push(dataset("waveform", `${path}/waveform`, [unit.waveform.length], "float32", unit.waveform.byteLength));
-    if (unit.firingRate10hz) {
-      node.children!.push(dataset("firing_rate_10hz", `${path}/firing_rate_10hz`, [unit.firingRate10hz.length], "float32", unit.firingRate10hz.byteLength));
-    }
+    const rate = heldArrayOf(unit, "firingRate10hz") ?? (unit.firingRate10hz && new NDArray(unit.firingRate10hz));
+    if (rate) node.children!.push(dataset("firing_rate_10hz", `${path}/firing_rate_10hz`, [...rate.shape], "float32", rate.byteLength));
     node.children!.push(...treeChildren(path, unit.children));
     units.children!.push(node);
   }
@@ -529,27 +534,32 @@ function byteLength(values: readonly string[]): number {
   return n;
 }
 
-function treeNode(name: string, path: string, tree: Tree): LayoutNode {
+function treeNode(name: string, path: string, tree: Tree, readPath: string): LayoutNode {
   const node = group(name, path, []);
-  node.children!.push(...treeChildren(path, tree));
+  node.children!.push(...layoutChildren(path, tree, readPath));
   return node;
 }
 
 /** The writer's mapping (`h5Tree.writeNode`): NDArray → dataset, StringArray/string → string dataset, tree → group. */
-function treeChildren(parent: string, tree: Tree): LayoutNode[] {
+function layoutChildren(parent: string, tree: Tree, readPath: string): LayoutNode[] {
   const out: LayoutNode[] = [];
-  for (const [name, child] of Object.entries(tree)) {
-    const node = leafOrGroup(name, parent ? `${parent}/${name}` : name, child);
+  const add = (name: string, child: TreeNode): void => {
+    const node = leafOrGroup(name, parent ? `${parent}/${name}` : name, child, readPath);
     if (node) out.push(node);
-  }
+  };
+  forEachMember(tree, add, (name) => {
+    const path = parent ? `${parent}/${name}` : name;
+    if (readPath === path || readPath.startsWith(`${path}/`)) add(name, tree[name]);
+    else out.push({ name, path, kind: "group", attrs: [], unread: true });
+  });
   return out;
 }
 
-function leafOrGroup(name: string, path: string, node: TreeNode): LayoutNode | undefined {
+function leafOrGroup(name: string, path: string, node: TreeNode, readPath: string): LayoutNode | undefined {
   if (node instanceof NDArray) return dataset(name, path, [...node.shape], node.dtype, node.byteLength);
   if (node instanceof StringArray) return dataset(name, path, [...node.shape], "string", byteLength(node.data));
   if (typeof node === "string") return dataset(name, path, [], "string", byteLength([node]));
-  if (isTree(node)) return treeNode(name, path, node);
+  if (isTree(node)) return treeNode(name, path, node, readPath);
   return undefined;
 }
 
@@ -603,7 +613,7 @@ export function viewOperations(session: (sessionId: string) => PipelineSession) 
       return transfer(v, featureBuffers(v));
     },
     async sessionTree(sessionId: string, path = ""): Promise<LayoutNode> {
-      return layoutPage(sessionTree(session(sessionId)), path);
+      return layoutPage(sessionTree(session(sessionId), { readPath: path }), path);
     },
     storageEstimate,
   };

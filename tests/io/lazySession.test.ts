@@ -10,6 +10,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { NDArray, isTree, treeEquals, type Tree, type TreeNode } from "../../src/core/ndarray.ts";
 import { closeSources, sourcesInUse } from "../../src/core/sessionSources.ts";
+import { deferredAt } from "../../src/core/deferredGroup.ts";
+import { heldArrayOf, lastSpikeOf, spikeCountOf } from "../../src/core/memoryBudget.ts";
 import type { PipelineSession } from "../../src/core/session.ts";
 import type { H5Runtime } from "../../src/io/h5.ts";
 import { nodeRuntime } from "../../src/io/h5node.ts";
@@ -57,6 +59,17 @@ function arrays(session: PipelineSession): [string, NDArray][] {
   return found;
 }
 
+/** The arrays under one tree (reading only its groups). */
+function arraysUnder(tree: Tree): NDArray[] {
+  const found: NDArray[] = [];
+  const visit = (node: TreeNode): void => {
+    if (node instanceof NDArray) found.push(node);
+    else if (isTree(node)) Object.values(node).forEach(visit);
+  };
+  visit(tree);
+  return found;
+}
+
 function sameContent(a: PipelineSession, b: PipelineSession): boolean {
   if (!treeEquals(a.metadata, b.metadata) || !treeEquals(a.stimulus, b.stimulus)) return false;
   if ([...a.units.keys()].join() !== [...b.units.keys()].join()) return false;
@@ -90,6 +103,42 @@ describe("a session file opened lazily", () => {
       const decoded = new Map(arrays(eager)).get(at)!.data;
       const slice = column.bytesAt(6, new Uint8Array(9));
       expect([...slice]).toEqual([...new Uint8Array(decoded.buffer, decoded.byteOffset + 6, 9)]);
+    } finally {
+      closeSources(lazy);
+    }
+  });
+
+  it("reads each unit's groups, spike train and rate only when something uses them", () => {
+    const keep = 128;
+    const lazy = loadSession(rt, original, { keepInFile: keep }).session;
+    const eager = loadSession(rt, original, { keepInFile: false }).session;
+    try {
+      // The busiest unit: its train is big enough to stay in the file.
+      const busiest = [...eager.units.values()].sort((a, b) => b.spikeTimes.length - a.spikeTimes.length)[0];
+      expect(busiest.spikeTimes.byteLength).toBeGreaterThanOrEqual(keep);
+      const unit = lazy.units.get(busiest.id)!;
+      const other = eager.units.get(busiest.id)!;
+      expect(Object.keys(unit.children).sort()).toEqual(Object.keys(other.children).sort());
+      const unread = Object.keys(unit.children).filter((key) => deferredAt(unit.children, key));
+      expect(unread).toContain("unit_meta");
+      // Accounting for the session reads none of them, and counts what stays in the file.
+      const bytes = lazy.arrayBytes();
+      expect(sourcesInUse(lazy).map((s) => s.name)).toEqual(["original.h5"]);
+      expect(unread.every((key) => deferredAt(unit.children, key))).toBe(true);
+      expect(heldArrayOf(unit, "spikeTimes")?.source?.name).toBe("original.h5");
+      expect(bytes.inSources).toBeGreaterThanOrEqual(unit.spikeTimes.byteLength);
+      expect(spikeCountOf(unit)).toBe(other.spikeTimes.length);
+      expect(lastSpikeOf(unit)).toBe(other.spikeTimes.at(-1));
+      // The first use reads the group (one level: its own subgroups wait in turn) and keeps it.
+      const meta = unit.children.unit_meta as Tree;
+      expect(deferredAt(unit.children, "unit_meta")).toBeUndefined();
+      expect(deferredAt(meta, "peaks_data")).toBeDefined();
+      expect(treeEquals(meta, other.children.unit_meta)).toBe(true);
+      expect(unit.children.unit_meta).toBe(meta);
+      // A write replaces a group not read yet without reading it.
+      const second = [...lazy.units.values()].find((u) => u !== unit)!;
+      second.children.unit_meta = { replaced: "yes" };
+      expect(second.children.unit_meta).toEqual({ replaced: "yes" });
     } finally {
       closeSources(lazy);
     }
@@ -167,12 +216,16 @@ describe("a session file opened lazily", () => {
   it("refuses a file changed under it, naming it, and writes nothing", () => {
     const path = copyOf("changed");
     const lazy = loadSession(rt, path, { keepInFile: KEEP }).session;
+    const unread = lazy.units.get("unit_002")!;
+    expect(deferredAt(unread.children, "unit_meta")).toBeDefined();
+    const column = arraysUnder(lazy.units.get("unit_001")!.children).find((a) => a.source)!;
     appendFileSync(path, Buffer.alloc(16));
     const out = join(dir, "changed-out.h5");
     expect(() => saveSession(rt, lazy, out)).toThrow(/^changed\.h5 changed since it was opened: its size went from \d+ to \d+ bytes; nothing was written/);
     expect(existsSync(out)).toBe(false);
-    const [, column] = arrays(lazy).find(([, a]) => a.source)!;
     expect(() => column.data).toThrow(/changed\.h5 changed since it was opened/);
+    // A group not read yet is not read from the changed file either.
+    expect(() => unread.children.unit_meta).toThrow(/changed\.h5 changed since it was opened/);
     closeSources(lazy);
   });
 });

@@ -1,0 +1,84 @@
+/**
+ * A group of a session tree that stays in its file until something reads it. Opening a 4.5 GB
+ * session file must not touch its 76,000 datasets (most of them the per-unit cutout columns under
+ * `unit_meta/peaks_data`): the reader puts a deferred group at each subgroup instead, and the first
+ * read of that member (`tree[key]`) reads the group, one level, and puts the result in its place.
+ * Every reader of trees keeps working unchanged; the walkers that must not read the whole file —
+ * the memory estimate, the spill candidates, the source bookkeeping and re-pointing — ask
+ * `deferredAt` first and skip or re-point the group instead.
+ */
+import type { SourceFile, Tree, TreeNode } from "./ndarray.ts";
+
+export class DeferredGroup {
+  #source: SourceFile;
+  readonly #read: (source: SourceFile, path: string) => Tree;
+
+  /** `read` reads the group at `path` of `source` (its datasets, and deferred groups for its subgroups). */
+  constructor(source: SourceFile, readonly path: string, read: (source: SourceFile, path: string) => Tree) {
+    this.#source = source;
+    this.#read = read;
+  }
+
+  /** The file the group will be read from. */
+  get source(): SourceFile {
+    return this.#source;
+  }
+
+  /** Reads the group from another file from now on: one holding the same group at the same path (a save over the file, a file given back). */
+  repoint(source: SourceFile): void {
+    this.#source = source;
+  }
+
+  read(): Tree {
+    return this.#read(this.#source, this.path);
+  }
+}
+
+const deferredByTree = new WeakMap<Tree, Map<string, DeferredGroup>>();
+
+/** Puts `group` at `tree[key]`: the first read of it reads the group and leaves the result there; a write replaces it. */
+export function deferGroup(tree: Tree, key: string, group: DeferredGroup): void {
+  let here = deferredByTree.get(tree);
+  if (!here) deferredByTree.set(tree, (here = new Map()));
+  here.set(key, group);
+  Object.defineProperty(tree, key, {
+    configurable: true,
+    enumerable: true,
+    get: () => {
+      const loaded = group.read();
+      settle(tree, key, loaded);
+      return loaded;
+    },
+    set: (value: TreeNode) => settle(tree, key, value),
+  });
+}
+
+function settle(tree: Tree, key: string, value: TreeNode): void {
+  deferredByTree.get(tree)?.delete(key);
+  Object.defineProperty(tree, key, { configurable: true, enumerable: true, writable: true, value });
+}
+
+/** The group at `tree[key]` if it has not been read yet (reading `tree[key]` would read the file). */
+export function deferredAt(tree: Tree, key: string): DeferredGroup | undefined {
+  const group = deferredByTree.get(tree)?.get(key);
+  if (!group) return undefined;
+  // Deleted or redefined since (`delete tree[key]`, `Object.defineProperty`): no longer deferred.
+  if (Object.getOwnPropertyDescriptor(tree, key)?.get === undefined) {
+    deferredByTree.get(tree)?.delete(key);
+    return undefined;
+  }
+  return group;
+}
+
+/**
+ * Calls `visit` for each member of `tree` that is in memory and `deferred` for each deferred
+ * group, without reading any: for walkers that only account for what a session holds.
+ */
+export function forEachMember(tree: Tree, visit: (key: string, node: TreeNode) => void, deferred: (key: string, group: DeferredGroup) => void = () => {}): void {
+  const here = deferredByTree.get(tree);
+  for (const key of Object.keys(tree)) {
+    const group = here?.size ? deferredAt(tree, key) : undefined;
+    if (group) deferred(key, group);
+    else visit(key, tree[key]);
+  }
+}
