@@ -124,7 +124,19 @@ export interface ReadSessionOptions {
   keepInFile?: number | false;
   /** Where the arrays left in the file are read from, when not `path`: the same bytes, kept open longer. */
   readLaterFrom?: string;
+  /**
+   * Leave groups below the top ones, and each unit's spike train and rate, in the file too, read
+   * when first used (default: for files of `DEFER_GROUPS_FROM_BYTES` or more; needs `keepInFile`).
+   */
+  deferGroups?: boolean;
 }
+
+/**
+ * From this size on a session file's groups are read when first used: a 1,000-unit hour has 76,000
+ * datasets, which take 40 s to read and the page needs none of to show its units. A smaller file
+ * is read whole: it costs little, and the session then needs the file only for its big arrays.
+ */
+export const DEFER_GROUPS_FROM_BYTES = 256 << 20;
 
 /**
  * Below this an array is read at once: the cutout columns of a 1,000-unit hour (77 kB a unit, most
@@ -142,13 +154,16 @@ export function readSessionFile(rt: H5Runtime, path: string, options: ReadSessio
     // loads is checked first (see h5Heaps.ts).
     heaps = watchGlobalHeaps(rt, path);
     const attrs = Object.keys(file.attrs);
-    const report: ReadReport = { skipped: [], limits: readLimits(name, fileSize(rt, path)) };
+    const bytes = fileSize(rt, path);
+    const report: ReadReport = { skipped: [], limits: readLimits(name, bytes) };
     const keep = options.keepInFile ?? KEEP_IN_FILE_FROM_BYTES;
     if (keep !== false) {
-      // Big arrays stay in the file, and so do the groups below the top ones and each unit's own
-      // datasets: they are read when first used (a 1,000-unit hour has 76,000 datasets).
+      // Big arrays stay in the file; in a big file so do the groups below the top ones and each
+      // unit's train and rate, read when first used.
       source ??= openSourceFile(rt, options.readLaterFrom ?? path, name);
-      Object.assign(report, readLater(rt, source, keep));
+      const later = readLater(rt, source, keep);
+      report.keepInFile = later.keepInFile;
+      if (options.deferGroups ?? bytes >= DEFER_GROUPS_FROM_BYTES) report.deferGroup = later.deferGroup;
     }
     const notes: string[] = [];
     const session = new PipelineSession(sessionId(file, attrs, name, notes), {
@@ -337,10 +352,11 @@ function readUnit(group: H5Group, id: string, report: ReadReport): Unit {
   const spikes = take("spike_times");
   const waveform = take("waveform");
   const rate = take("firing_rate_10hz");
-  // Left in the file, a train or a rate stays there until read (a 1,000-unit hour has 160 MB of
-  // trains and 144 MB of rates).
-  const spikesInFile = spikes?.source && spikes.dtype === "uint64" ? spikes : undefined;
-  const rateInFile = rate?.source && rate.dtype === "float32" ? rate : undefined;
+  // In a file whose groups are read when used, a train or a rate left there stays until read (a
+  // 1,000-unit hour has 160 MB of trains and 144 MB of rates).
+  const later = report.deferGroup !== undefined;
+  const spikesInFile = later && spikes?.source && spikes.dtype === "uint64" ? spikes : undefined;
+  const rateInFile = later && rate?.source && rate.dtype === "float32" ? rate : undefined;
   const unit: Unit = {
     id,
     attrs: {

@@ -47,7 +47,7 @@
  */
 import { transfer } from "comlink";
 import type { PipelineSession } from "../core/session.ts";
-import { defaultMemoryBudgetBytes, savedArrayBytes, type MemoryBudget } from "../core/memoryBudget.ts";
+import { HELD_FIELDS, defaultMemoryBudgetBytes, heldArrayOf, savedArrayBytes, type HeldField, type MemoryBudget } from "../core/memoryBudget.ts";
 import type { SpillStore } from "../core/spillStore.ts";
 import { summarizeSession, type SessionSummary } from "../core/sessionSummary.ts";
 import { pairRecordingFiles } from "../core/recordingPairing.ts";
@@ -551,7 +551,14 @@ function stopReadingFrom(rt: H5Runtime, open: OpenSession, name: string): void {
   };
   visit(session.metadata);
   visit(session.stimulus);
-  for (const unit of session.units.values()) visit(unit.children);
+  for (const unit of session.units.values()) {
+    for (const field of HELD_FIELDS) {
+      const held = heldArrayOf(unit, field);
+      // Assigning the unit's own values takes them into memory (the setter lets the file go).
+      if (held?.source?.keptCopy && held.source.name === name) (unit as Record<HeldField, unknown>)[field] = held.data.slice();
+    }
+    visit(unit.children);
+  }
   if (session.memoryBudget) session.setMemoryBudget(session.memoryBudget);
   detachSources(session, from);
   pruneCopies(rt, open);

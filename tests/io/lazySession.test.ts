@@ -23,6 +23,8 @@ import { writeRecordingPair, type GeneratedRecording } from "../fixtures/recordi
 const COMPARE = join(import.meta.dirname, "../../scripts/compare-sessions.py");
 /** Small enough that this small session leaves most of its arrays in the file. */
 const KEEP = 512;
+/** Lazy as a big file opens: arrays of `KEEP` bytes and more, and the groups below the top ones, stay in the file. */
+const LAZY = { keepInFile: KEEP, deferGroups: true };
 
 let rt: H5Runtime;
 let dir: string;
@@ -89,7 +91,7 @@ function h5pySame(a: string, b: string): string {
 
 describe("a session file opened lazily", () => {
   it("leaves its big arrays in the file and holds the values an eager read holds", () => {
-    const lazy = loadSession(rt, original, { keepInFile: KEEP }).session;
+    const lazy = loadSession(rt, original, LAZY).session;
     const eager = loadSession(rt, original, { keepInFile: false }).session;
     try {
       const left = arrays(lazy).filter(([, a]) => a.source);
@@ -110,7 +112,7 @@ describe("a session file opened lazily", () => {
 
   it("reads each unit's groups, spike train and rate only when something uses them", () => {
     const keep = 128;
-    const lazy = loadSession(rt, original, { keepInFile: keep }).session;
+    const lazy = loadSession(rt, original, { keepInFile: keep, deferGroups: true }).session;
     const eager = loadSession(rt, original, { keepInFile: false }).session;
     try {
       // The busiest unit: its train is big enough to stay in the file.
@@ -146,13 +148,15 @@ describe("a session file opened lazily", () => {
 
   it("by default leaves only arrays of 16 kB and more, and none of a small session", () => {
     const session = loadSession(rt, original).session;
+    // A small file is read whole but for its big arrays: no group waits in it.
+    expect([...session.units.values()].every((u) => Object.keys(u.children).every((key) => !deferredAt(u.children, key)))).toBe(true);
     expect(arrays(session).filter(([, a]) => a.source).every(([, a]) => a.byteLength >= 16 << 10)).toBe(true);
     closeSources(session);
   });
 
   for (const [label, write] of [["whole", undefined], ["in slices", { sliceBytes: 1000 }]] as const) {
     it(`saves to a new path the file an eager open saves (${label})`, () => {
-      const lazy = loadSession(rt, original, { keepInFile: KEEP }).session;
+      const lazy = loadSession(rt, original, LAZY).session;
       const eager = loadSession(rt, original, { keepInFile: false }).session;
       const out = join(dir, `from-lazy-${label}.h5`);
       const reference = join(dir, `from-eager-${label}.h5`);
@@ -167,7 +171,7 @@ describe("a session file opened lazily", () => {
   it("saves over the very file it reads from: the same file, and the session then reads the new one", () => {
     const path = copyOf("over-itself");
     const eager = loadSession(rt, original, { keepInFile: false }).session;
-    const lazy = loadSession(rt, path, { keepInFile: KEEP }).session;
+    const lazy = loadSession(rt, path, LAZY).session;
     const before = sourcesInUse(lazy) as H5SourceFile[];
     expect(before.map((s) => s.name)).toEqual(["over-itself.h5"]);
 
@@ -200,7 +204,7 @@ describe("a session file opened lazily", () => {
 
   it("writes through over the file it reads from in immediate mode", () => {
     const path = copyOf("immediate");
-    const lazy = loadSession(rt, path, { keepInFile: KEEP }).session;
+    const lazy = loadSession(rt, path, LAZY).session;
     const stop = startImmediateMode(rt, lazy, path, { overwrite: true });
     lazy.warn("a change, so immediate mode rewrites the file");
     lazy.warn("and another");
@@ -215,7 +219,7 @@ describe("a session file opened lazily", () => {
 
   it("refuses a file changed under it, naming it, and writes nothing", () => {
     const path = copyOf("changed");
-    const lazy = loadSession(rt, path, { keepInFile: KEEP }).session;
+    const lazy = loadSession(rt, path, LAZY).session;
     const unread = lazy.units.get("unit_002")!;
     expect(deferredAt(unread.children, "unit_meta")).toBeDefined();
     const column = arraysUnder(lazy.units.get("unit_001")!.children).find((a) => a.source)!;
