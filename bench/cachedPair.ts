@@ -5,7 +5,7 @@
 import { mkdirSync, renameSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { nodeRuntime } from "../src/io/h5node.ts";
-import { writeRecordingPair, type RecordingOptions } from "../tests/fixtures/recordingGenerator.ts";
+import { writeRecordingPair, type RecordingOptions } from "../tools/recordingGenerator.ts";
 
 /** Generated in a scratch folder first: an interrupted generation never leaves a half-written pair to be reused. */
 export async function generateCachedPair(dir: string, name: string, options: Omit<RecordingOptions, "dir" | "name">): Promise<void> {

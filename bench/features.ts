@@ -13,7 +13,7 @@ import { FEATURE_EXTRACTORS } from "../src/core/features/registry.ts";
 import { NDArray, f64, type Tree } from "../src/core/ndarray.ts";
 import { Prng } from "../src/core/prng.ts";
 import type { Unit } from "../src/core/session.ts";
-import { RATE, contextFor, poisson, sectionedMovie, unitWith, type MovieLayout } from "../tests/core/features/syntheticTrials.ts";
+import { RATE, contextFor, poisson, sectionedMovie, unitWith, type MovieLayout } from "../tools/syntheticTrials.ts";
 
 const nUnits = Number(process.argv.slice(2).find((a) => /^\d+$/.test(a)) ?? 1000);
 const asJson = process.argv.includes("--json");

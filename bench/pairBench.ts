@@ -33,7 +33,7 @@ const cmtrPath = join(cacheDir, `${name}-.cmtr`);
 const here = dirname(fileURLToPath(import.meta.url));
 /** dist-node/bench → the repo. */
 const root = join(here, "..", "..");
-const STIMULUS = join(root, "tests/core/fixtures/stimulus");
+const STIMULUS = join(root, "tools/stimulus");
 const log = (line: string) => process.stderr.write(`${line}\n`);
 
 if (args.flags.has("generate")) {

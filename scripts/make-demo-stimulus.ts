@@ -1,13 +1,13 @@
 /**
  * The demo's stimulus inputs in public/demo/stimulus/, from the same definitions the demo recording
- * was generated with (tests/fixtures/demoStimulus.ts): the playlist (`demo_full`), the movie-length
+ * was generated with (tools/demoStimulus.ts): the playlist (`demo_full`), the movie-length
  * table, one trial config per movie (`<movie>.json`) and the dense-noise movie (`<movie>.npy`,
  * uint8 [frames, 15, 15], one frame per display frame), so the whole pipeline runs on the demo from
  * the page. `index.json` lists them for the page's *Use the demo's stimulus files*.
  */
 import { mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { DEMO_FULL_PLAYLIST, DEMO_FULL_PLAYLIST_NAME, NOISE_GRID, noiseMovieFrames } from "../tests/fixtures/demoStimulus.ts";
+import { DEMO_FULL_PLAYLIST, DEMO_FULL_PLAYLIST_NAME, NOISE_GRID, noiseMovieFrames } from "../tools/demoStimulus.ts";
 
 const to = "public/demo/stimulus";
 mkdirSync(to, { recursive: true });

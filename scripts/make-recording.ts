@@ -5,12 +5,12 @@
  *                             [--sensor-seconds X] [--compression 0-9] [--rate-scale F]
  *                             [--stimulus demo_set_a|full] [--analog-noise F] [--cutout-step F]
  *
- * See tests/fixtures/recordingGenerator.ts for what is inside.
+ * See tools/recordingGenerator.ts for what is inside.
  */
 import { mkdirSync, statSync } from "node:fs";
 import { parseArgs, option } from "../src/cli/args.ts";
 import { nodeRuntime } from "../src/io/h5node.ts";
-import { writeRecordingPair } from "../tests/fixtures/recordingGenerator.ts";
+import { writeRecordingPair } from "../tools/recordingGenerator.ts";
 
 function numberOption(args: ReturnType<typeof parseArgs>, name: string, fallback?: number): number {
   const raw = option(args, name);

@@ -1,15 +1,8 @@
 import { UsageError } from "./args.ts";
+import type { Command } from "./command.ts";
 import { infoCommand } from "./commands/info.ts";
 import { processCommand } from "./commands/process.ts";
 import { PathAliasError } from "./pathIdentity.ts";
-
-export interface Command {
-  summary: string;
-  usage: string;
-  /** Options and behaviour, shown by `hdmea --help` and `hdmea <command> --help`. */
-  help?: string;
-  run(argv: string[]): Promise<number>;
-}
 
 /** Subcommands: one file each under commands/, one line here. */
 const COMMANDS: Record<string, Command> = {

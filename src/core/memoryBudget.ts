@@ -6,7 +6,7 @@
 import { NDArray, isTree, type TreeNode } from "./ndarray.ts";
 import { forEachMember } from "./deferredGroup.ts";
 import type { SpillStore } from "./spillStore.ts";
-import type { Unit } from "./session.ts";
+import type { Unit } from "./unit.ts";
 
 export interface MemoryBudget {
   store: SpillStore;

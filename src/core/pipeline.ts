@@ -24,7 +24,7 @@
  * The load steps are not here: loading creates the session (`steps/loadRecording.ts`).
  */
 import type { PipelineSession } from "./session.ts";
-import { StepProgress } from "./stepProgress.ts";
+import { StepCancelled, StepProgress } from "./stepProgress.ts";
 import { addSectionTimeStep, type AddSectionTimeParams } from "./steps/addSectionTime.ts";
 import { addSectionTimeAnalogStep, type AddSectionTimeAnalogParams } from "./steps/addSectionTimeAnalog.ts";
 import { computeStaStep, type ComputeStaParams } from "./steps/computeSta.ts";
@@ -32,7 +32,7 @@ import { eimageStaStep, type EImageStaParams } from "./steps/eimageSta.ts";
 import { extractFeaturesStep, type ExtractFeaturesParams } from "./steps/extractFeatures.ts";
 import { sectionSpikeTimesStep, type SectionSpikeTimesParams } from "./steps/sectionSpikeTimes.ts";
 import { sectionSpikeTimesAnalogStep, type SectionSpikeTimesAnalogParams } from "./steps/sectionSpikeTimesAnalog.ts";
-import { StepBailout, StepCancelled, type PipelineInputs, type PipelineStep, type StepContext } from "./steps/stepContract.ts";
+import { StepBailout, type PipelineInputs, type PipelineStep, type StepContext } from "./steps/stepContract.ts";
 
 export type { PipelineInputs, TextInput } from "./steps/stepContract.ts";
 

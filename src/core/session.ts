@@ -1,6 +1,10 @@
 import { isTree, mergeOneLevel, type NDArray, type Tree, type TreeNode } from "./ndarray.ts";
 import { enforceBudget, treeArrayBytes, unitArrayBytes, type ArrayBytes, type MemoryBudget } from "./memoryBudget.ts";
 import { formatBytes } from "./formatBytes.ts";
+import type { Unit } from "./unit.ts";
+
+// The unit types live in unit.ts (memoryBudget.ts needs them too); the session's importers keep finding them here.
+export type { Unit, UnitAttrs } from "./unit.ts";
 
 /**
  * PipelineSession — one recording's analysis, held in memory until the scientist saves it
@@ -31,28 +35,6 @@ export const HDMEA_VERSION = "0.1.0";
 
 export class SessionError extends Error {
   override name = "SessionError";
-}
-
-/** Simple values the lab's layout stores as attributes of `units/<id>`. */
-export interface UnitAttrs {
-  row: number;
-  col: number;
-  global_id: number;
-  unit_num: number;
-  original_name: string;
-  [name: string]: number | string;
-}
-
-export interface Unit {
-  /** `unit_NNN` */
-  id: string;
-  attrs: UnitAttrs;
-  /** Sample indices at the acquisition rate (not µs), as the lab stores them. */
-  spikeTimes: BigUint64Array;
-  waveform?: Float32Array;
-  firingRate10hz?: Float32Array;
-  /** Everything else under the unit group: `unit_meta`, `spike_times_sectioned`, `features`, … */
-  children: Tree;
 }
 
 export interface StepRecord {

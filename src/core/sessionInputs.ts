@@ -6,8 +6,9 @@
  */
 import { int64ToFloat64 } from "./features/int64Numbers.ts";
 import { FrameClock } from "./frameClock.ts";
-import { NDArray, isTree, scalarNumber, type Tree, type TreeNode } from "./ndarray.ts";
+import { NDArray, isTree, type Tree, type TreeNode } from "./ndarray.ts";
 import type { PipelineSession, Unit } from "./session.ts";
+import { recordedAcquisitionRate } from "./sessionFacts.ts";
 import { StepBailout } from "./steps/stepContract.ts";
 
 export function childAt(tree: Tree, path: string): TreeNode | undefined {
@@ -20,8 +21,8 @@ export function childAt(tree: Tree, path: string): TreeNode | undefined {
 }
 
 export function acquisitionRate(session: PipelineSession): number {
-  const rate = scalarNumber(session.metadata.acquisition_rate);
-  if (rate === undefined || !(rate > 0)) throw new StepBailout("metadata/acquisition_rate is missing or not positive (run a load step first)");
+  const rate = recordedAcquisitionRate(session);
+  if (rate === undefined) throw new StepBailout("metadata/acquisition_rate is missing or not positive (run a load step first)");
   return rate;
 }
 

@@ -7,7 +7,14 @@
  * - yields to the event loop every `yieldEveryMs`, because a step running in a Web Worker would
  *   otherwise never see the abort message (or let a progress message out) until it finished.
  */
-import { StepCancelled } from "./steps/stepContract.ts";
+
+/** Thrown when the AbortSignal fires; the step's work is discarded. */
+export class StepCancelled extends Error {
+  override name = "AbortError";
+  constructor(message = "cancelled") {
+    super(message);
+  }
+}
 
 export type ProgressFn = (fraction: number, message: string) => void;
 

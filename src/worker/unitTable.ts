@@ -16,9 +16,10 @@
  *   key, see `LABEL_KEYS`), read by name so a session without that extractor shows none.
  * Each numeric column also says, per unit, which movie the value came from (`movieIndex` into `movies`).
  */
-import { lastSpikeOf, spikeCountOf } from "../core/memoryBudget.ts";
+import { spikeCountOf } from "../core/memoryBudget.ts";
 import { NDArray, StringArray, isTree, scalarNumber, type Tree, type TreeNode } from "../core/ndarray.ts";
 import type { PipelineSession, Unit } from "../core/session.ts";
+import { meanRateHz, recordingDuration, type RecordingDuration } from "../core/sessionFacts.ts";
 
 export interface ScienceColumn {
   values: Float64Array;
@@ -45,9 +46,9 @@ export interface UnitTable {
   spikeCount: Uint32Array;
   /** Spikes per second over the recording (NaN when the duration is unknown). */
   meanRateHz: Float64Array;
-  /** Recording duration the rates are based on, and where it came from. */
+  /** Recording duration the rates are based on, and where it came from (`core/sessionFacts.ts`). */
   durationS: number | null;
-  durationSource: "metadata" | "last spike" | null;
+  durationSource: RecordingDuration["source"] | null;
   science: UnitScience;
   /** The session's completed steps (`name@completedAt`, joined) when this table was made: the page re-asks after a run. */
   stepsStamp: string;
@@ -76,27 +77,16 @@ export function unitTable(session: PipelineSession): UnitTable {
     science: unitScience(session, list),
     stepsStamp: stepsStamp(session.completedSteps),
   };
-  let lastSpike = 0n;
+  // The same recording length as the unit panel's (`views.unitDetail`), so both show the same rate.
+  const duration = recordingDuration(session);
+  table.durationS = duration?.seconds ?? null;
+  table.durationSource = duration?.source ?? null;
   list.forEach((unit, i) => {
     table.row[i] = Number(unit.attrs.row);
     table.col[i] = Number(unit.attrs.col);
     table.spikeCount[i] = spikeCountOf(unit);
-    const last = lastSpikeOf(unit);
-    if (last !== undefined && last > lastSpike) lastSpike = last;
+    table.meanRateHz[i] = meanRateHz(table.spikeCount[i], duration);
   });
-  // Spike times are sample indices; rates need the acquisition rate and the recording length.
-  const rate = scalarNumber(session.metadata.acquisition_rate) ?? 20000;
-  const fromMetadata = findNumber(session.metadata, "recording_duration_s");
-  if (fromMetadata !== undefined && fromMetadata > 0) {
-    table.durationS = fromMetadata;
-    table.durationSource = "metadata";
-  } else if (lastSpike > 0n) {
-    table.durationS = Number(lastSpike) / rate;
-    table.durationSource = "last spike";
-  }
-  if (table.durationS) {
-    for (let i = 0; i < n; i++) table.meanRateHz[i] = table.spikeCount[i] / table.durationS;
-  }
   return table;
 }
 
@@ -205,14 +195,4 @@ export function classifierLabel(unit: Unit): string {
   }
   const others = groups.flatMap((g) => Object.entries(g).filter(([k, v]) => !NOT_LABELS.has(k) && text(v)).map(([, v]) => text(v)!));
   return others.length === 1 ? others[0] : "";
-}
-
-/** A scalar named `key` at the top of `tree` or one group down (`cmcr_meta/…`, `sys_meta/…`). */
-function findNumber(tree: Tree, key: string): number | undefined {
-  const direct = tree[key];
-  if (direct instanceof NDArray) return scalarNumber(direct);
-  for (const child of Object.values(tree)) {
-    if (isTree(child) && child[key] instanceof NDArray) return scalarNumber(child[key]);
-  }
-  return undefined;
 }

@@ -18,10 +18,12 @@ import { unitLabel } from "../core/unitLabel.ts";
 import { transfer } from "comlink";
 import { NDArray, StringArray, isTree, scalarNumber, type Tree, type TreeNode } from "../core/ndarray.ts";
 import type { PipelineSession, Unit } from "../core/session.ts";
-import { heldArrayOf, lastSpikeOf, spikeCountOf } from "../core/memoryBudget.ts";
+import { heldArrayOf, spikeCountOf } from "../core/memoryBudget.ts";
 import { forEachMember } from "../core/deferredGroup.ts";
+import { acquisitionRateOf, lightTrace, meanRateHz, recordingDuration, sectionBoxes, type SectionBox } from "../core/sessionFacts.ts";
 import { featureBuffers, featureScalars, unitFeatures, type UnitFeaturesView } from "./featureViews.ts";
 
+export type { SectionBox } from "../core/sessionFacts.ts";
 export type { ChirpResponse, DirectionTuning, FeatureScalar, RfEllipse, StaImage, UnitFeaturesView } from "./featureViews.ts";
 
 // ───────────────────────── downsampling ─────────────────────────
@@ -94,35 +96,10 @@ export interface UnitDetail {
   label: string | null;
 }
 
-export function acquisitionRateOf(session: PipelineSession): number {
-  const rate = scalarNumber(session.metadata.acquisition_rate);
-  return rate !== undefined && rate > 0 ? rate : 20000;
-}
-
-/** Recording length in seconds: `recording_duration_s` (metadata or one group down), else the last spike. */
-export function recordingDurationS(session: PipelineSession): number {
-  const direct = scalarNumber(session.metadata.recording_duration_s);
-  if (direct && direct > 0) return direct;
-  for (const child of Object.values(session.metadata)) {
-    if (isTree(child)) {
-      const v = scalarNumber(child.recording_duration_s);
-      if (v && v > 0) return v;
-    }
-  }
-  const light = lightTrace(session);
-  if (light) return light.length / acquisitionRateOf(session);
-  let last = 0;
-  for (const unit of session.units.values()) {
-    const t = lastSpikeOf(unit);
-    if (t !== undefined && Number(t) > last) last = Number(t);
-  }
-  return last / acquisitionRateOf(session);
-}
-
 export function unitDetail(session: PipelineSession, unitId: string): UnitDetail {
   const unit = session.getUnit(unitId);
   const rate = acquisitionRateOf(session);
-  const duration = recordingDurationS(session);
+  const duration = recordingDuration(session);
   const waveform = unit.waveform ? Float32Array.from(unit.waveform) : new Float32Array(0);
   const firingRate = unit.firingRate10hz ? Float32Array.from(unit.firingRate10hz) : new Float32Array(0);
   const features = unit.children.features;
@@ -131,7 +108,7 @@ export function unitDetail(session: PipelineSession, unitId: string): UnitDetail
     id: unit.id,
     attrs: { ...unit.attrs },
     spikeCount: spikeCountOf(unit),
-    meanRateHz: duration > 0 ? spikeCountOf(unit) / duration : Number.NaN,
+    meanRateHz: meanRateHz(spikeCountOf(unit), duration),
     waveform,
     waveformMs: Float64Array.from(waveform, (_, i) => (i * 1000) / rate),
     firingRate,
@@ -183,14 +160,14 @@ export interface UnitColumn {
 
 export function unitColumn(session: PipelineSession, name: string): UnitColumn {
   const units = [...session.units.values()];
-  const duration = recordingDurationS(session);
+  const duration = recordingDuration(session);
   const available = new Set<string>(BUILTIN_COLUMNS);
   const values = new Float64Array(units.length).fill(Number.NaN);
   units.forEach((unit, i) => {
     const scalars = unitScalars(unit);
     for (const key of scalars.keys()) available.add(key);
     if (name === "spike_count") values[i] = spikeCountOf(unit);
-    else if (name === "rate_hz") values[i] = duration > 0 ? spikeCountOf(unit) / duration : Number.NaN;
+    else if (name === "rate_hz") values[i] = meanRateHz(spikeCountOf(unit), duration);
     else values[i] = scalars.get(name) ?? Number.NaN;
   });
   return { name, values, available: [...available] };
@@ -214,45 +191,12 @@ export function electrodeMap(session: PipelineSession, colorBy: string): Electro
 
 // ───────────────────────── light reference ─────────────────────────
 
-export interface SectionBox {
-  movie: string;
-  occurrence: number;
-  startS: number;
-  endS: number;
-}
-
 export interface LightReferenceView {
   channel: string | null;
   durationS: number;
   timeS: Float64Array;
   value: Float32Array;
   sections: SectionBox[];
-}
-
-function lightTrace(session: PipelineSession): { name: string; data: ArrayLike<number>; length: number } | undefined {
-  const light = session.stimulus.light_reference;
-  if (!isTree(light)) return undefined;
-  for (const name of ["raw_ch1", "1khz_ch1", "10hz_ch1"]) {
-    const node = light[name];
-    if (node instanceof NDArray && node.data.length > 0 && !(node.data instanceof BigInt64Array || node.data instanceof BigUint64Array)) {
-      return { name, data: node.data as ArrayLike<number>, length: node.data.length };
-    }
-  }
-  return undefined;
-}
-
-/** `stimulus/section_time/<movie>` rows in seconds. */
-export function sectionBoxes(session: PipelineSession): SectionBox[] {
-  const group = session.stimulus.section_time;
-  if (!isTree(group)) return [];
-  const rate = acquisitionRateOf(session);
-  const boxes: SectionBox[] = [];
-  for (const [movie, node] of Object.entries(group)) {
-    if (!(node instanceof NDArray)) continue;
-    const v = Array.from(node.data as ArrayLike<number | bigint>, Number);
-    for (let i = 0; i + 1 < v.length; i += 2) boxes.push({ movie, occurrence: i / 2, startS: v[i] / rate, endS: v[i + 1] / rate });
-  }
-  return boxes;
 }
 
 export interface LightReferenceRange {
@@ -266,11 +210,9 @@ export interface LightReferenceRange {
 export function lightReference(session: PipelineSession, range: LightReferenceRange = {}): LightReferenceView {
   const trace = lightTrace(session);
   const sections = sectionBoxes(session);
-  if (!trace) return { channel: null, durationS: recordingDurationS(session), timeS: new Float64Array(0), value: new Float32Array(0), sections };
-  // The downsampled channels are block means: their sample rate follows from the raw length's ratio.
-  const rate = acquisitionRateOf(session);
-  const traceRate = trace.name === "raw_ch1" ? rate : trace.name === "1khz_ch1" ? rate / Math.max(1, Math.floor(rate / 1000)) : rate / Math.max(1, Math.floor(rate / 10));
-  const durationS = trace.length / traceRate;
+  if (!trace) return { channel: null, durationS: recordingDuration(session)?.seconds ?? 0, timeS: new Float64Array(0), value: new Float32Array(0), sections };
+  const traceRate = trace.rate;
+  const durationS = trace.data.length / traceRate;
   const from = Math.max(0, range.from ?? 0);
   const to = Math.min(durationS, range.to ?? durationS);
   const env = minMaxEnvelope(trace.data, from * traceRate, to * traceRate, range.points ?? 2000);
@@ -381,8 +323,7 @@ export function raster(session: PipelineSession, unitId: string, options: Raster
     bounds = sectionBoxes(session).filter((b) => b.movie === movie).map((b) => [b.startS * rate, b.endS * rate]);
     perTrial = bounds.map(([lo, hi]) => spikesInWindow(samples, lo, hi));
   } else {
-    const duration = recordingDurationS(session);
-    const windowS = options.windowS ?? Math.min(duration > 0 ? duration : 60, 300);
+    const windowS = options.windowS ?? Math.min(recordingDuration(session)?.seconds ?? 60, 300);
     bounds = [[0, windowS * rate]];
     perTrial = [spikesInWindow(samples, 0, windowS * rate)];
   }

@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSy
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { nodeRuntime } from "../../src/io/h5node.ts";
-import { writeRecordingPair } from "../fixtures/recordingGenerator.ts";
+import { writeRecordingPair } from "../../tools/recordingGenerator.ts";
 import { H5PY_SUMMARY, NOISE_MOVIE, h5py, hdmea, pipelineArgs, writeNoiseMovie } from "./cliHarness.ts";
 
 let dir: string;

@@ -1,6 +1,6 @@
 /**
  * Shared by the CLI tests: runs the built binary (`npm run build:node` first), the example stimulus
- * inputs (tests/core/fixtures/stimulus), a dense-noise movie matching the generated recordings, and h5py as an independent reader.
+ * inputs (tools/stimulus), a dense-noise movie matching the generated recordings, and h5py as an independent reader.
  */
 import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
@@ -10,7 +10,7 @@ import { Prng } from "../../src/core/prng.ts";
 
 export const BIN = join(import.meta.dirname, "../../bin/hdmea.js");
 /** The example stimulus files, copied into the repository so the tests run from any checkout. */
-export const STIMULUS = join(import.meta.dirname, "../core/fixtures/stimulus");
+export const STIMULUS = join(import.meta.dirname, "../../tools/stimulus");
 export const PLAYLIST = join(STIMULUS, "playlist.example.csv");
 export const MOVIE_LENGTH = join(STIMULUS, "movie_length.example.csv");
 export const CONFIGS = join(STIMULUS, "stimuli");

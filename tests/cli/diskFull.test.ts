@@ -10,7 +10,7 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync }
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { nodeRuntime } from "../../src/io/h5node.ts";
-import { writeRecordingPair, type GeneratedRecording } from "../fixtures/recordingGenerator.ts";
+import { writeRecordingPair, type GeneratedRecording } from "../../tools/recordingGenerator.ts";
 import { hdmea, snapshot } from "./cliHarness.ts";
 
 let dir: string;

@@ -12,7 +12,7 @@ import { parseArgs } from "../../src/cli/args.ts";
 import { BOOLEAN_FLAGS, VALUE_OPTIONS, parseProcessOptions, type ProcessOptions } from "../../src/cli/processOptions.ts";
 import { stepSegments } from "../../src/cli/stepPlan.ts";
 import { nodeRuntime } from "../../src/io/h5node.ts";
-import { writeRecordingPair, type GeneratedRecording } from "../fixtures/recordingGenerator.ts";
+import { writeRecordingPair, type GeneratedRecording } from "../../tools/recordingGenerator.ts";
 import { CONFIGS, H5PY_DIFF, MOVIE_LENGTH, PLAYLIST, PYTHON, h5py, hdmea } from "./cliHarness.ts";
 
 const EXAMPLE = resolve(import.meta.dirname, "../../examples/add_group.py");

@@ -8,7 +8,7 @@ import { cpSync, existsSync, linkSync, mkdirSync, mkdtempSync, symlinkSync } fro
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { nodeRuntime } from "../../src/io/h5node.ts";
-import { writeRecordingPair } from "../fixtures/recordingGenerator.ts";
+import { writeRecordingPair } from "../../tools/recordingGenerator.ts";
 import { CONFIGS, MOVIE_LENGTH, NOISE_MOVIE, PLAYLIST, hdmea, snapshot, writeNoiseMovie } from "./cliHarness.ts";
 
 let root: string;

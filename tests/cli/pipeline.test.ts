@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { nodeRuntime } from "../../src/io/h5node.ts";
 import { readOutputInfo } from "../../src/cli/outputStatus.ts";
-import { DEMO_PLAYLIST, writeRecordingPair, type GeneratedRecording } from "../fixtures/recordingGenerator.ts";
+import { DEMO_PLAYLIST, writeRecordingPair, type GeneratedRecording } from "../../tools/recordingGenerator.ts";
 import { H5PY_DIFF, H5PY_SUMMARY, NOISE_MOVIE, h5py, hdmea, pipelineArgs, writeNoiseMovie } from "./cliHarness.ts";
 
 let dir: string;

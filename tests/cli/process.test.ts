@@ -7,7 +7,7 @@ import { NDArray } from "../../src/core/ndarray.ts";
 import type { H5Runtime } from "../../src/io/h5.ts";
 import { nodeRuntime } from "../../src/io/h5node.ts";
 import { readSessionFile } from "../../src/io/sessionFile.ts";
-import { writeRecordingPair, type GeneratedRecording } from "../fixtures/recordingGenerator.ts";
+import { writeRecordingPair, type GeneratedRecording } from "../../tools/recordingGenerator.ts";
 
 let rt: H5Runtime;
 let dir: string;

@@ -44,7 +44,7 @@ describe("percentileLinear (numpy default)", () => {
 
 describe("detectFrameTimestamps (§2.4)", () => {
   it("reproduces the worked example's frame timestamps: 40000 + floor(k·20000/60)", () => {
-    const example = JSON.parse(readFileSync(join(import.meta.dirname, "fixtures/stimulus/section_time.expected.example.json"), "utf8"));
+    const example = JSON.parse(readFileSync(join(import.meta.dirname, "../../tools/stimulus/section_time.expected.example.json"), "utf8"));
     expect(example.frame_timestamps_rule).toContain("40000 + floor(k*20000/60)");
     const frames = Array.from({ length: 600 }, (_, k) => 40000 + Math.floor((k * 20000) / 60));
     const startup = [4000, 8000, 12000, 16000];

@@ -12,7 +12,7 @@ import { expect, test, type Page } from "@playwright/test";
 import { rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { nodeRuntime } from "../../src/io/h5node.ts";
-import { writeRecordingPair, type GeneratedRecording } from "../fixtures/recordingGenerator.ts";
+import { writeRecordingPair, type GeneratedRecording } from "../../tools/recordingGenerator.ts";
 import { giveExampleStimulus, scratchDir } from "./sessionFixtures.ts";
 
 const UNITS = 1000;

@@ -11,12 +11,12 @@ import { nodeRuntime } from "../../src/io/h5node.ts";
 import { readSessionFile, type ReadSessionResult } from "../../src/io/sessionFile.ts";
 import { checkpointSession } from "../../src/io/sessionStore.ts";
 import { fakeClock, randomSession } from "../fixtures/randomSession.ts";
-import { writeRecordingPair, type GeneratedRecording } from "../fixtures/recordingGenerator.ts";
+import { writeRecordingPair, type GeneratedRecording } from "../../tools/recordingGenerator.ts";
 
 export { sessionDiff } from "../fixtures/sessionDiff.ts";
 
 /** The example stimulus inputs, copied into the repository so the tests run from any checkout. */
-export const STIMULUS = join(import.meta.dirname, "../core/fixtures/stimulus");
+export const STIMULUS = join(import.meta.dirname, "../../tools/stimulus");
 
 /** Gives the Pipeline panel the example playlist (demo_set_a), movie lengths and trial configs. */
 export async function giveExampleStimulus(pipeline: Locator): Promise<void> {

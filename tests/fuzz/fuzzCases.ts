@@ -21,7 +21,7 @@ import { readCmtr } from "../../src/io/mcs/cmtrReader.ts";
 import { loadRecording } from "../../src/io/mcs/openRecording.ts";
 import { readSessionFile } from "../../src/io/sessionFile.ts";
 import { loadSession, saveSession } from "../../src/io/sessionStore.ts";
-import { writeRecordingPair } from "../fixtures/recordingGenerator.ts";
+import { writeRecordingPair } from "../../tools/recordingGenerator.ts";
 import { fakeClock, randomSession } from "../fixtures/randomSession.ts";
 
 export const KINDS = ["cmtr", "cmcr", "session"] as const;

@@ -15,7 +15,7 @@ import { Prng } from "../../src/core/prng.ts";
 import { nodeRuntime } from "../../src/io/h5node.ts";
 import { saveSession } from "../../src/io/sessionStore.ts";
 import { loadedSession } from "../core/fixtures/exampleSession.ts";
-import { RATE, contextFor, poisson, sectionedMovie, unitWith, type MovieLayout } from "../core/features/syntheticTrials.ts";
+import { RATE, contextFor, poisson, sectionedMovie, unitWith, type MovieLayout } from "../../tools/syntheticTrials.ts";
 
 const PYTHON = "/usr/bin/python3";
 const BAR = "moving_h_bar_s5_d8_3x";

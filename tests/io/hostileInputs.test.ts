@@ -16,7 +16,7 @@ import { nodeRuntime } from "../../src/io/h5node.ts";
 import { MCS_TYPE_ID } from "../../src/io/mcs/mcsNames.ts";
 import { loadRecording } from "../../src/io/mcs/openRecording.ts";
 import { loadSession, saveSession } from "../../src/io/sessionStore.ts";
-import { writeRecordingPair } from "../fixtures/recordingGenerator.ts";
+import { writeRecordingPair } from "../../tools/recordingGenerator.ts";
 
 let rt: H5Runtime;
 let dir: string;

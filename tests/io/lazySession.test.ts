@@ -18,7 +18,7 @@ import { nodeRuntime } from "../../src/io/h5node.ts";
 import { loadRecording } from "../../src/io/mcs/openRecording.ts";
 import { checkpointSession, loadSession, saveSession, startImmediateMode } from "../../src/io/sessionStore.ts";
 import type { H5SourceFile } from "../../src/io/sourceFile.ts";
-import { writeRecordingPair, type GeneratedRecording } from "../fixtures/recordingGenerator.ts";
+import { writeRecordingPair, type GeneratedRecording } from "../../tools/recordingGenerator.ts";
 
 const COMPARE = join(import.meta.dirname, "../../scripts/compare-sessions.py");
 /** Small enough that this small session leaves most of its arrays in the file. */

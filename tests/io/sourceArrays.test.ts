@@ -14,7 +14,7 @@ import type { H5Runtime } from "../../src/io/h5.ts";
 import { nodeRuntime } from "../../src/io/h5node.ts";
 import { loadRecording } from "../../src/io/mcs/openRecording.ts";
 import { loadSession, saveSession } from "../../src/io/sessionStore.ts";
-import { writeRecordingPair, type GeneratedRecording } from "../fixtures/recordingGenerator.ts";
+import { writeRecordingPair, type GeneratedRecording } from "../../tools/recordingGenerator.ts";
 import { sessionDiff } from "../fixtures/sessionDiff.ts";
 
 let rt: H5Runtime;

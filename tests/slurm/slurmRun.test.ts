@@ -15,7 +15,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, s
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { nodeRuntime } from "../../src/io/h5node.ts";
-import { writeRecordingPair } from "../fixtures/recordingGenerator.ts";
+import { writeRecordingPair } from "../../tools/recordingGenerator.ts";
 import { NOISE_MOVIE, PYTHON, h5py, workflowConfigLines, writeNoiseMovie } from "../cli/cliHarness.ts";
 
 const WORKFLOW = join(import.meta.dirname, "../../workflow");

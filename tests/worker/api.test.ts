@@ -11,7 +11,7 @@ import { nodeRuntime } from "../../src/io/h5node.ts";
 import { loadSession, saveSession } from "../../src/io/sessionStore.ts";
 import { fakeClock, randomSession } from "../fixtures/randomSession.ts";
 import { sessionDiff } from "../fixtures/sessionDiff.ts";
-import { writeRecordingPair } from "../fixtures/recordingGenerator.ts";
+import { writeRecordingPair } from "../../tools/recordingGenerator.ts";
 import type { WorkerAPI } from "../../src/worker/api.ts";
 
 const BYTES = Symbol("bytes");

@@ -8,10 +8,10 @@ import { loadRecording } from "../../src/io/mcs/openRecording.ts";
 import { openSensorInput } from "../../src/io/mcs/sensorInput.ts";
 import type { NDArray } from "../../src/core/ndarray.ts";
 import { pipelineOperations, type StepInputFiles } from "../../src/worker/pipelineOps.ts";
-import { writeRecordingPair } from "../fixtures/recordingGenerator.ts";
+import { writeRecordingPair } from "../../tools/recordingGenerator.ts";
 import { sessionDiff } from "../fixtures/sessionDiff.ts";
 
-const STIMULUS = join(import.meta.dirname, "../core/fixtures/stimulus");
+const STIMULUS = join(import.meta.dirname, "../../tools/stimulus");
 const asFile = (path: string) => new File([readFileSync(path)], path.split("/").pop()!);
 
 function inputFiles(): StepInputFiles {

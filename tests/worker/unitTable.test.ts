@@ -7,6 +7,7 @@ import { describe, expect, it } from "vitest";
 import { NDArray, f64 } from "../../src/core/ndarray.ts";
 import { PipelineSession, type Unit } from "../../src/core/session.ts";
 import { classifierLabel, playlistOrder, unitTable } from "../../src/worker/unitTable.ts";
+import { unitColumn, unitDetail } from "../../src/worker/views.ts";
 
 function unit(num: number): Unit {
   return {
@@ -110,4 +111,39 @@ describe("unitTable science columns", () => {
     expect(table.science.preferredDirectionDeg.values[1]).toBe(90);
     expect(table.ids).toHaveLength(1000);
   });
+});
+
+describe("unitTable mean rate", () => {
+  /**
+   * No `recording_duration_s` anywhere (only the .cmcr's own µs attribute): the length runs to the
+   * last spike (5 s), for the table, the unit panel and the electrode map's column alike, also when a
+   * light reference (12 s) is there (the panel once divided by that instead).
+   */
+  function withoutDuration(light: boolean): PipelineSession {
+    const s = new PipelineSession("no-duration");
+    s.addMetadata({ acquisition_rate: f64(1000), cmcr_meta: { "LB.RecordingDuration": f64(12e6) } });
+    if (light) s.addStimulus({ light_reference: { raw_ch1: new NDArray(new Float32Array(12_000)) } });
+    s.addUnits([
+      { ...unit(1), spikeTimes: BigUint64Array.of(100n, 2000n, 5000n) },
+      { ...unit(2), spikeTimes: BigUint64Array.of(40n, 50n) },
+    ]);
+    return s;
+  }
+
+  for (const light of [true, false]) {
+    it(`is the unit panel's mean rate for a session without recording_duration_s (${light ? "with" : "without"} a light reference)`, () => {
+      const s = withoutDuration(light);
+      const table = unitTable(s);
+      const column = unitColumn(s, "rate_hz");
+      table.ids.forEach((id, i) => {
+        const panel = unitDetail(s, id).meanRateHz;
+        expect(Number.isFinite(panel)).toBe(true);
+        expect(table.meanRateHz[i]).toBe(panel);
+        expect(column.values[i]).toBe(panel);
+      });
+      expect(table.durationS).toBe(5);
+      expect(table.durationSource).toBe("last spike");
+      expect(table.meanRateHz[0]).toBe(3 / table.durationS!);
+    });
+  }
 });

@@ -4,7 +4,7 @@ import { summarizeSession } from "../../core/sessionSummary.ts";
 import { nodeRuntime } from "../../io/h5node.ts";
 import { readSessionFile } from "../../io/sessionFile.ts";
 import { UsageError, parseArgs } from "../args.ts";
-import type { Command } from "../main.ts";
+import type { Command } from "../command.ts";
 
 export const infoCommand: Command = {
   summary: "print a session file's summary (units, steps, state, sizes)",

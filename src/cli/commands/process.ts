@@ -7,7 +7,7 @@ import { parseRecordingFileName } from "../../core/recordingPairing.ts";
 import { UsageError, option, parseArgs } from "../args.ts";
 import { runBatch } from "../batch.ts";
 import { CANCELLED_EXIT_CODE, handleInterrupts } from "../interrupt.ts";
-import type { Command } from "../main.ts";
+import type { Command } from "../command.ts";
 import { refuseAliases } from "../pathIdentity.ts";
 import { checkInputFiles, inputPaths } from "../pipelineInputs.ts";
 import type { RecordingJob } from "../processOne.ts";

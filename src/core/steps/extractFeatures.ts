@@ -11,9 +11,10 @@
  */
 import { FEATURE_EXTRACTORS } from "../features/registry.ts";
 import type { FeatureContext, FeatureExtractor } from "../features/featureExtractor.ts";
-import { NDArray, StringArray, isTree, scalarNumber, type Tree } from "../ndarray.ts";
+import { NDArray, StringArray, isTree, type Tree } from "../ndarray.ts";
 import { childAt, frameTimestampsNode } from "../sessionInputs.ts";
 import type { PipelineSession, Unit } from "../session.ts";
+import { recordedAcquisitionRate } from "../sessionFacts.ts";
 import { sectionPreMargin } from "./sectionSpikeTimes.ts";
 import { LOAD_STEPS, StepBailout, type PipelineStep } from "./stepContract.ts";
 
@@ -120,7 +121,7 @@ function featureContext(session: PipelineSession): FeatureContext {
   return {
     metadata: session.metadata,
     stimulus: session.stimulus,
-    acquisitionRate: scalarNumber(session.metadata.acquisition_rate),
+    acquisitionRate: recordedAcquisitionRate(session),
     frameTimestamps: frames ? Float64Array.from(frames.data as ArrayLike<number | bigint>, Number) : undefined,
     sectionPreMarginFrames: sectionPreMargin(session),
   };

@@ -15,9 +15,9 @@ import { firingRate10hz } from "../firingRate.ts";
 import { downsampledLightReference } from "../lightReference.ts";
 import { NDArray, f64, scalarNumber, type NumericArray, type Tree } from "../ndarray.ts";
 import { PipelineSession, unitIdFor, type Unit } from "../session.ts";
+import { DEFAULT_ACQUISITION_RATE } from "../sessionFacts.ts";
 import type { CmcrContents, CmtrContents, PeakColumn, SortedUnitContents } from "../recordingContents.ts";
 
-export const DEFAULT_ACQUISITION_RATE = 20000;
 const PLAUSIBLE_RATE = [1000, 100000] as const;
 /** CMTR root attribute names (lower-cased substrings) the plain loader accepts as a rate. */
 const RATE_ATTR_PATTERNS = ["samplingrate", "sampling_rate", "samplerate", "sample_rate", "acquisitionrate", "acquisition_rate"];

@@ -80,14 +80,6 @@ export class StepBailout extends Error {
   override name = "StepBailout";
 }
 
-/** Thrown when the AbortSignal fires; the step's work is discarded. */
-export class StepCancelled extends Error {
-  override name = "AbortError";
-  constructor(message = "cancelled") {
-    super(message);
-  }
-}
-
 /** Any of the load steps: the lab's two loaders and the universal HDF5 loader. */
 export const LOAD_STEPS = ["load_recording", "load_recording_with_eimage_sta", "load_from_hdf5"] as const;
 

@@ -10,7 +10,7 @@ import type { H5Runtime } from "../../../src/io/h5.ts";
 import { nodeRuntime } from "../../../src/io/h5node.ts";
 import { loadRecording } from "../../../src/io/mcs/openRecording.ts";
 import { openSensorInput } from "../../../src/io/mcs/sensorInput.ts";
-import { writeRecordingPair, type GeneratedRecording } from "../../fixtures/recordingGenerator.ts";
+import { writeRecordingPair, type GeneratedRecording } from "../../../tools/recordingGenerator.ts";
 
 let rt: H5Runtime;
 let gen: GeneratedRecording;

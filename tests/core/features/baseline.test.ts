@@ -3,7 +3,7 @@ import { baseline, makeBaseline, trainStats } from "../../../src/core/features/b
 import { NDArray, f64, type Tree } from "../../../src/core/ndarray.ts";
 import { Prng } from "../../../src/core/prng.ts";
 import { makeUnit } from "../fixtures/exampleSession.ts";
-import { RATE, contextFor, poisson, sectionedMovie, unitWith, type MovieLayout } from "./syntheticTrials.ts";
+import { RATE, contextFor, poisson, sectionedMovie, unitWith, type MovieLayout } from "../../../tools/syntheticTrials.ts";
 
 const num = (d: Tree, k: string) => Number((d[k] as NDArray).data[0]);
 const ctxWithDuration = (seconds: number) => ({ ...contextFor({}), metadata: { cmcr_meta: { recording_duration_s: f64(seconds) } } });

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { cellTypeClassifier, classifyCell, troughToPeakSamples } from "../../../src/core/features/cellTypeClassifier.ts";
 import { NDArray, type Tree } from "../../../src/core/ndarray.ts";
 import { makeUnit } from "../fixtures/exampleSession.ts";
-import { contextFor } from "./syntheticTrials.ts";
+import { contextFor } from "../../../tools/syntheticTrials.ts";
 
 /**
  * A spike cutout of `n` samples: baseline 0, a trough of −100 at `trough`, a positive repolarisation

@@ -3,7 +3,7 @@ import { chirp } from "../../../src/core/features/chirp.ts";
 import { FeatureNotApplicable } from "../../../src/core/features/notApplicable.ts";
 import { NDArray, type Tree } from "../../../src/core/ndarray.ts";
 import { Prng } from "../../../src/core/prng.ts";
-import { contextFor, poisson, sectionedMovie, unitWith, type MovieLayout } from "./syntheticTrials.ts";
+import { contextFor, poisson, sectionedMovie, unitWith, type MovieLayout } from "../../../tools/syntheticTrials.ts";
 
 const MOVIE = "freq_step_5st_3x";
 const FREQS = [0.5, 1, 2, 4, 10];

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { greenBlue } from "../../../src/core/features/greenBlue.ts";
 import { NDArray, type Tree } from "../../../src/core/ndarray.ts";
 import { Prng } from "../../../src/core/prng.ts";
-import { contextFor, poisson, sectionedMovie, unitWith, type MovieLayout } from "./syntheticTrials.ts";
+import { contextFor, poisson, sectionedMovie, unitWith, type MovieLayout } from "../../../tools/syntheticTrials.ts";
 
 const MOVIE = "green_blue_3s_3i_3x";
 // 12 s trials: green 0.5–3.5 s (bright on the photodiode), blue 6.5–9.5 s (dimmer: 25 % of green).

@@ -5,7 +5,7 @@ import { DIRECTION_SECTION } from "../../../src/core/features/resultPlaces.ts";
 import { movieTrials } from "../../../src/core/features/sectionedTrials.ts";
 import { NDArray, type Tree } from "../../../src/core/ndarray.ts";
 import { Prng } from "../../../src/core/prng.ts";
-import { RATE, contextFor, poisson, sectionedMovie, unitWith, type MovieLayout } from "./syntheticTrials.ts";
+import { RATE, contextFor, poisson, sectionedMovie, unitWith, type MovieLayout } from "../../../tools/syntheticTrials.ts";
 
 const MOVIE = "moving_h_bar_s5_d8_3x";
 // The lab's layout: 3 trials, each the 8 directions 0…315° in order, here 2 s per sweep.

@@ -3,7 +3,7 @@ import { FeatureNotApplicable } from "../../../src/core/features/notApplicable.t
 import { qualityIndex, qualityIndexFeature } from "../../../src/core/features/qualityIndex.ts";
 import { NDArray, type Tree } from "../../../src/core/ndarray.ts";
 import { Prng } from "../../../src/core/prng.ts";
-import { contextFor, poisson, sectionedMovie, unitWith, type MovieLayout } from "./syntheticTrials.ts";
+import { contextFor, poisson, sectionedMovie, unitWith, type MovieLayout } from "../../../tools/syntheticTrials.ts";
 
 const layout: MovieLayout = { sectionStart: 50_000, trialStartsS: [1, 12, 23, 34, 45, 56, 67, 78, 89, 100], trialS: 10 };
 const value = (data: Tree, movie: string) => Number(((data[movie] as Tree).quality_index as NDArray).data[0]);

@@ -6,7 +6,7 @@ import { NDArray, isTree, type Tree } from "../../../src/core/ndarray.ts";
 import { runPipeline } from "../../../src/core/pipeline.ts";
 import { Prng } from "../../../src/core/prng.ts";
 import { loadedSession } from "../fixtures/exampleSession.ts";
-import { contextFor, poisson, sectionedMovie, unitWith, type MovieLayout } from "./syntheticTrials.ts";
+import { contextFor, poisson, sectionedMovie, unitWith, type MovieLayout } from "../../../tools/syntheticTrials.ts";
 
 const STEP = "step_up_5s_5i_b0_3x";
 const BAR = "moving_h_bar_s5_d8_3x";

@@ -8,7 +8,7 @@ import { NDArray, type Tree } from "../../../src/core/ndarray.ts";
 import { Prng } from "../../../src/core/prng.ts";
 import { makeUnit } from "../fixtures/exampleSession.ts";
 import { heldNoiseMovie, simulatedSta, simulateSpikeFrames } from "./heldNoiseCells.ts";
-import { contextFor } from "./syntheticTrials.ts";
+import { contextFor } from "../../../tools/syntheticTrials.ts";
 
 const T = 60;
 const H = 15;

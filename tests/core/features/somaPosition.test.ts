@@ -3,7 +3,7 @@ import { somaPositionFeature } from "../../../src/core/features/somaPosition.ts"
 import { FeatureNotApplicable } from "../../../src/core/features/notApplicable.ts";
 import { NDArray, type Tree } from "../../../src/core/ndarray.ts";
 import { makeUnit } from "../fixtures/exampleSession.ts";
-import { contextFor } from "./syntheticTrials.ts";
+import { contextFor } from "../../../tools/syntheticTrials.ts";
 
 const at = (f: number, r: number, c: number) => (f * 65 + r) * 65 + c;
 const num = (d: Tree, k: string) => Number((d[k] as NDArray).data[0]);

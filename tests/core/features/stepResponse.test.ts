@@ -3,7 +3,7 @@ import { FeatureNotApplicable } from "../../../src/core/features/notApplicable.t
 import { makeStepResponse, stepResponse } from "../../../src/core/features/stepResponse.ts";
 import { NDArray, type Tree } from "../../../src/core/ndarray.ts";
 import { Prng } from "../../../src/core/prng.ts";
-import { contextFor, poisson, sectionedMovie, unitWith, type MovieLayout } from "./syntheticTrials.ts";
+import { contextFor, poisson, sectionedMovie, unitWith, type MovieLayout } from "../../../tools/syntheticTrials.ts";
 import { LAB_STEP_TIMING, STEP_MOVIE, randomCell, randomTimings, syntheticRecording } from "../../fixtures/syntheticCells.ts";
 
 const MOVIE = "step_up_5s_5i_b0_3x";

@@ -7,7 +7,7 @@ import { openH5 } from "../../../src/io/h5.ts";
 import { nodeRuntime } from "../../../src/io/h5node.ts";
 import { MCS_TYPE_ID } from "../../../src/io/mcs/mcsNames.ts";
 import { loadRecording } from "../../../src/io/mcs/openRecording.ts";
-import { writeRecordingPair, type GeneratedRecording } from "../../fixtures/recordingGenerator.ts";
+import { writeRecordingPair, type GeneratedRecording } from "../../../tools/recordingGenerator.ts";
 
 /** A real MultiChannel DataManager export (MCS test data), kept in the repository. */
 const DATAMANAGER_FILE = join(import.meta.dirname, "../../fixtures/mcs/2014-07-09T10-17-35W8 Standard all 500 Hz.h5");

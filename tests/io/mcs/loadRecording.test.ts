@@ -8,7 +8,7 @@ import { nodeRuntime } from "../../../src/io/h5node.ts";
 import { openSensorData } from "../../../src/io/mcs/cmcrReader.ts";
 import { loadRecording } from "../../../src/io/mcs/openRecording.ts";
 import { loadSession, saveSession } from "../../../src/io/sessionStore.ts";
-import { writeRecordingPair, type GeneratedRecording } from "../../fixtures/recordingGenerator.ts";
+import { writeRecordingPair, type GeneratedRecording } from "../../../tools/recordingGenerator.ts";
 
 let rt: H5Runtime;
 let dir: string;

@@ -2,10 +2,10 @@
  * Synthetic sectioned units, light templates and contexts with known answers for the feature tests
  * (and the feature bench): spike trains are drawn from a seeded Prng, so every run is identical.
  */
-import type { FeatureContext } from "../../../src/core/features/featureExtractor.ts";
-import { NDArray, i64, type Tree } from "../../../src/core/ndarray.ts";
-import { Prng } from "../../../src/core/prng.ts";
-import { unitIdFor, type Unit } from "../../../src/core/session.ts";
+import type { FeatureContext } from "../src/core/features/featureExtractor.ts";
+import { NDArray, i64, type Tree } from "../src/core/ndarray.ts";
+import { Prng } from "../src/core/prng.ts";
+import { unitIdFor, type Unit } from "../src/core/session.ts";
 
 export const RATE = 20000;
 
