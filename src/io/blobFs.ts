@@ -8,9 +8,9 @@
 import { mountFixedFiles, type FileBackend, type FixedMount } from "./fixedFileFs.ts";
 import type { H5Runtime } from "./h5.ts";
 
-const BLOCK_BYTES = 256 << 10;
+const BLOCK_BYTES = 64 << 10;
 /** Blocks kept per mount (16 MiB): enough for HDF5's B-trees and heaps of a large session. */
-const CACHE_BLOCKS = 64;
+const CACHE_BLOCKS = 256;
 
 interface SyncReader {
   readAsArrayBuffer(blob: Blob): ArrayBuffer;
