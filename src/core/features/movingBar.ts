@@ -246,12 +246,21 @@ export function makeMovingBar(params: Partial<MovingBarParams> = {}): FeatureExt
   };
 }
 
+/** The frame clock of one run's frame times: built once, not for every unit and movie. */
+const clocks = new WeakMap<Float64Array, FrameClock>();
+
+function clockOf(frameTimestamps: Float64Array): FrameClock {
+  let clock = clocks.get(frameTimestamps);
+  if (!clock) clocks.set(frameTimestamps, (clock = new FrameClock(frameTimestamps)));
+  return clock;
+}
+
 /** Movie-relative display frames of sample indices (as `compute_sta` aligns), or undefined without frames. */
 export function movieFrames(ctx: FeatureContext, movie: string): ((sample: number) => number) | undefined {
   const rows = ctx.stimulus.section_time;
   const st = rows && typeof rows === "object" && !(rows instanceof NDArray) ? (rows as Tree)[movie] : undefined;
   if (!ctx.frameTimestamps?.length || !(st instanceof NDArray) || !st.data.length) return undefined;
-  const clock = new FrameClock(ctx.frameTimestamps);
+  const clock = clockOf(ctx.frameTimestamps);
   const start = clock.floorFrame(Number(st.data[0])) + (ctx.sectionPreMarginFrames ?? 60);
   return (sample) => clock.floorFrame(sample) - start;
 }
