@@ -162,6 +162,8 @@ export interface SpillReport {
   bytes: number;
   /** Paths of the largest arrays moved, largest first (a few, for messages). */
   largest: string[];
+  /** Still above the target with nothing left to move (every array in memory is small). */
+  exhausted?: boolean;
 }
 
 /**
@@ -185,5 +187,6 @@ export function enforceBudget(
     report.bytes += candidate.bytes;
     if (report.largest.length < 3) report.largest.push(candidate.path);
   }
+  report.exhausted = resident > SPILL_TARGET * budget.budgetBytes;
   return report;
 }

@@ -14,7 +14,7 @@
  * delta) without telling the session.
  */
 import { arrayMoveCount, type NDArray, type Tree } from "./ndarray.ts";
-import { arrayPlace, treeArrayBytes, unitArrayBytes, type ArrayBytes } from "./memoryBudget.ts";
+import { MIN_SPILL_BYTES, arrayPlace, spikeCountOf, spikeTimesArray, treeArrayBytes, unitArrayBytes, type ArrayBytes } from "./memoryBudget.ts";
 
 /** A session's unit (typed through the walk that measures it, so this file does not import the session). */
 type Unit = Parameters<typeof unitArrayBytes>[0];
@@ -49,6 +49,16 @@ export class MemoryLedger {
   #moves = -1;
   #unitMap: Map<string, Unit> | undefined;
   #stale = new Set<string>();
+  #arrivals = 0;
+
+  /**
+   * Changes whenever something the memory budget could move may have come into memory: an array of
+   * `MIN_SPILL_BYTES` or more, a unit's spike train of that size, or anything moved back from the
+   * scratch store. While it stays the same, a budget that found nothing to move finds nothing again.
+   */
+  get arrivals(): number {
+    return this.#arrivals;
+  }
 
   /** Session paths that changed (`units/unit_001/features/frif`, `metadata/x`, …). */
   changed(paths: Iterable<string>): void {
@@ -80,6 +90,7 @@ export class MemoryLedger {
     this.#totals = zero();
     this.#sourceArrays = 0;
     this.#stale.clear();
+    this.#arrivals++;
     this.#moves = arrayMoveCount();
     this.#unitMap = parts.units;
     for (const [id, unit] of parts.units) this.#measureUnit(id, unit);
@@ -92,6 +103,7 @@ export class MemoryLedger {
   }
 
   #measureUnit(id: string, unit: Unit | undefined): void {
+    if (unit && 8 * spikeCountOf(unit) >= MIN_SPILL_BYTES && !spikeTimesArray(unit).isSpilled) this.#arrivals++;
     const part = this.#replace(this.#units.get(id), unit && this.#measure((into, seen) => unitArrayBytes(unit, into, seen), unit));
     if (part) this.#units.set(id, part);
     else this.#units.delete(id);
@@ -126,6 +138,7 @@ export class MemoryLedger {
       }
       const place = arrayPlace(array);
       this.#arrays.set(array, { refs: 1, place });
+      if (place === "resident" && array.byteLength >= MIN_SPILL_BYTES) this.#arrivals++;
       t[place]! += array.byteLength;
       if (place === "inSources") this.#sourceArrays++;
     }

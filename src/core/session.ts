@@ -129,6 +129,8 @@ export class PipelineSession {
   /** A change inside a batch asked for a memory check; it runs once when the batch ends. */
   private memoryCheckPending = false;
   private readonly ledger = new MemoryLedger();
+  /** The budget found nothing to move when the ledger's arrivals were this: skip its walk until they change. */
+  private nothingToMove: { arrivals: number; budget: MemoryBudget; budgetBytes: number } | undefined;
 
   constructor(datasetId: string, options: SessionOptions = {}) {
     this.datasetId = validateDatasetId(datasetId);
@@ -312,9 +314,17 @@ export class PipelineSession {
   private checkMemory(): void {
     let bytes = this.arrayBytes();
     if (this.memoryBudget) {
+      const budget = this.memoryBudget;
+      const stuck = this.nothingToMove;
       let moved;
       try {
-        moved = enforceBudget({ metadata: this.metadata, stimulus: this.stimulus, units: this.units.values() }, bytes.resident, this.memoryBudget);
+        // Over the budget with only small arrays in memory, every change would walk the session for
+        // candidates and find none: skip until something big enough came in.
+        if (stuck?.arrivals === this.ledger.arrivals && stuck.budget === budget && stuck.budgetBytes === budget.budgetBytes) moved = { arrays: 0, bytes: 0, largest: [] };
+        else {
+          moved = enforceBudget({ metadata: this.metadata, stimulus: this.stimulus, units: this.units.values() }, bytes.resident, budget);
+          this.nothingToMove = moved.exhausted && moved.arrays === 0 ? { arrivals: this.ledger.arrivals, budget, budgetBytes: budget.budgetBytes } : undefined;
+        }
       } catch (error) {
         // A full or lost scratch file must not fail the change that triggered it (a step's commit is
         // applied by then): what did not move stays in memory, and the session says so once.

@@ -150,4 +150,34 @@ describe("the session's memory tally", () => {
     expect(session.arrayBytes().resident).toBe(before + 99 * 16);
     expect(session.arrayBytes()).toEqual(fullWalk(session));
   });
+
+  it("does not look for arrays to move after every change once only small ones are left over the budget", () => {
+    const session = new PipelineSession("r", { memoryWarningBytes: Number.POSITIVE_INFINITY });
+    let reads = 0;
+    const watched = new Proxy<Tree>(
+      { unit_meta: { peaks: new NDArray(new Float64Array(100)) } },
+      {
+        get: (target, key, receiver) => (reads++, Reflect.get(target, key, receiver)),
+        ownKeys: (target) => (reads++, Reflect.ownKeys(target)),
+      },
+    );
+    const unit = (n: number, children: Tree): Unit => ({
+      id: unitIdFor(n),
+      attrs: { row: 1, col: n, global_id: n, unit_num: n, original_name: `Unit_${n}` },
+      spikeTimes: new BigUint64Array(5),
+      children,
+    });
+    session.addUnits([unit(1, watched), ...Array.from({ length: 20 }, (_, i) => unit(i + 2, {}))]);
+    const store = new SpillStore(memoryScratch());
+    session.setMemoryBudget({ store, budgetBytes: 1_000 }); // over it, but nothing is big enough to move
+    expect(store.liveBytes).toBe(0);
+    reads = 0;
+    for (let n = 2; n <= 21; n++) session.addFeature(unitIdFor(n), "small", { x: new NDArray(new Float64Array(10)) });
+    expect(reads).toBe(0);
+    // Something big comes in: the budget looks again, and moves it.
+    const big = new NDArray(new Float64Array(MIN_SPILL_BYTES / 8));
+    session.addFeature("unit_002", "big", { x: big });
+    expect(big.isSpilled).toBe(true);
+    expect(session.arrayBytes()).toEqual(fullWalk(session));
+  });
 });
