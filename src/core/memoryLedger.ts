@@ -6,10 +6,11 @@
  * The session is cut into parts: its metadata, its stimulus, and each unit. A part is measured by the
  * same walk as a full count (`treeArrayBytes`, `unitArrayBytes`), so the tally always equals
  * `sessionArrayBytes`. An array held by several parts (frif's x axis, one object in every unit) is
- * counted once, by reference counts. A unit is measured again when a path in it changed, or when it
- * was added to, replaced in or removed from the session's map directly (io does that when it loads).
- * Everything is measured again when any array moved in or out of memory since (`arrayMoveCount`: a
- * spill past the budget, an unspill) or the unit map was replaced. Metadata and stimulus are measured
+ * counted once, by reference counts. A unit is measured again when a path in it changed, or when
+ * units were added to or removed from the session's map directly (io does that when it loads; seen by
+ * the map's size: io that swaps a unit in place replaces the whole map after, as applying a checkpoint
+ * delta does). Everything is measured again when any array moved in or out of memory since
+ * (`arrayMoveCount`: a spill past the budget, an unspill) or the unit map was replaced. Metadata and stimulus are measured
  * at every look: they are a few dozen nodes, and io replaces parts of them in place (a checkpoint
  * delta) without telling the session.
  */
