@@ -25,44 +25,41 @@ export function failWritesAfter(bytes: number): void {
  * 1 GB session: 8,064 small reads became 1,461 block reads, 6 MB in all). Reads of a block or more
  * (array data) go straight through. Writes drop the blocks they touch, so reads see them.
  *
- * Small writes are held back too: HDF5 writes a session as hundreds of thousands of small pieces
- * (every dataset's data, object header and B-tree node; the 1,000-unit session has 150,000
- * datasets and 33,000 groups), and each sync-handle write costs milliseconds in Chromium whatever
- * its size (measured on the loaded 2-core machine: 20,000 writes of 300 bytes in 44–55 s, whether
- * they grow the file or not; 100,000 in 372 s, the same bytes in 1 MiB writes in 5 s). Written
- * bytes are kept as sorted runs (a write that touches a run joins it), read back from there, and
- * reach the handle a run at a time: once `HELD_BYTES` are held, before a truncation, and at the
- * mount's close. HDF5 fills the file from front to back in small aggregated blocks, so the runs
- * join up and the handle sees a few large writes. Writes of `DIRECT_BYTES` or more (array slices)
- * go straight through, after the runs.
+ * Writes are held back too: HDF5 writes a session as hundreds of thousands of small pieces (every
+ * dataset's data, object header and B-tree node; the 1,000-unit session has 150,000 datasets and
+ * 33,000 groups), scattered over the file's growing end, and each sync-handle write costs
+ * milliseconds in Chromium whatever its size (measured on the loaded 2-core machine: 20,000 writes
+ * of 300 bytes in 44–55 s, whether they grow the file or not; the same bytes in 1 MiB writes take a
+ * fraction of a second). Written bytes go into `PAGE_BYTES` pages (a page of an existing part of
+ * the file is read in first), reads see them, and the dirty pages reach the handle in runs of
+ * consecutive pages, one write each: once `HELD_BYTES` are dirty, before a truncation, and at the
+ * mount's close. Writes of `DIRECT_BYTES` or more (array slices) go straight through, after the
+ * pages they touch.
  */
 const BLOCK_BYTES = 4096;
 const CACHE_BLOCKS = 64;
+const PAGE_BYTES = 64 << 10;
 const HELD_BYTES = 8 << 20;
-const HELD_RUNS = 4096;
-const DIRECT_BYTES = 256 << 10;
-
-/** Bytes written at `at` and not yet handed to the handle: `bytes.subarray(0, length)`. */
-interface HeldRun {
-  at: number;
-  bytes: Uint8Array;
-  length: number;
-}
+const DIRECT_BYTES = 1 << 20;
+/** Consecutive dirty pages are joined into writes of at most this many bytes. */
+const RUN_BYTES = 4 << 20;
 
 /** A backend that holds written bytes back: `flush` hands them to the handle. */
 type BufferedBackend = FileBackend & { flush(): void };
 
 function handleBackend(rt: H5Runtime, handle: FileSystemSyncAccessHandle): BufferedBackend {
   const cache = new Map<number, Uint8Array>(); // Map order is the LRU order
-  /** Sorted by `at`, apart (never overlapping or touching). */
-  let held: HeldRun[] = [];
-  let heldBytes = 0;
+  /** Dirty pages by index; `size` counts the held bytes too. */
+  const pages = new Map<number, Uint8Array>();
+  let handleSize = handle.getSize();
+  let size = handleSize;
   const writeAll = (from: Uint8Array, at: number) => {
     for (let done = 0; done < from.length; ) {
       const n = handle.write(from.subarray(done), { at: at + done });
       if (n <= 0) throw new Error(`a write to browser storage stopped at byte ${at + done}`);
       done += n;
     }
+    handleSize = Math.max(handleSize, at + from.length);
   };
   const forget = (at: number, length: number) => {
     const first = Math.floor(at / BLOCK_BYTES);
@@ -70,59 +67,32 @@ function handleBackend(rt: H5Runtime, handle: FileSystemSyncAccessHandle): Buffe
     for (const index of [...cache.keys()]) if (index >= first && index <= last) cache.delete(index);
   };
   const flush = () => {
-    const runs = held;
-    held = []; // a failed write is not retried later: the error goes to the caller now
-    heldBytes = 0;
-    for (const run of runs) {
-      forget(run.at, run.length);
-      writeAll(run.bytes.subarray(0, run.length), run.at);
-    }
-  };
-  /** Index of the first run ending at or after `at`. */
-  const firstEndingFrom = (at: number): number => {
-    let lo = 0;
-    let hi = held.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (held[mid].at + held[mid].length < at) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo;
-  };
-  const hold = (from: Uint8Array, at: number) => {
-    const end = at + from.length;
-    const i = firstEndingFrom(at);
-    let j = i;
-    while (j < held.length && held[j].at <= end) j++;
-    if (i === j) {
-      const bytes = new Uint8Array(Math.max(from.length, BLOCK_BYTES));
-      bytes.set(from);
-      held.splice(i, 0, { at, bytes, length: from.length });
-    } else {
-      const first = held[i];
-      const start = Math.min(at, first.at);
-      const last = held[j - 1];
-      const stop = Math.max(end, last.at + last.length);
-      if (i + 1 === j && start === first.at && stop <= first.at + first.bytes.length) {
-        // Inside or just past the run it continues, with room left: the common case.
-        heldBytes -= first.length;
-        first.bytes.set(from, at - first.at);
-        first.length = Math.max(first.length, end - first.at);
-        heldBytes += first.length;
-      } else {
-        // Joins runs; room to grow, so a run that keeps being continued is copied O(log n) times.
-        const bytes = new Uint8Array(Math.max(stop - start, Math.min(2 * first.bytes.length, HELD_BYTES)));
-        for (let k = i; k < j; k++) {
-          bytes.set(held[k].bytes.subarray(0, held[k].length), held[k].at - start);
-          heldBytes -= held[k].length;
-        }
-        bytes.set(from, at - start);
-        held.splice(i, j - i, { at: start, bytes, length: stop - start });
-        heldBytes += stop - start;
+    if (!pages.size) return;
+    const indices = [...pages.keys()].sort((x, y) => x - y);
+    const held = new Map(pages);
+    pages.clear(); // a failed write is not retried later: the error goes to the caller now
+    for (let i = 0; i < indices.length; ) {
+      let j = i + 1;
+      while (j < indices.length && indices[j] === indices[j - 1] + 1 && (j - i + 1) * PAGE_BYTES <= RUN_BYTES) j++;
+      const at = indices[i] * PAGE_BYTES;
+      const length = Math.min((j - i) * PAGE_BYTES, size - at);
+      if (length > 0) {
+        const run = j - i === 1 ? held.get(indices[i])! : new Uint8Array((j - i) * PAGE_BYTES);
+        if (j - i > 1) for (let k = i; k < j; k++) run.set(held.get(indices[k])!, (k - i) * PAGE_BYTES);
+        writeAll(run.subarray(0, length), at);
       }
+      i = j;
     }
-    if (i === j) heldBytes += from.length;
-    if (heldBytes >= HELD_BYTES || held.length >= HELD_RUNS) flush();
+  };
+  /** The dirty page `index`, made from the file's bytes (zeros past its end) when it was clean. */
+  const page = (index: number): Uint8Array => {
+    let bytes = pages.get(index);
+    if (!bytes) {
+      bytes = new Uint8Array(PAGE_BYTES);
+      if (index * PAGE_BYTES < handleSize) handle.read(bytes, { at: index * PAGE_BYTES });
+      pages.set(index, bytes);
+    }
+    return bytes;
   };
   const block = (index: number): Uint8Array => {
     let bytes = cache.get(index);
@@ -153,21 +123,21 @@ function handleBackend(rt: H5Runtime, handle: FileSystemSyncAccessHandle): Buffe
     return done;
   };
   return {
-    size: () => Math.max(handle.getSize(), held.length ? held[held.length - 1].at + held[held.length - 1].length : 0),
+    size: () => size,
     read(into, at) {
-      const got = readHandle(into, at);
-      if (!held.length) return got;
-      // The held-back bytes lie over what the handle has; past its end (a hole before them) is zeros.
-      const heldEnd = held[held.length - 1].at + held[held.length - 1].length;
-      const end = Math.max(at + got, Math.min(at + into.length, heldEnd));
-      if (end - at > got) into.fill(0, got, end - at);
-      for (let k = firstEndingFrom(at); k < held.length && held[k].at < end; k++) {
-        const run = held[k];
-        const from = Math.max(at, run.at);
-        const to = Math.min(end, run.at + run.length);
-        if (to > from) into.set(run.bytes.subarray(from - run.at, to - run.at), from - at);
+      if (!pages.size) return readHandle(into, at);
+      const end = Math.min(at + into.length, size);
+      // Piece by piece: dirty pages from memory, the rest from the handle (zeros in a hole before held bytes).
+      for (let pos = at; pos < end; ) {
+        const index = Math.floor(pos / PAGE_BYTES);
+        const stop = Math.min(end, (index + 1) * PAGE_BYTES);
+        const dirty = pages.get(index);
+        const piece = into.subarray(pos - at, stop - at);
+        if (dirty) piece.set(dirty.subarray(pos - index * PAGE_BYTES, stop - index * PAGE_BYTES));
+        else piece.fill(0, readHandle(piece, pos));
+        pos = stop;
       }
-      return end - at;
+      return Math.max(0, end - at);
     },
     write(from, at) {
       forget(at, from.length);
@@ -176,18 +146,27 @@ function handleBackend(rt: H5Runtime, handle: FileSystemSyncAccessHandle): Buffe
         writeBudget = Number.POSITIVE_INFINITY;
         throw errno(rt, EIO);
       }
+      const end = at + from.length;
       if (from.length >= DIRECT_BYTES) {
         flush();
         writeAll(from, at);
       } else {
-        hold(from, at);
+        for (let pos = at; pos < end; ) {
+          const index = Math.floor(pos / PAGE_BYTES);
+          const stop = Math.min(end, (index + 1) * PAGE_BYTES);
+          page(index).set(from.subarray(pos - at, stop - at), pos - index * PAGE_BYTES);
+          pos = stop;
+        }
       }
+      size = Math.max(size, end);
+      if (pages.size * PAGE_BYTES >= HELD_BYTES) flush();
       return from.length;
     },
-    truncate(size) {
+    truncate(length) {
       flush();
       cache.clear();
-      handle.truncate(size);
+      handle.truncate(length);
+      handleSize = size = length;
     },
     flush,
   };
