@@ -122,6 +122,22 @@ export function savedArrayBytes(bytes: ArrayBytes): number {
   return bytes.resident + bytes.spilled + (bytes.inSources ?? 0);
 }
 
+/** Which count of `ArrayBytes` an array's bytes go to, by where they are now. */
+export function arrayPlace(array: NDArray): keyof ArrayBytes {
+  return array.isSpilled ? "spilled" : array.source ? "inSources" : "resident";
+}
+
+/**
+ * Counts every array of a session by walking all of it: what `PipelineSession.arrayBytes` keeps as a
+ * running tally (`memoryLedger.ts`) must always equal this.
+ */
+export function sessionArrayBytes(parts: { metadata: TreeNode; stimulus: TreeNode; units: Iterable<Unit> }): ArrayBytes {
+  const seen = new Set<NDArray>();
+  const bytes = treeArrayBytes(parts.stimulus, treeArrayBytes(parts.metadata, { resident: 0, spilled: 0 }, seen), seen);
+  for (const unit of parts.units) unitArrayBytes(unit, bytes, seen);
+  return bytes;
+}
+
 /**
  * `seen`: arrays already counted. One array may sit at several places of a tree (frif's x axis in
  * every unit); it is held once, so it counts once.
@@ -131,9 +147,8 @@ export function treeArrayBytes(node: TreeNode | undefined, into: ArrayBytes, see
   if (node instanceof NDArray) {
     if (seen.has(node)) return into;
     seen.add(node);
-    if (node.isSpilled) into.spilled += node.byteLength;
-    else if (node.source) into.inSources = (into.inSources ?? 0) + node.byteLength;
-    else into.resident += node.byteLength;
+    const place = arrayPlace(node);
+    into[place] = (into[place] ?? 0) + node.byteLength;
   } else if (typeof node === "string") into.resident += 2 * node.length;
   else if (!isTree(node)) into.resident += node.data.reduce((s, x) => s + 2 * x.length, 0);
   // A group not read yet holds nothing in memory; what it holds in its file is not known until read.
@@ -182,6 +197,8 @@ export interface SpillReport {
   bytes: number;
   /** Paths of the largest arrays moved, largest first (a few, for messages). */
   largest: string[];
+  /** Still above the target with nothing left to move (every array in memory is small). */
+  exhausted?: boolean;
 }
 
 /**
@@ -205,5 +222,6 @@ export function enforceBudget(
     report.bytes += candidate.bytes;
     if (report.largest.length < 3) report.largest.push(candidate.path);
   }
+  report.exhausted = resident > SPILL_TARGET * budget.budgetBytes;
   return report;
 }

@@ -63,6 +63,18 @@ export interface SourceBytes extends SpilledBytes {
   readonly byteLength: number;
 }
 
+// Moves of arrays between memory, the scratch store and source files, counted so that whoever keeps a
+// tally of where a session's arrays are (`core/memoryLedger.ts`) knows when to take it again.
+let arrayMoves = 0;
+/** Changes whenever any array moves in or out of memory (`spill`, `unspill`, or a call to `arraysMoved`). */
+export function arrayMoveCount(): number {
+  return arrayMoves;
+}
+/** For code that changes where arrays live by other means than `spill`/`unspill` (a lazily read group). */
+export function arraysMoved(): void {
+  arrayMoves++;
+}
+
 /**
  * A numeric array with a row-major shape. `shape = []` is a scalar (one element).
  *
@@ -155,6 +167,7 @@ export class NDArray<T extends NumericArray = NumericArray> {
     this.#dtype ??= dtypeOf(this.#data!);
     this.#spilled = put(this.#data!);
     this.#data = undefined;
+    arrayMoves++;
   }
 
   /** Brings a spilled or source-backed array into memory (and frees its place in the store). */
@@ -164,6 +177,7 @@ export class NDArray<T extends NumericArray = NumericArray> {
     this.#spilled.release();
     this.#spilled = undefined;
     this.#source = undefined;
+    arrayMoves++;
   }
 
   /** `into.byteLength` bytes from `byteOffset`, without reading a spilled or source-backed array whole. */

@@ -1,5 +1,6 @@
-import { isTree, mergeOneLevel, type NDArray, type Tree, type TreeNode } from "./ndarray.ts";
-import { enforceBudget, treeArrayBytes, unitArrayBytes, type ArrayBytes, type MemoryBudget } from "./memoryBudget.ts";
+import { isTree, mergeOneLevel, type Tree, type TreeNode } from "./ndarray.ts";
+import { enforceBudget, type ArrayBytes, type MemoryBudget } from "./memoryBudget.ts";
+import { MemoryLedger } from "./memoryLedger.ts";
 import { formatBytes } from "./formatBytes.ts";
 import type { Unit } from "./unit.ts";
 
@@ -24,7 +25,7 @@ export type { Unit, UnitAttrs } from "./unit.ts";
  * | `markSaved(path, at)`      | called by the store after a successful save: state SAVED    |                                        |
  * | `memoryEstimateBytes()`    | bytes of the arrays the session holds in memory             |                                        |
  * | `setMemoryBudget(b)`       | past `b.budgetBytes`, the largest arrays move to `b.store`  | warns once, naming what moved          |
- * | `arrayBytes()`             | bytes in memory and in the scratch store                    |                                        |
+ * | `arrayBytes()`             | bytes in memory, in the scratch store and left in source files (a running tally: `memoryLedger.ts`) |  |
  */
 
 export type SaveState = "DEFERRED" | "SAVED";
@@ -109,6 +110,9 @@ export class PipelineSession {
   private pendingPaths: string[] | undefined;
   /** A change inside a batch asked for a memory check; it runs once when the batch ends. */
   private memoryCheckPending = false;
+  private readonly ledger = new MemoryLedger();
+  /** The budget found nothing to move when the ledger's arrivals were this: skip its walk until they change. */
+  private nothingToMove: { arrivals: number; budget: MemoryBudget; budgetBytes: number } | undefined;
 
   constructor(datasetId: string, options: SessionOptions = {}) {
     this.datasetId = validateDatasetId(datasetId);
@@ -142,8 +146,7 @@ export class PipelineSession {
   /**
    * Runs `fn` as one change: listeners hear once, at the end, with every path it touched. A pipeline
    * step runs inside one batch, so immediate mode writes once per step, as the original did.
-   * The memory estimate walks the whole session, so a batch checks it once, at its end: a step that
-   * adds 1,000 units' features costs one walk, not one per feature.
+   * A batch checks the memory estimate once, at its end, after everything the step added.
    */
   batch<T>(fn: () => T): T {
     if (this.pendingPaths) return fn();
@@ -263,11 +266,9 @@ export class PipelineSession {
     return this.arrayBytes().resident;
   }
 
+  /** The same as `sessionArrayBytes` (a walk of everything), at the cost of what changed since the last call. */
   arrayBytes(): ArrayBytes {
-    const seen = new Set<NDArray>();
-    const bytes = treeArrayBytes(this.stimulus, treeArrayBytes(this.metadata, { resident: 0, spilled: 0 }, seen), seen);
-    for (const unit of this.units.values()) unitArrayBytes(unit, bytes, seen);
-    return bytes;
+    return this.ledger.bytes(this);
   }
 
   /** Gives the session a scratch store and a budget, and applies it at once. */
@@ -278,6 +279,7 @@ export class PipelineSession {
 
   private changed(paths: string[], checkMemory = true): void {
     this.hasUnsavedChanges = true;
+    this.ledger.changed(paths);
     if (this.pendingPaths) {
       if (checkMemory) this.memoryCheckPending = true;
       this.pendingPaths.push(...paths);
@@ -294,9 +296,17 @@ export class PipelineSession {
   private checkMemory(): void {
     let bytes = this.arrayBytes();
     if (this.memoryBudget) {
+      const budget = this.memoryBudget;
+      const stuck = this.nothingToMove;
       let moved;
       try {
-        moved = enforceBudget({ metadata: this.metadata, stimulus: this.stimulus, units: this.units.values() }, bytes.resident, this.memoryBudget);
+        // Over the budget with only small arrays in memory, every change would walk the session for
+        // candidates and find none: skip until something big enough came in.
+        if (stuck?.arrivals === this.ledger.arrivals && stuck.budget === budget && stuck.budgetBytes === budget.budgetBytes) moved = { arrays: 0, bytes: 0, largest: [] };
+        else {
+          moved = enforceBudget({ metadata: this.metadata, stimulus: this.stimulus, units: this.units.values() }, bytes.resident, budget);
+          this.nothingToMove = moved.exhausted && moved.arrays === 0 ? { arrivals: this.ledger.arrivals, budget, budgetBytes: budget.budgetBytes } : undefined;
+        }
       } catch (error) {
         // A full or lost scratch file must not fail the change that triggered it (a step's commit is
         // applied by then): what did not move stays in memory, and the session says so once.

@@ -117,8 +117,9 @@ export async function createScratchFile(rt: H5Runtime, name: string, expectedByt
     const path = mount.paths.get(name)!;
     let open = true;
     const close = () => {
-      if (open) mount.close();
-      open = false;
+      if (!open) return;
+      open = false; // once: a close that failed (held-back writes, io/opfsFs.ts) has still unmounted
+      mount.close();
     };
     return {
       path,

@@ -54,7 +54,8 @@ async function phase(page: Page, name: string): Promise<void> {
 }
 
 test("opening, running every step on and saving 1,000 units leaves no main-thread task over 100 ms", async ({ page }) => {
-  test.setTimeout(300_000);
+  // Minutes on a loaded 2-core machine (the pair's checkpoints write 150,000 datasets): time to finish and print the long tasks.
+  test.setTimeout(900_000);
   await page.addInitScript(() => {
     // Headless Chromium cannot show the save picker: take the download path.
     delete (Window.prototype as { showSaveFilePicker?: unknown }).showSaveFilePicker;
@@ -88,7 +89,7 @@ test("opening, running every step on and saving 1,000 units leaves no main-threa
   await runAll.click();
   // The button is off while the run (with a checkpoint after each step) goes on.
   await expect(runAll).toBeDisabled();
-  await expect(runAll).toBeEnabled({ timeout: 200_000 });
+  await expect(runAll).toBeEnabled({ timeout: 600_000 });
   const step = (name: string) => pipeline.getByRole("listitem").filter({ has: page.getByText(name, { exact: true }) });
   for (const name of ["add_section_time", "section_spike_times", "extract_features"]) await expect(step(name)).toContainText("done");
   const runMs = Date.now() - t;

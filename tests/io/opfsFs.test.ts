@@ -7,6 +7,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { Prng } from "../../src/core/prng.ts";
 import type { H5Runtime } from "../../src/io/h5.ts";
 import { browserRuntime } from "../../src/io/h5browser.ts";
+import { setFileAccessListener } from "../../src/io/fixedFileFs.ts";
 import { mountOpfsFiles } from "../../src/io/opfsFs.ts";
 import { loadSession, writeSessionTo } from "../../src/io/sessionStore.ts";
 import { fakeClock, randomSession } from "../fixtures/randomSession.ts";
@@ -17,6 +18,10 @@ class FakeHandle {
   bytes = new Uint8Array(0);
   size = 0;
   reads = 0;
+  writes = 0;
+  closed = false;
+  /** When set, writes fail (a full store) from then on. */
+  failWrites = false;
   getSize() {
     return this.size;
   }
@@ -27,6 +32,8 @@ class FakeHandle {
     return n;
   }
   write(from: Uint8Array, { at }: { at: number }) {
+    this.writes++;
+    if (this.failWrites) throw new DOMException("the store is full", "QuotaExceededError");
     this.ensure(at + from.length);
     this.bytes.set(from, at);
     this.size = Math.max(this.size, at + from.length);
@@ -38,7 +45,9 @@ class FakeHandle {
     this.size = size;
   }
   flush() {}
-  close() {}
+  close() {
+    this.closed = true;
+  }
   private ensure(n: number) {
     if (n <= this.bytes.length) return;
     const grown = new Uint8Array(Math.max(n, 2 * this.bytes.length));
@@ -67,20 +76,39 @@ interface Fs {
   ftruncate(fd: number, length: number): void;
 }
 
+/** Counts the writes HDF5 makes through the fixed-file file systems until the returned stop. */
+function countWrites(count: () => void): () => void {
+  const previous = setFileAccessListener((file, access, prefix) => {
+    if (access === "write") count();
+    previous?.(file, access, prefix);
+  });
+  return () => void setFileAccessListener(previous);
+}
+
 let rt: H5Runtime;
 beforeAll(async () => {
   rt = await browserRuntime();
 });
 
 describe("opfsFs", () => {
-  it("holds a session file HDF5 writes and reads back through it, with far fewer handle reads than HDF5 makes", async () => {
+  it("holds a session file HDF5 writes and reads back through it, with far fewer handle reads and writes than HDF5 makes", async () => {
     const handles = new Map<string, FakeHandle>();
     const dir = fakeDir(handles);
     const session = randomSession({ units: 60, maxSpikes: 2000, seed: 9, now: fakeClock() });
     const written = await mountOpfsFiles(rt, dir, ["s.h5"], { create: true });
-    writeSessionTo(rt, session, written.paths.get("s.h5")!);
+    let hdf5Writes = 0;
+    const stop = countWrites(() => hdf5Writes++);
+    try {
+      writeSessionTo(rt, session, written.paths.get("s.h5")!);
+    } finally {
+      stop();
+    }
     written.close();
     expect(handles.get("s.h5")!.size).toBeGreaterThan(100_000);
+    // Every unit is a dozen small datasets: HDF5 writes them piece by piece, the handle gets the
+    // dirty pages a run at a time.
+    expect(hdf5Writes).toBeGreaterThan(500);
+    expect(handles.get("s.h5")!.writes).toBeLessThan(hdf5Writes / 10);
 
     const handle = handles.get("s.h5")!;
     handle.reads = 0;
@@ -126,5 +154,20 @@ describe("opfsFs", () => {
     }
     fs.close(stream);
     mount.close();
+  });
+
+  it("fails the close, not silently, when held-back writes cannot reach a full store, and still releases the handle", async () => {
+    const handles = new Map<string, FakeHandle>();
+    const mount = await mountOpfsFiles(rt, fakeDir(handles), ["f.bin"], { create: true });
+    const fs = rt.fs as unknown as Fs;
+    const stream = fs.open(mount.paths.get("f.bin")!, "r+");
+    fs.write(stream, new Uint8Array(500).fill(7), 0, 500, 0);
+    // Held back, yet the file system already counts the bytes.
+    expect(handles.get("f.bin")!.writes).toBe(0);
+    expect((rt.fs as unknown as { stat(path: string): { size: number } }).stat(mount.paths.get("f.bin")!).size).toBe(500);
+    fs.close(stream);
+    handles.get("f.bin")!.failWrites = true;
+    expect(() => mount.close()).toThrow(/store is full/);
+    expect(handles.get("f.bin")!.closed).toBe(true);
   });
 });

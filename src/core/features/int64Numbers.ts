@@ -14,6 +14,28 @@ export function int64ToFloat64(data: BigInt64Array | BigUint64Array): Float64Arr
   return out;
 }
 
+/**
+ * Integers held as float64 (mapped through `map` first, if given) → int64 without a BigInt per
+ * element: each value's two 32-bit halves are written, little-endian, as `int64ToFloat64` reads them.
+ * Exact for safe integers (|v| < 2^53); anything else (NaN, a fraction) goes through `BigInt`, which
+ * refuses it as it always did.
+ */
+export function integersToInt64(values: ArrayLike<number>, map?: (value: number) => number): BigInt64Array {
+  const n = values.length;
+  const out = new BigInt64Array(n);
+  const lo = new Uint32Array(out.buffer);
+  const hi = new Int32Array(out.buffer);
+  for (let i = 0; i < n; i++) {
+    const v = map ? map(values[i]) : values[i];
+    if (Number.isSafeInteger(v)) {
+      const high = Math.floor(v / 4294967296);
+      lo[2 * i] = v - high * 4294967296;
+      hi[2 * i + 1] = high;
+    } else out[i] = BigInt(v);
+  }
+  return out;
+}
+
 /** Any stored numeric array as float64 (int64 through `int64ToFloat64`). */
 export function asFloat64(data: ArrayLike<number> | BigInt64Array | BigUint64Array): Float64Array {
   if (data instanceof BigInt64Array || data instanceof BigUint64Array) return int64ToFloat64(data);

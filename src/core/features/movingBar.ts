@@ -37,6 +37,7 @@ import { FrameClock, lowerBound } from "../frameClock.ts";
 import { NDArray, f64, i64, type Tree } from "../ndarray.ts";
 import { Prng } from "../prng.ts";
 import type { FeatureContext, FeatureExtractor } from "./featureExtractor.ts";
+import { integersToInt64 } from "./int64Numbers.ts";
 import { FeatureNotApplicable } from "./notApplicable.ts";
 import { DIRECTION_SECTION } from "./resultPlaces.ts";
 import { checkMovies, countIn, movieKey, movieTrials, requireRate, unitMovies, type MovieTrials } from "./sectionedTrials.ts";
@@ -246,12 +247,21 @@ export function makeMovingBar(params: Partial<MovingBarParams> = {}): FeatureExt
   };
 }
 
+/** The frame clock of one run's frame times: built once, not for every unit and movie. */
+const clocks = new WeakMap<Float64Array, FrameClock>();
+
+function clockOf(frameTimestamps: Float64Array): FrameClock {
+  let clock = clocks.get(frameTimestamps);
+  if (!clock) clocks.set(frameTimestamps, (clock = new FrameClock(frameTimestamps)));
+  return clock;
+}
+
 /** Movie-relative display frames of sample indices (as `compute_sta` aligns), or undefined without frames. */
 export function movieFrames(ctx: FeatureContext, movie: string): ((sample: number) => number) | undefined {
   const rows = ctx.stimulus.section_time;
   const st = rows && typeof rows === "object" && !(rows instanceof NDArray) ? (rows as Tree)[movie] : undefined;
   if (!ctx.frameTimestamps?.length || !(st instanceof NDArray) || !st.data.length) return undefined;
-  const clock = new FrameClock(ctx.frameTimestamps);
+  const clock = clockOf(ctx.frameTimestamps);
   const start = clock.floorFrame(Number(st.data[0])) + (ctx.sectionPreMarginFrames ?? 60);
   return (sample) => clock.floorFrame(sample) - start;
 }
@@ -271,23 +281,26 @@ export function directionSection(trials: MovieTrials, sweeps: readonly Sweep[], 
   };
   directionsDeg.forEach((deg, d) => {
     const mine = sweeps.filter((s) => s.direction === d);
-    const bounds = new BigInt64Array(mine.length * 2);
-    const spikeTrees: Tree = {};
+    // Sample indices as numbers first (made int64 without a BigInt each), so the frames are mapped from them.
+    const bounds = new Float64Array(mine.length * 2);
+    const repeats: Float64Array[] = [];
     mine.forEach((s, r) => {
       const t0 = trials.startSamples[s.trial];
-      bounds[2 * r] = BigInt(Math.round(t0 + s.start * rate));
-      bounds[2 * r + 1] = BigInt(Math.round(t0 + s.end * rate));
+      bounds[2 * r] = Math.round(t0 + s.start * rate);
+      bounds[2 * r + 1] = Math.round(t0 + s.end * rate);
       const sp = trials.spikes[s.trial];
       const i0 = lowerBound(sp, s.start);
       const i1 = lowerBound(sp, s.end);
       // Back to the stored sample indices (exact: t·rate recovers an integer to far below 0.5).
-      spikeTrees[String(r)] = new NDArray(BigInt64Array.from(sp.subarray(i0, i1), (t) => BigInt(Math.round(t0 + t * rate))));
+      const samples = new Float64Array(i1 - i0);
+      for (let i = i0; i < i1; i++) samples[i - i0] = Math.round(t0 + sp[i] * rate);
+      repeats.push(samples);
     });
-    const group: Tree = { section_bounds_samples: new NDArray(bounds, [mine.length, 2]), trials_samples: spikeTrees };
+    const spikeTrees: Tree = Object.fromEntries(repeats.map((samples, r) => [String(r), new NDArray(integersToInt64(samples))]));
+    const group: Tree = { section_bounds_samples: new NDArray(integersToInt64(bounds), [mine.length, 2]), trials_samples: spikeTrees };
     if (toFrame) {
-      const frames = (x: BigInt64Array) => BigInt64Array.from(x, (v) => BigInt(toFrame(Number(v))));
-      group.section_bounds = new NDArray(frames(bounds), [mine.length, 2]);
-      group.trials = Object.fromEntries(Object.entries(spikeTrees).map(([r, a]) => [r, new NDArray(frames((a as NDArray).data as BigInt64Array))]));
+      group.section_bounds = new NDArray(integersToInt64(bounds, toFrame), [mine.length, 2]);
+      group.trials = Object.fromEntries(repeats.map((samples, r) => [String(r), new NDArray(integersToInt64(samples, toFrame))]));
     }
     out[String(deg)] = group;
   });

@@ -92,9 +92,7 @@ export function movieTrials(unit: Unit, movie: string, rate: number): MovieTrial
 export function withNeighbours(unit: Unit, trials: MovieTrials, rate: number, leadS: number, lagS: number): Float64Array[] | undefined {
   const all = unit.spikeTimes;
   if (!all.length) return trials.spikes.some((s) => s.length) ? undefined : trials.spikes;
-  let sorted = true;
-  for (let i = 1; i < all.length && sorted; i++) sorted = all[i] >= all[i - 1];
-  const train = sorted ? all : BigUint64Array.from(all).sort();
+  const train = sortedTrain(all);
   const lead = Math.round(leadS * rate);
   const lag = Math.round(lagS * rate);
   return trials.spikes.map((spikes, t) => {
@@ -113,6 +111,23 @@ export function withNeighbours(unit: Unit, trials: MovieTrials, rate: number, le
     for (let i = a0; i < a1; i++) out[k++] = (Number(train[i]) - start) / rate;
     return out;
   });
+}
+
+/**
+ * A spike train in time order (the train itself when it is, as stored trains are). Known per train:
+ * several features ask for every unit and movie, and checking a train is a BigInt read per spike.
+ */
+const sortedTrains = new WeakMap<BigUint64Array, BigUint64Array>();
+
+function sortedTrain(all: BigUint64Array): BigUint64Array {
+  let train = sortedTrains.get(all);
+  if (!train) {
+    let sorted = true;
+    for (let i = 1; i < all.length && sorted; i++) sorted = all[i] >= all[i - 1];
+    train = sorted ? all : BigUint64Array.from(all).sort();
+    sortedTrains.set(all, train);
+  }
+  return train;
 }
 
 function lowerBoundBig(sorted: BigUint64Array, x: number): number {

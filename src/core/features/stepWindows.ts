@@ -16,6 +16,7 @@
  *
  * Rates pool counts and time over all steps of a kind (so a cut-short window weighs less).
  */
+import { lowerBound } from "../frameClock.ts";
 import { countIn } from "./sectionedTrials.ts";
 
 export interface StepEvent {
@@ -103,11 +104,18 @@ export function stepResponses(
           a.d[k] += hi - lo;
         }
       });
+      // Bin edges only grow, so each edge's place among the sorted spikes is found by stepping on from
+      // the last one (the same counts as a search per edge, without 2 × 400 searches per step).
+      let first = lowerBound(s, e);
+      let end = first;
       for (let b = 0; b < nBins; b++) {
         const lo = e + b * w.psth_bin_s;
         const hi = lo + w.psth_bin_s;
         if (hi > limit + 1e-12) break;
-        a.bins[b] += countIn(s, lo, hi);
+        while (first < s.length && s[first] < lo) first++;
+        if (end < first) end = first;
+        while (end < s.length && s[end] < hi) end++;
+        a.bins[b] += end - first;
         a.cover[b] += w.psth_bin_s;
       }
     }

@@ -61,3 +61,14 @@ describe("int64ToFloat64", () => {
     expect(Array.from(int64ToFloat64(sub))).toEqual([6, 2 ** 40]);
   });
 });
+
+describe("integersToInt64", () => {
+  it("writes integers as int64 exactly, negatives and values above 2^32 included, and refuses what BigInt refuses", async () => {
+    const { integersToInt64 } = await import("../../../src/core/features/int64Numbers.ts");
+    const values = [0, -0, 1, -1, 2 ** 32, 2 ** 32 - 1, -(2 ** 32), 2 ** 32 + 7, -(2 ** 33) - 5, 2 ** 53 - 1, -(2 ** 53) + 1, 123456789012];
+    expect(Array.from(integersToInt64(values))).toEqual(values.map((v) => BigInt(v)));
+    expect(Array.from(integersToInt64(Float64Array.of(3, 10), (v) => v * 2 ** 40 - 1))).toEqual([3n * 2n ** 40n - 1n, 10n * 2n ** 40n - 1n]);
+    expect(() => integersToInt64([1, Number.NaN])).toThrow(RangeError);
+    expect(() => integersToInt64([0.5])).toThrow(RangeError);
+  });
+});

@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { firingRatePerFrame, frif } from "../../../src/core/features/frif.ts";
 import { NDArray, f64 } from "../../../src/core/ndarray.ts";
 import { makeUnit, nums } from "../fixtures/exampleSession.ts";
+import { seededRandom } from "../../fixtures/randomSession.ts";
 
 describe("frif", () => {
   it("counts spikes in [t_i, t_i+1) per interval, in samples, and divides by its length", () => {
@@ -12,6 +13,22 @@ describe("frif", () => {
     expect(Array.from(rates)).toEqual([30, 10, 0, 10]);
     expect(rates).toBeInstanceOf(Float32Array);
     expect(Array.from(starts)).toEqual([0, 0.1, 0.2, 0.2]);
+  });
+
+  it("gives each interval the spikes in it, whatever the spacing of frames and spikes (random cases against the definition)", () => {
+    const rand = seededRandom(7);
+    for (let round = 0; round < 200; round++) {
+      // Frames with repeats (zero-length intervals); now and then one out of order (a damaged clock).
+      const frames = new Float64Array(1 + Math.floor(rand() * 60));
+      for (let i = 1; i < frames.length; i++) frames[i] = frames[i - 1] + Math.floor(rand() * 4) * 10 - (rand() < 0.02 ? 50 : 0);
+      const spikes = Float64Array.from({ length: Math.floor(rand() * 80) }, () => Math.floor(rand() * (frames.at(-1)! + 40)) - 20);
+      const { rates } = firingRatePerFrame(spikes, frames, 1000);
+      const expected = Array.from({ length: frames.length - 1 }, (_, i) => {
+        const seconds = (frames[i + 1] - frames[i]) / 1000;
+        return seconds > 0 ? Math.fround(spikes.filter((s) => s >= frames[i] && s < frames[i + 1]).length / seconds) : 0;
+      });
+      expect(Array.from(rates), `round ${round}`).toEqual(expected);
+    }
   });
 
   it("reads sample-index spike times (the original compared them with µs frame times)", () => {

@@ -3,6 +3,8 @@ import { FeatureNotApplicable } from "../../../src/core/features/notApplicable.t
 import { makeStepResponse, stepResponse } from "../../../src/core/features/stepResponse.ts";
 import { NDArray, type Tree } from "../../../src/core/ndarray.ts";
 import { Prng } from "../../../src/core/prng.ts";
+import { countIn } from "../../../src/core/features/sectionedTrials.ts";
+import { stepResponses } from "../../../src/core/features/stepWindows.ts";
 import { contextFor, poisson, sectionedMovie, unitWith, type MovieLayout } from "../../../tools/syntheticTrials.ts";
 import { LAB_STEP_TIMING, STEP_MOVIE, randomCell, randomTimings, syntheticRecording } from "../../fixtures/syntheticCells.ts";
 
@@ -140,5 +142,45 @@ describe("step_response at the trial's first and last edge", () => {
     expect(v("off_sustained_hz")).toBeLessThan(6); // [0.5, 2.2) s after the step: wholly past the trial end, up to the next ON
     expect(v("on_off_index")).toBeLessThan(-0.9);
     expect(d.reason).not.toMatch(/off_/);
+  });
+});
+
+describe("step windows' PSTH", () => {
+  it("counts each bin's spikes as a search per bin edge would (random trials, steps and spikes on bin edges)", () => {
+    const rng = new Prng(11);
+    const w = { transient_s: 0.5, sustained_s: 4, baseline_s: 2, settle_s: 0.5, psth_bin_s: 0.01 };
+    for (let round = 0; round < 30; round++) {
+      const trials = 1 + rng.int(0, 4);
+      const events = Array.from({ length: trials }, () =>
+        Array.from({ length: 1 + rng.int(0, 4) }, (_, i) => ({ time: i * 2 + rng.int(0, 100) * 0.01, label: rng.int(0, 2) ? "on" : "off" })),
+      );
+      // Spikes on bin edges (multiples of 10 ms from a step) as often as between them.
+      const spikes = events.map((list) => Float64Array.from({ length: rng.int(0, 400) }, () => (rng.int(0, 2) ? list[rng.int(0, list.length)].time + rng.int(0, 400) * 0.01 : rng.int(0, 1e6) * 1e-5)).sort());
+      const durations = events.map(() => 6 + rng.int(0, 300) * 0.01);
+      const stats = stepResponses(spikes, durations, events, w);
+      for (const label of ["on", "off"]) {
+        const bins = new Float64Array(400);
+        const cover = new Float64Array(400);
+        events.forEach((list, t) => {
+          const sorted = [...list].sort((a, b) => a.time - b.time);
+          sorted.forEach((e, i) => {
+            if (e.label !== label) return;
+            const limit = Math.min(i + 1 < sorted.length ? sorted[i + 1].time : Infinity, durations[t]);
+            if (!(limit > e.time)) return;
+            for (let b = 0; b < 400; b++) {
+              const lo = e.time + b * 0.01;
+              const hi = lo + 0.01;
+              if (hi > limit + 1e-12) break;
+              bins[b] += countIn(spikes[t], lo, hi);
+              cover[b] += 0.01;
+            }
+          });
+        });
+        const expected = Array.from(bins, (n, b) => (cover[b] > 0 ? n / cover[b] : Number.NaN));
+        const got = stats.get(label);
+        if (got) expect(Array.from(got.psth), `round ${round} ${label}`).toEqual(expected);
+        else expect(cover.every((c) => c === 0)).toBe(true);
+      }
+    }
   });
 });
