@@ -7,7 +7,7 @@
  * the memory estimate, the spill candidates, the source bookkeeping and re-pointing — ask
  * `deferredAt` first and skip or re-point the group instead.
  */
-import type { SourceFile, Tree, TreeNode } from "./ndarray.ts";
+import { arraysMoved, type SourceFile, type Tree, type TreeNode } from "./ndarray.ts";
 
 export class DeferredGroup {
   #source: SourceFile;
@@ -55,6 +55,7 @@ export function deferGroup(tree: Tree, key: string, group: DeferredGroup): void 
 
 function settle(tree: Tree, key: string, value: TreeNode): void {
   deferredByTree.get(tree)?.delete(key);
+  arraysMoved(); // the group's arrays are in the session now: a tally of its memory must look again
   Object.defineProperty(tree, key, { configurable: true, enumerable: true, writable: true, value });
 }
 

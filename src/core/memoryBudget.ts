@@ -3,7 +3,7 @@
  * a scratch store (`spillStore.ts`) and are read back when something needs them. The session stays
  * what it was — DEFERRED, unsaved — since the scratch store is not the user's file.
  */
-import { NDArray, isTree, type TreeNode } from "./ndarray.ts";
+import { NDArray, arraysMoved, isTree, type TreeNode } from "./ndarray.ts";
 import { forEachMember } from "./deferredGroup.ts";
 import type { SpillStore } from "./spillStore.ts";
 import type { Unit } from "./unit.ts";
@@ -96,6 +96,7 @@ export function holdUnitArray(unit: Unit, field: HeldField, array: NDArray, rele
   let fields = held.get(unit);
   if (!fields) held.set(unit, (fields = new Map()));
   fields.set(field, array);
+  arraysMoved();
   Object.defineProperty(unit, field, {
     configurable: true,
     enumerable: true,
@@ -104,6 +105,7 @@ export function holdUnitArray(unit: Unit, field: HeldField, array: NDArray, rele
     set: (value: Unit[HeldField]) => {
       fields.delete(field);
       release();
+      arraysMoved();
       Object.defineProperty(unit, field, { configurable: true, enumerable: true, writable: true, value });
     },
   });
