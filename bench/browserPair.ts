@@ -2,13 +2,13 @@
  * The Chromium half of bench/pairBench.ts: the built app in Debian Chromium (persistent profile, so
  * browser storage is on disk), driven as a user would: drop the pair, wait for the units table, give
  * the stimulus files (and any step parameters, in each step's Parameters), Run all steps, Save
- * (download). Samples the PSS of every browser process (the tree under this Node process) twice a
+ * (download), then Save again to a picked file (File System Access). Samples the PSS of every browser process (the tree under this Node process) twice a
  * second, and records the page's long tasks per phase.
  *
  * During the run it also records when the progress line names each step (the step and its
- * checkpoint: the page shows no finer split) and looks once a second at the files in browser
- * storage's `checkpoints/` folder, so each checkpoint write's size is what it left there (a full
- * copy, or a delta file `<name>.h5.d<n>` beside it).
+ * checkpoint: the page shows no finer split) and lists browser storage's `checkpoints/` folder at
+ * each step change, so each checkpoint write's size is what it left there (a full copy, or a delta
+ * file `<name>.h5.d<n>` beside it).
  */
 import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync, statSync } from "node:fs";
@@ -60,12 +60,16 @@ export interface CheckpointWrite {
 export interface BrowserPairResult {
   openMs: number;
   runMs: number;
+  /** Save (download). */
   saveMs: number;
   fileBytes: number;
+  /** Save to a picked file (File System Access), after the download. */
+  saveFsaMs?: number;
+  fsaFileBytes?: number;
   peakPssBytes: number;
   steps: BrowserStep[];
   checkpointWrites: CheckpointWrite[];
-  phases: { open: PhaseFigures; run: PhaseFigures; save: PhaseFigures };
+  phases: { open: PhaseFigures; run: PhaseFigures; save: PhaseFigures; saveFsa?: PhaseFigures };
 }
 
 const loadNow = () => loadavg().map((x) => Math.round(x * 100) / 100);
@@ -134,40 +138,44 @@ export async function runPairInBrowser(root: string, inputs: PairInputs): Promis
       const steps: BrowserStep[] = [];
       const checkpointWrites: CheckpointWrite[] = [];
       const run = await timed("run", async () => {
-        let files = sizesNow(new Map(), (await checkpointFiles(page)).files);
         await watchProgress(page);
-        let watching = true;
-        const watch = (async () => {
-          while (watching) {
-            const seen = await checkpointFiles(page).catch(() => undefined);
-            if (seen) {
-              checkpointWrites.push(...grownFiles(files, seen.files, seen.step));
-              files = sizesNow(files, seen.files);
-            }
-            await new Promise((r) => setTimeout(r, 1000));
-          }
-        })();
-        try {
-          await pipeline.getByRole("button", { name: "Run all steps" }).click();
-          await step("extract_features").getByText("done", { exact: true }).waitFor({ timeout: PHASE_TIMEOUT_MS });
-          // The last checkpoint follows the last step: wait until the page is idle again.
-          await page.getByRole("group", { name: "Pipeline progress" }).waitFor({ state: "detached", timeout: PHASE_TIMEOUT_MS });
-        } finally {
-          watching = false;
-          await watch;
-        }
-        const last = await checkpointFiles(page);
-        checkpointWrites.push(...grownFiles(files, last.files, last.step));
-        steps.push(...(await stepTimes(page)));
+        await pipeline.getByRole("button", { name: "Run all steps" }).click();
+        await step("extract_features").getByText("done", { exact: true }).waitFor({ timeout: PHASE_TIMEOUT_MS });
+        // The last checkpoint follows the last step: wait until the page is idle again.
+        await page.getByRole("group", { name: "Pipeline progress" }).waitFor({ state: "detached", timeout: PHASE_TIMEOUT_MS });
       });
+      const progress = await progressRecord(page);
+      steps.push(...progress.steps);
+      checkpointWrites.push(...progress.checkpointWrites);
+
       const session = page.getByRole("region", { name: `Session ${inputs.datasetId}` });
       let fileBytes = 0;
       const save = await timed("save", async () => {
         const download = page.waitForEvent("download", { timeout: PHASE_TIMEOUT_MS });
         await session.getByRole("button", { name: "Save", exact: true }).click();
         // Playwright's own copy of the download, complete when path() resolves (no second copy of gigabytes).
-        fileBytes = statSync(await (await download).path()).size;
+        const done = await download;
+        fileBytes = statSync(await done.path()).size;
+        await done.delete();
       });
+      // The File System Access path: the page's picker answers with a file in browser storage, as the
+      // end-to-end tests do (headless Chromium has no native picker); the write is the same
+      // createWritable() a file on the user's disk gets.
+      const fsaName = `${inputs.datasetId}.picked.h5`;
+      await page.evaluate((name) => {
+        (window as unknown as { showSaveFilePicker: () => Promise<FileSystemFileHandle> }).showSaveFilePicker = async () =>
+          (await navigator.storage.getDirectory()).getFileHandle(name, { create: true });
+      }, fsaName);
+      const saveFsa = await timed("save-fsa", async () => {
+        await session.getByRole("button", { name: "Save", exact: true }).click();
+        await page.getByRole("status").filter({ hasText: `Saved ${fsaName}.` }).waitFor({ timeout: PHASE_TIMEOUT_MS });
+      });
+      const fsaFileBytes = await page.evaluate(async (name) => {
+        const root = await navigator.storage.getDirectory();
+        const bytes = (await (await root.getFileHandle(name)).getFile()).size;
+        await root.removeEntry(name);
+        return bytes;
+      }, fsaName);
       const tasks = await longTasks(page);
       const figures = (name: string, p: { ms: number; peak: number; loadAverage: PhaseFigures["loadAverage"] }): PhaseFigures => {
         const mine = tasks.filter((x) => x.phase === name);
@@ -178,10 +186,12 @@ export async function runPairInBrowser(root: string, inputs: PairInputs): Promis
         runMs: run.ms,
         saveMs: save.ms,
         fileBytes,
-        peakPssBytes: Math.max(open.peak, run.peak, save.peak),
+        saveFsaMs: saveFsa.ms,
+        fsaFileBytes,
+        peakPssBytes: Math.max(open.peak, run.peak, save.peak, saveFsa.peak),
         steps,
         checkpointWrites,
-        phases: { open: figures("open", open), run: figures("run", run), save: figures("save", save) },
+        phases: { open: figures("open", open), run: figures("run", run), save: figures("save", save), saveFsa: figures("save-fsa", saveFsa) },
       };
     } finally {
       await context.close();
@@ -193,66 +203,86 @@ export async function runPairInBrowser(root: string, inputs: PairInputs): Promis
   }
 }
 
-function sizesNow(before: Map<string, number>, now: { name: string; bytes: number }[]): Map<string, number> {
-  return new Map(now.map((f) => [f.name, f.bytes >= 0 ? f.bytes : before.get(f.name) ?? 0]));
-}
-
-/** Files that appeared or grew in `checkpoints/` since the last look. */
-function grownFiles(before: Map<string, number>, now: { name: string; bytes: number }[], afterStep: string): CheckpointWrite[] {
-  return now
-    .filter((f) => f.bytes > 0 && f.bytes !== (before.get(f.name) ?? 0))
-    .map((f) => ({ afterStep, file: f.name, kind: /\.d\d+$/.test(f.name) ? "delta" : "full", bytes: f.bytes - (/\.d\d+$/.test(f.name) ? before.get(f.name) ?? 0 : 0) }));
-}
-
 /**
- * Records in the page when the pipeline's progress line names a new step ("step: message"): the
- * step badges only turn "done" when the whole run returns, so the progress line is what shows each
- * step's start.
+ * Records in the page when the pipeline's progress line names a new step ("step: message"), and
+ * lists browser storage's `checkpoints/` folder then: the step badges only turn "done" when the whole
+ * run returns, and the checkpoint after a step is written before the next step starts, so each
+ * listing holds what the previous step's checkpoint wrote.
  */
 function watchProgress(page: Page): Promise<void> {
-  return page.evaluate(() => {
-    const w = window as unknown as { __steps: { step: string; t: number }[]; __stepsFrom: number };
+  return page.evaluate(async () => {
+    const w = window as unknown as BenchProgress;
+    // A property, not a named const: tsx's keepNames would wrap a named function in a helper the page lacks.
+    w.__list = async () => {
+      const files: { name: string; bytes: number }[] = [];
+      try {
+        const dir = await (await navigator.storage.getDirectory()).getDirectoryHandle("checkpoints");
+        for await (const [name, handle] of (dir as unknown as { entries(): AsyncIterable<[string, FileSystemHandle]> }).entries()) {
+          // Swap files of writes under way are left out.
+          if (handle.kind !== "file" || name.endsWith(".crswap")) continue;
+          const bytes = await (handle as FileSystemFileHandle).getFile().then((f) => f.size, () => -1);
+          files.push({ name, bytes });
+        }
+      } catch {
+        // no checkpoint yet
+      }
+      return files;
+    };
     w.__steps = [];
     w.__stepsFrom = performance.now();
+    w.__listings = [{ afterStep: "(before the run)", files: await w.__list() }];
     new MutationObserver(() => {
       const text = document.querySelector('[aria-label="Pipeline progress"] span[aria-live]')?.textContent?.trim();
       const step = text?.startsWith("Starting") ? undefined : text?.split(":")[0];
-      if (step && w.__steps.at(-1)?.step !== step) w.__steps.push({ step, t: performance.now() });
+      const previous = w.__steps.at(-1)?.step;
+      if (!step || previous === step) return;
+      w.__steps.push({ step, t: performance.now() });
+      if (previous) w.__listings.push({ afterStep: previous, files: w.__list() });
     }).observe(document.body, { subtree: true, childList: true, characterData: true });
   });
 }
 
-/** Each step's time from the progress line: from its first mention to the next step's (the last one: to now, its checkpoint included). */
-async function stepTimes(page: Page): Promise<BrowserStep[]> {
-  const { seen, from, now } = await page.evaluate(() => {
-    const w = window as unknown as { __steps: { step: string; t: number }[]; __stepsFrom: number };
-    return { seen: w.__steps, from: w.__stepsFrom, now: performance.now() };
+interface BenchProgress {
+  __steps: { step: string; t: number }[];
+  __stepsFrom: number;
+  __list: () => Promise<{ name: string; bytes: number }[]>;
+  __listings: { afterStep: string; files: { name: string; bytes: number }[] | Promise<{ name: string; bytes: number }[]> }[];
+}
+
+/**
+ * Each step's time from the progress line (from its first mention to the next step's; the last one
+ * to now, its checkpoint included), and each checkpoint write: a file of `checkpoints/` that appeared
+ * or grew since the previous listing (a full copy, or a delta file `<name>.h5.d<n>`).
+ */
+async function progressRecord(page: Page): Promise<{ steps: BrowserStep[]; checkpointWrites: CheckpointWrite[] }> {
+  const { seen, from, now, listings } = await page.evaluate(async () => {
+    const w = window as unknown as BenchProgress;
+    const last = w.__steps.at(-1)?.step;
+    if (last) w.__listings.push({ afterStep: last, files: w.__list() });
+    const listings = await Promise.all(w.__listings.map(async (l) => ({ afterStep: l.afterStep, files: await l.files })));
+    return { seen: w.__steps, from: w.__stepsFrom, now: performance.now(), listings };
   });
-  return seen.map((x, i) => {
+  const steps = seen.map((x, i) => {
     const end = seen[i + 1]?.t ?? now;
     return { name: x.step, atMs: end - from, ms: end - x.t };
   });
+  const checkpointWrites: CheckpointWrite[] = [];
+  let sizes = new Map<string, number>();
+  for (const [i, listing] of listings.entries()) {
+    if (i > 0) checkpointWrites.push(...grownFiles(sizes, listing.files, listing.afterStep));
+    sizes = new Map(listing.files.map((f) => [f.name, f.bytes >= 0 ? f.bytes : sizes.get(f.name) ?? 0]));
+  }
+  return { steps, checkpointWrites };
 }
 
-/** The files in browser storage's checkpoints folder with their sizes (the swap files of writes under way left out), and the step the progress line names. */
-function checkpointFiles(page: Page): Promise<{ step: string; files: { name: string; bytes: number }[] }> {
-  return page.evaluate(async () => {
-    const w = window as unknown as { __steps?: { step: string }[] };
-    const step = w.__steps?.at(-1)?.step ?? "(before the run)";
-    const files: { name: string; bytes: number }[] = [];
-    try {
-      const dir = await (await navigator.storage.getDirectory()).getDirectoryHandle("checkpoints");
-      for await (const [name, handle] of (dir as unknown as { entries(): AsyncIterable<[string, FileSystemHandle]> }).entries()) {
-        if (handle.kind !== "file" || name.endsWith(".crswap")) continue;
-        // A file being written may refuse to be read: -1, and its last size is kept.
-        const bytes = await (handle as FileSystemFileHandle).getFile().then((f) => f.size, () => -1);
-        files.push({ name, bytes });
-      }
-    } catch {
-      // no checkpoint yet
-    }
-    return { step, files };
-  });
+/** Files that appeared or grew since the last listing (-1: unreadable while written, skipped). */
+function grownFiles(before: Map<string, number>, now: { name: string; bytes: number }[], afterStep: string): CheckpointWrite[] {
+  return now
+    .filter((f) => f.bytes > 0 && f.bytes !== (before.get(f.name) ?? 0))
+    .map((f) => {
+      const delta = /\.d\d+$/.test(f.name);
+      return { afterStep, file: f.name, kind: delta ? "delta" : "full", bytes: f.bytes - (delta ? before.get(f.name) ?? 0 : 0) };
+    });
 }
 
 function longTasks(page: Page): Promise<{ phase: string; duration: number }[]> {

@@ -19,7 +19,8 @@
  * - the `--steps all` output opened as a session file until its units table is ready, in Node
  *   (bench/openSessionFile.ts) and in Chromium (bench/browserOpenSession.ts);
  * - Chromium (the built app, as a user would): drop the pair until the units table shows, Run all
- *   steps with the same inputs (default settings: a checkpoint after each step), Save (download),
+ *   steps with the same inputs (default settings: a checkpoint after each step), Save (download and
+ *   File System Access),
  *   with the peak PSS of the browser's processes per phase and the main thread's long tasks.
  */
 import { spawn, spawnSync } from "node:child_process";
@@ -126,6 +127,7 @@ if (args.flags.has("generate")) {
         browser: browser && {
           ...browser,
           saveRatioToH5py: h5pyAll && browser.saveMs / h5pyAll.saveMs,
+          saveFsaRatioToH5py: h5pyAll && browser.saveFsaMs !== undefined ? browser.saveFsaMs / h5pyAll.saveMs : undefined,
           runAllOverCli: browser.runMs / all.ms,
         },
       })}\n`,
