@@ -31,6 +31,8 @@ export interface PairInputs {
   configs: string[];
   /** Typed into each step's Parameters: step → name → text. */
   params?: Record<string, Record<string, string>>;
+  /** Called as each phase ends (its time, peak PSS and load averages), before the next begins. */
+  onPhase?: (name: string, figures: { ms: number; peak: number; loadAverage: PhaseFigures["loadAverage"] }) => void;
 }
 
 export interface PhaseFigures {
@@ -115,7 +117,9 @@ export async function runPairInBrowser(root: string, inputs: PairInputs): Promis
         const t = performance.now();
         await work();
         const ms = performance.now() - t;
-        return { ms, peak: await phase(`after-${name}`), loadAverage: { before, after: loadNow() } };
+        const figures = { ms, peak: await phase(`after-${name}`), loadAverage: { before, after: loadNow() } };
+        inputs.onPhase?.(name, figures);
+        return figures;
       };
 
       const table = page.getByRole("table", { name: `Units of ${inputs.datasetId}` });

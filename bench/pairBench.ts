@@ -24,7 +24,7 @@
  *   with the peak PSS of the browser's processes per phase and the main thread's long tasks.
  */
 import { spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, statfsSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, statfsSync, writeFileSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -82,16 +82,21 @@ if (args.flags.has("generate")) {
   try {
     log(`CLI: process --steps load_recording… (load average ${loadNow().join(" ")})`);
     const load = await runCli(["--steps", "load_recording"], join(work, "load.h5"));
+    keepPartial({ cliLoad: load });
     const h5pyLoad = args.flags.has("no-h5py") ? undefined : h5pyWrite(join(work, "load.h5"), join(work, "h5py.h5"));
+    keepPartial({ h5pyLoad });
     rmSync(join(work, "load.h5"), { force: true });
     log(`CLI: process --steps all (add_section_time.repeats=${repeats})… (load average ${loadNow().join(" ")})`);
     const all = await runCli(["--steps", "all", ...stimulusArgs], join(work, "all.h5"));
+    keepPartial({ cliAll: all });
     const h5pyAll = args.flags.has("no-h5py") ? undefined : h5pyWrite(join(work, "all.h5"), join(work, "h5py.h5"));
+    keepPartial({ h5pyAll });
     log("the --steps all output as a session file: open until its units table (Node, then Chromium)…");
     const openSession = {
       node: tsxJson<{ loadMs: number; unitsShownMs: number; peakRss: number; residentBytes: number; leftInFileBytes: number; fileBytes: number }>("bench/openSessionFile.ts", [join(work, "all.h5")]),
       browser: args.flags.has("no-browser") ? undefined : tsxJson<{ listedMs: number; unitsTableMs: number; fileBytes: number }>("bench/browserOpenSession.ts", [join(work, "all.h5")]),
     };
+    keepPartial({ openSession });
     rmSync(join(work, "all.h5"), { force: true });
 
     let browser: BrowserPairResult | undefined;
@@ -105,6 +110,7 @@ if (args.flags.has("generate")) {
         movieLength: join(STIMULUS, "movie_length.example.csv"),
         configs: readdirSync(join(STIMULUS, "stimuli")).map((f) => join(STIMULUS, "stimuli", f)),
         params: { add_section_time: { repeats: String(repeats) } },
+        onPhase: (phase, figures) => keepPartial({ [`browser-${phase}`]: figures }),
       });
     }
     const stepsMs = (r: CliRun) => r.stepReports.reduce((sum, s) => sum + s.ms, 0);
@@ -135,6 +141,22 @@ if (args.flags.has("generate")) {
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
+}
+
+/**
+ * Each phase's figures as soon as it ends, in `<cache>/<name>.partial.json`: a run stopped midway
+ * (a deadline, a full disk) still leaves what it measured. The complete result goes to stdout.
+ */
+function keepPartial(figures: Record<string, unknown>): void {
+  const path = join(cacheDir, `${name}.partial.json`);
+  let sofar: Record<string, unknown> = {};
+  try {
+    sofar = JSON.parse(readFileSync(path, "utf8")) as Record<string, unknown>;
+    if (sofar.pid !== process.pid) sofar = {};
+  } catch {
+    // the first phase
+  }
+  writeFileSync(path, `${JSON.stringify({ ...sofar, pid: process.pid, units, minutes, rateScale, seed, repeats, ...figures, at: new Date().toISOString() }, null, 2)}\n`);
 }
 
 /** The 1-, 5- and 15-minute load averages now, rounded: the machine is shared, so every figure carries them. */
