@@ -16,8 +16,8 @@
  *   configs; no noise movie, so compute_sta gives up), with wall time, per-step times and peak RSS
  *   (the process's VmHWM, read until it exits);
  * - h5py writing the same file (bench/h5pyCopy.py), the yardstick for our writes;
- * - the `--steps all` output opened as a session file until its units table is ready, in Node
- *   (bench/openSessionFile.ts) and in Chromium (bench/browserOpenSession.ts);
+ * - the `load_recording` output and the `--steps all` output opened as session files until their
+ *   units table is ready, in Node (bench/openSessionFile.ts) and in Chromium (bench/browserOpenSession.ts);
  * - Chromium (the built app, as a user would): drop the pair until the units table shows, Run all
  *   steps with the same inputs (default settings: a checkpoint after each step), Save (download and
  *   File System Access),
@@ -85,6 +85,9 @@ if (args.flags.has("generate")) {
     keepPartial({ cliLoad: load });
     const h5pyLoad = args.flags.has("no-h5py") ? undefined : h5pyWrite(join(work, "load.h5"), join(work, "h5py.h5"));
     keepPartial({ h5pyLoad });
+    log("the load_recording output as a session file: open until its units table (Node, then Chromium)…");
+    const openLoadFile = openAsSession(join(work, "load.h5"));
+    keepPartial({ openLoadFile });
     rmSync(join(work, "load.h5"), { force: true });
     log(`CLI: process --steps all (add_section_time.repeats=${repeats})… (load average ${loadNow().join(" ")})`);
     const all = await runCli(["--steps", "all", ...stimulusArgs], join(work, "all.h5"));
@@ -92,10 +95,7 @@ if (args.flags.has("generate")) {
     const h5pyAll = args.flags.has("no-h5py") ? undefined : h5pyWrite(join(work, "all.h5"), join(work, "h5py.h5"));
     keepPartial({ h5pyAll });
     log("the --steps all output as a session file: open until its units table (Node, then Chromium)…");
-    const openSession = {
-      node: tsxJson<{ loadMs: number; unitsShownMs: number; peakRss: number; residentBytes: number; leftInFileBytes: number; fileBytes: number }>("bench/openSessionFile.ts", [join(work, "all.h5")]),
-      browser: args.flags.has("no-browser") ? undefined : tsxJson<{ listedMs: number; unitsTableMs: number; fileBytes: number }>("bench/browserOpenSession.ts", [join(work, "all.h5")]),
-    };
+    const openSession = openAsSession(join(work, "all.h5"));
     keepPartial({ openSession });
     rmSync(join(work, "all.h5"), { force: true });
 
@@ -130,6 +130,7 @@ if (args.flags.has("generate")) {
         },
         h5py: { loadRecordingFile: h5pyLoad, allStepsFile: h5pyAll },
         openSession,
+        openLoadFile,
         browser: browser && {
           ...browser,
           saveRatioToH5py: h5pyAll && browser.saveMs / h5pyAll.saveMs,
@@ -141,6 +142,14 @@ if (args.flags.has("generate")) {
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
+}
+
+/** A session file opened until its units table, in Node (the CLI's and the worker's open) and in Chromium (dropped on the page). */
+function openAsSession(file: string) {
+  return {
+    node: tsxJson<{ loadMs: number; unitsShownMs: number; peakRss: number; residentBytes: number; leftInFileBytes: number; fileBytes: number }>("bench/openSessionFile.ts", [file]),
+    browser: args.flags.has("no-browser") ? undefined : tsxJson<{ listedMs: number; unitsTableMs: number; fileBytes: number }>("bench/browserOpenSession.ts", [file]),
+  };
 }
 
 /**
