@@ -94,6 +94,10 @@ export async function runPairInBrowser(root: string, inputs: PairInputs): Promis
     const context = await chromium.launchPersistentContext(profile, { ...config.use?.launchOptions, headless: true, acceptDownloads: true, viewport: { width: 1366, height: 900 } });
     try {
       const page = context.pages()[0] ?? (await context.newPage());
+      // Playwright's 30-s default is far too short on a loaded 2-core machine with a real-size session:
+      // after the units table shows, the page stays busy filling in spike counts and waveforms, and the
+      // first run with a 1,000-unit hour timed out waiting for the playlist to be read.
+      page.setDefaultTimeout(PHASE_TIMEOUT_MS);
       await page.addInitScript(() => {
         delete (Window.prototype as { showSaveFilePicker?: unknown }).showSaveFilePicker;
         delete (window as { showSaveFilePicker?: unknown }).showSaveFilePicker;
