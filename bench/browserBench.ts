@@ -69,10 +69,7 @@ export async function runBrowserBench(root: string, sizeGb: number): Promise<Bro
 
 /** Serves the built app, opens `/?bench` in Chromium (persistent profile) and runs `work`; `onPss` gets the browser's PSS twice a second. */
 async function inBenchPage<T>(root: string, work: (page: import("@playwright/test").Page) => Promise<T>, onPss?: (bytes: number) => void): Promise<T> {
-  if (!existsSync(join(root, "dist/index.html"))) {
-    const build = spawnSync("npx", ["vite", "build"], { cwd: root, stdio: "inherit" });
-    if (build.status !== 0) throw new Error("vite build failed");
-  }
+  ensureBuilt(root);
   const server = spawn(join(root, "node_modules/.bin/vite"), ["preview", "--host", "127.0.0.1", "--port", String(PORT), "--strictPort"], {
     cwd: root,
     stdio: "ignore",
@@ -100,6 +97,13 @@ async function inBenchPage<T>(root: string, work: (page: import("@playwright/tes
     server.kill();
     rmSync(profile, { recursive: true, force: true });
   }
+}
+
+/** Builds the app if `dist/` has none; vite's output goes to stderr, so `--json` output stays JSON. */
+export function ensureBuilt(root: string): void {
+  if (existsSync(join(root, "dist/index.html"))) return;
+  const build = spawnSync("npx", ["vite", "build"], { cwd: root, stdio: ["ignore", 2, 2] });
+  if (build.status !== 0) throw new Error("vite build failed");
 }
 
 export async function waitForServer(url: string): Promise<void> {

@@ -28,6 +28,8 @@ try {
   const context = await chromium.launchPersistentContext(profile, { ...config.use?.launchOptions, headless: true, viewport: { width: 1366, height: 900 } });
   try {
     const page = context.pages()[0] ?? (await context.newPage());
+    // Not Playwright's 30-s default: the machine may be loaded and the file gigabytes.
+    page.setDefaultTimeout(600_000);
     await page.goto(`http://127.0.0.1:${PORT}/`);
     await page.getByLabel(/choose files/i).waitFor();
     const started = Date.now();

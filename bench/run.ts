@@ -1,7 +1,10 @@
 /**
  * `npm run bench -- [--sizes 0.1,1,4] [--json] [--recordings 10] [--open-gb 0.5,20] [--no-browser] [--no-h5py]`
- * `npm run bench -- --pair-units 1000 --pair-minutes 60 [--cache-dir D] [--browser-session-gb 20 [--browser-budget-gb 2]]`
- *   runs only the real-size entries (bench/largeEntries.ts) and updates their section of RESULTS.md.
+ * `npm run bench -- --pair-units 1000 --pair-minutes 60 [--cache-dir D] [--rate-scale 0.5] [--seed 1] [--repeats N]`
+ * `npm run bench -- --browser-session-gb 20 [--browser-budget-gb 2]`
+ *   run only the real-size entries (bench/largeEntries.ts; both at once if both are given) and update
+ *   their section of RESULTS.md. With `--json`, stdout is the JSON alone (`npm run -s bench -- --json`
+ *   leaves out npm's own banner lines).
  *
  * Per size, in fresh processes: save and load throughput in Node and (OPFS path) in headless
  * Chromium, the same file written and read by h5py, ours / h5py, and peak RSS during save over the
@@ -16,7 +19,7 @@ import { fileURLToPath } from "node:url";
 import { parseArgs, option } from "../src/cli/args.ts";
 import { runBrowserBench, type BrowserResult } from "./browserBench.ts";
 import { throughputSvg } from "./plot.ts";
-import { existingLarge, renderLarge, runLargeEntries, withLarge } from "./largeEntries.ts";
+import { existingLarge, mergedWithExisting, renderLarge, runLargeEntries, withLarge } from "./largeEntries.ts";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, "..", "..");
@@ -39,6 +42,9 @@ if (pairUnits !== undefined || sessionGb !== undefined) {
       pairUnits: pairUnits === undefined ? undefined : Number(pairUnits),
       pairMinutes: Number(option(args, "pair-minutes") ?? 60),
       cacheDir: option(args, "cache-dir"),
+      rateScale: option(args, "rate-scale") === undefined ? undefined : Number(option(args, "rate-scale")),
+      seed: option(args, "seed") === undefined ? undefined : Number(option(args, "seed")),
+      repeats: option(args, "repeats") === undefined ? undefined : Number(option(args, "repeats")),
       browser: !args.flags.has("no-browser"),
       h5py: !args.flags.has("no-h5py"),
       sessionGb: sessionGb === undefined ? undefined : Number(sessionGb),
@@ -46,8 +52,8 @@ if (pairUnits !== undefined || sessionGb !== undefined) {
     },
     log,
   );
-  const section = renderLarge(large, process.argv.slice(2).join(" "));
   const results = join(root, "bench/RESULTS.md");
+  const section = renderLarge(mergedWithExisting(results, large), process.argv.slice(2).join(" "));
   writeFileSync(results, withLarge(existsSync(results) ? readFileSync(results, "utf8") : "# Benchmark results\n", section));
   process.stdout.write(asJson ? `${JSON.stringify(large, null, 2)}\n` : `${section}\n`);
   process.exit(0);
