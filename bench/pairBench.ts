@@ -31,7 +31,7 @@ import { fileURLToPath } from "node:url";
 import { parseArgs, option } from "../src/cli/args.ts";
 import { generateCachedPair } from "./cachedPair.ts";
 import { runPairInBrowser, type BrowserPairResult } from "./browserPair.ts";
-import { DEMO_PLAYLIST, DISPLAY_HZ, PAD_FRAMES } from "../tests/fixtures/recordingGenerator.ts";
+import { DEMO_PLAYLIST, DISPLAY_HZ, PAD_FRAMES } from "../tools/recordingGenerator.ts";
 
 const args = parseArgs(process.argv.slice(2), ["generate", "no-browser", "no-h5py"]);
 const [unitsArg, minutesArg] = args.positionals;
