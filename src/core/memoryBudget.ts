@@ -56,6 +56,12 @@ export function spikeTimesArray(unit: Unit): NDArray<BigUint64Array> {
   return (heldArrayOf(unit, "spikeTimes") as NDArray<BigUint64Array> | undefined) ?? new NDArray(unit.spikeTimes);
 }
 
+/** A unit's 10 Hz rate as an array a writer can slice (held out of memory or not), if it has one. */
+export function firingRateArray(unit: Unit): NDArray<Float32Array> | undefined {
+  const held = heldArrayOf(unit, "firingRate10hz") as NDArray<Float32Array> | undefined;
+  return held ?? (unit.firingRate10hz && new NDArray(unit.firingRate10hz));
+}
+
 /** Spikes in a unit's train, without reading a spilled train back. */
 export function spikeCountOf(unit: Unit): number {
   return heldArrayOf(unit, "spikeTimes")?.shape[0] ?? unit.spikeTimes.length;
@@ -161,9 +167,12 @@ export function treeArrayBytes(node: TreeNode | undefined, into: ArrayBytes, see
 export function unitArrayBytes(unit: Unit, into: ArrayBytes, seen = new Set<NDArray>()): ArrayBytes {
   for (const field of HELD_FIELDS) {
     const array = heldArrayOf(unit, field);
-    if (!array) into.resident += unit[field]?.byteLength ?? 0;
-    else if (array.source) into.inSources = (into.inSources ?? 0) + array.byteLength;
-    else into.spilled += array.byteLength;
+    if (!array) {
+      into.resident += unit[field]?.byteLength ?? 0;
+      continue;
+    }
+    const place = arrayPlace(array);
+    into[place] = (into[place] ?? 0) + array.byteLength;
   }
   into.resident += unit.waveform?.byteLength ?? 0;
   return treeArrayBytes(unit.children, into, seen);

@@ -165,16 +165,21 @@ function decodeStrings(module: H5Module, ptr: number, bytes: number, metadata: H
   return out;
 }
 
-/**
- * `node.attrs[name].value` for an attribute that exists, read with `readValue` where it can
- * (strings and numbers: the value is the same, in fewer calls and with a zeroed buffer).
- */
 /** The names of a node's attributes (h5wasm's `attrs` builds an object of every attribute first: three times the cost). */
 export function attributeNamesOf(node: H5Group | H5Dataset): string[] {
   const module = moduleOf(node);
   return module ? module.get_attribute_names(node.file_id, node.path) : Object.keys(node.attrs);
 }
 
+/** True if `node` (what `group.get(name)` returns) is a group. */
+export function isGroup(node: unknown): node is H5Group {
+  return node instanceof Object && "keys" in node && typeof node.keys === "function";
+}
+
+/**
+ * `node.attrs[name].value` for an attribute that exists, read with `readValue` where it can
+ * (strings and numbers: the value is the same, in fewer calls and with a zeroed buffer).
+ */
 export function attributeValueOf(node: H5Group | H5Dataset, name: string): unknown {
   const module = moduleOf(node);
   if (module) {

@@ -15,7 +15,7 @@ import {
   type Tree,
   type TreeNode,
 } from "../core/ndarray.ts";
-import { H5T_STRING, attributeNamesOf, buildOf, createDataset, createGroup, moduleOf, numericDtype, readNumericRows, readValue, type H5Dataset, type H5Group, type H5Module } from "./h5.ts";
+import { H5T_STRING, attributeNamesOf, buildOf, isGroup, createDataset, createGroup, moduleOf, numericDtype, readNumericRows, readValue, type H5Dataset, type H5Group, type H5Module } from "./h5.ts";
 
 export interface WriteOptions {
   /** Largest slice passed to HDF5 in one call. */
@@ -206,10 +206,6 @@ function readLevel(group: H5Group, report: ReadReport, sliceBytes: number, depth
   return tree;
 }
 
-function isGroup(child: unknown): child is H5Group {
-  return child instanceof Object && "keys" in child && typeof child.keys === "function";
-}
-
 /** The dataset `name` of `group`, or undefined if it is something else. */
 function datasetAt(build: { h5: { Dataset: new (fileId: bigint, path: string) => H5Dataset } }, group: H5Group, name: string): H5Dataset | undefined {
   const dataset = new build.h5.Dataset(group.file_id, `${group.path === "/" ? "" : group.path}/${name}`);
@@ -285,20 +281,13 @@ function readListed(
     }
     // A leaf is nearly always a dataset: asking for its metadata is the type check. Anything else
     // (an empty group, a soft or external link, a named type) fails that and is looked up as before.
-    const dataset = new build.h5.Dataset(group.file_id, path);
-    let isDataset = true;
-    try {
-      void dataset.metadata;
-    } catch {
-      isDataset = false;
-    }
-    if (isDataset) readDatasetChild(group, name, dataset, tree, report, sliceBytes);
+    const dataset = datasetAt(build, group, name);
+    if (dataset) readDatasetChild(group, name, dataset, tree, report, sliceBytes);
     else readChild(group, name, group.get(name), tree, report, sliceBytes, depth);
   }
   if (ownAttrs) Object.assign(tree, readAttributes(group, report, new Set(listed.children.keys())));
   return tree;
 }
-
 
 /** A node's attributes as tree leaves (scalars `()`, 1-D arrays, strings); names in `taken` are reported, not loaded. */
 export function readAttributes(node: H5Group, report: ReadReport, taken: Set<string>): Tree {

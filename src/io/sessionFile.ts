@@ -16,7 +16,7 @@
  */
 import { NDArray, StringArray, isTree, type SourceFile, type Tree, type TreeNode } from "../core/ndarray.ts";
 import { attachSources, checkSources, sourcesInUse, swapSources } from "../core/sessionSources.ts";
-import { HELD_FIELDS, enforceBudget, heldArrayOf, holdUnitArray, spikeTimesArray, unitArrayBytes, type MemoryBudget } from "../core/memoryBudget.ts";
+import { HELD_FIELDS, enforceBudget, firingRateArray, heldArrayOf, holdUnitArray, spikeTimesArray, unitArrayBytes, type MemoryBudget } from "../core/memoryBudget.ts";
 import { DeferredGroup, deferGroup, forEachMember } from "../core/deferredGroup.ts";
 import {
   HDMEA_VERSION,
@@ -97,7 +97,7 @@ function writeUnit(group: H5Group, unit: Unit, opts: WriteOptions): void {
   }
   writeArray(group, "spike_times", spikeTimesArray(unit), opts);
   if (unit.waveform) writeArray(group, "waveform", new NDArray(unit.waveform), opts);
-  const rate = heldArrayOf(unit, "firingRate10hz") ?? (unit.firingRate10hz && new NDArray(unit.firingRate10hz));
+  const rate = firingRateArray(unit);
   if (rate) writeArray(group, "firing_rate_10hz", rate, opts);
   writeTree(group, unit.children, opts);
 }

@@ -10,7 +10,7 @@
  * by the next step. Slices (`readBytes` of a column not cached) are read from the file alone.
  */
 import { TYPED_ARRAY_BY_DTYPE, elementCount, type DType, type NumericArray, type SourceBytes, type SourceFile } from "../core/ndarray.ts";
-import { baseName, closeQuietly, damagedFileError, openH5, readNumericRows, type H5Dataset, type H5File, type H5Group, type H5Runtime } from "./h5.ts";
+import { baseName, closeQuietly, damagedFileError, isGroup, openH5, readNumericRows, type H5Dataset, type H5File, type H5Group, type H5Runtime } from "./h5.ts";
 import { watchGlobalHeaps } from "./h5Heaps.ts";
 import { fixedBackendAt } from "./fixedFileFs.ts";
 import { SourceChangedError } from "../core/sessionSources.ts";
@@ -138,8 +138,8 @@ export function openSourceFile(rt: H5Runtime, path: string, name = baseName(path
       file ??= openH5(rt, path, "r");
       const heaps = watchGlobalHeaps(rt, path);
       try {
-        const group = file.get(groupPath) as H5Group | null;
-        if (!group || typeof (group as { keys?: unknown }).keys !== "function") throw new Error(`${name}: ${groupPath} is not a group of this file`);
+        const group = file.get(groupPath);
+        if (!isGroup(group)) throw new Error(`${name}: ${groupPath} is not a group of this file`);
         const out = read(group);
         heaps.assertSound();
         return out;
@@ -268,7 +268,7 @@ export function openSourceFile(rt: H5Runtime, path: string, name = baseName(path
       for (const [datasetPath, want] of expected) {
         const node = candidate.get(datasetPath) as H5Dataset | undefined;
         if ("group" in want) {
-          if (!node || typeof (node as unknown as { keys?: unknown }).keys !== "function") differences.push(`it has no group ${datasetPath}`);
+          if (!isGroup(node)) differences.push(`it has no group ${datasetPath}`);
           continue;
         }
         const shape = node && node.type === "Dataset" ? (node.shape ?? []).map(Number) : undefined;

@@ -18,7 +18,7 @@ import { unitLabel } from "../core/unitLabel.ts";
 import { transfer } from "comlink";
 import { NDArray, StringArray, isTree, scalarNumber, type Tree, type TreeNode } from "../core/ndarray.ts";
 import type { PipelineSession, Unit } from "../core/session.ts";
-import { heldArrayOf, spikeCountOf } from "../core/memoryBudget.ts";
+import { firingRateArray, spikeCountOf } from "../core/memoryBudget.ts";
 import { forEachMember } from "../core/deferredGroup.ts";
 import { acquisitionRateOf, lightTrace, meanRateHz, recordingDuration, sectionBoxes, type SectionBox } from "../core/sessionFacts.ts";
 import { featureBuffers, featureScalars, unitFeatures, type UnitFeaturesView } from "./featureViews.ts";
@@ -452,7 +452,7 @@ export function sessionTree(session: PipelineSession, options: { checkpointName?
     const node = group(unit.id, path, attrs);
     node.children!.push(dataset("spike_times", `${path}/spike_times`, [spikeCountOf(unit)], "uint64", 8 * spikeCountOf(unit)));
     if (unit.waveform) node.children!.push(dataset("waveform", `${path}/waveform`, [unit.waveform.length], "float32", unit.waveform.byteLength));
-    const rate = heldArrayOf(unit, "firingRate10hz") ?? (unit.firingRate10hz && new NDArray(unit.firingRate10hz));
+    const rate = firingRateArray(unit);
     if (rate) node.children!.push(dataset("firing_rate_10hz", `${path}/firing_rate_10hz`, [...rate.shape], "float32", rate.byteLength));
     node.children!.push(...treeChildren(path, unit.children));
     units.children!.push(node);

@@ -57,6 +57,20 @@ function allArrays(session: PipelineSession): NDArray[] {
   return [...found];
 }
 
+/** `tree` behind a proxy that counts every look at a member (`reads`, reset by assigning 0). */
+function watchedTree(tree: Tree): { tree: Tree; reads: number } {
+  const watched = { tree, reads: 0 };
+  watched.tree = new Proxy<Tree>(tree, {
+    get: (target, key, receiver) => (watched.reads++, Reflect.get(target, key, receiver)),
+    ownKeys: (target) => (watched.reads++, Reflect.ownKeys(target)),
+  });
+  return watched;
+}
+
+function plainUnit(n: number, children: Tree): Unit {
+  return { id: unitIdFor(n), attrs: { row: 1, col: n, global_id: n, unit_num: n, original_name: `Unit_${n}` }, spikeTimes: new BigUint64Array(5), children };
+}
+
 const fullWalk = (s: PipelineSession) => sessionArrayBytes({ metadata: s.metadata, stimulus: s.stimulus, units: s.units.values() });
 
 describe("the session's memory tally", () => {
@@ -127,53 +141,26 @@ describe("the session's memory tally", () => {
 
   it("measures only what changed: a feature on one unit does not walk the others", () => {
     const session = new PipelineSession("r");
-    let reads = 0;
-    /** unit_001's children, counting every look at a member. */
-    const watched = new Proxy<Tree>(
-      { unit_meta: { peaks: new NDArray(new Float64Array(10)) } },
-      {
-        get: (target, key, receiver) => (reads++, Reflect.get(target, key, receiver)),
-        ownKeys: (target) => (reads++, Reflect.ownKeys(target)),
-      },
-    );
-    const unit = (n: number, children: Tree): Unit => ({
-      id: unitIdFor(n),
-      attrs: { row: 1, col: n, global_id: n, unit_num: n, original_name: `Unit_${n}` },
-      spikeTimes: new BigUint64Array(5),
-      children,
-    });
-    session.addUnits([unit(1, watched), ...Array.from({ length: 99 }, (_, i) => unit(i + 2, {}))]);
+    const watched = watchedTree({ unit_meta: { peaks: new NDArray(new Float64Array(10)) } });
+    session.addUnits([plainUnit(1, watched.tree), ...Array.from({ length: 99 }, (_, i) => plainUnit(i + 2, {}))]);
     const before = session.arrayBytes().resident;
-    reads = 0;
+    watched.reads = 0;
     for (let n = 2; n <= 100; n++) session.addFeature(unitIdFor(n), "frif", { FRIF: new NDArray(new Float32Array(4)) });
-    expect(reads).toBe(0);
+    expect(watched.reads).toBe(0);
     expect(session.arrayBytes().resident).toBe(before + 99 * 16);
     expect(session.arrayBytes()).toEqual(fullWalk(session));
   });
 
   it("does not look for arrays to move after every change once only small ones are left over the budget", () => {
     const session = new PipelineSession("r", { memoryWarningBytes: Number.POSITIVE_INFINITY });
-    let reads = 0;
-    const watched = new Proxy<Tree>(
-      { unit_meta: { peaks: new NDArray(new Float64Array(100)) } },
-      {
-        get: (target, key, receiver) => (reads++, Reflect.get(target, key, receiver)),
-        ownKeys: (target) => (reads++, Reflect.ownKeys(target)),
-      },
-    );
-    const unit = (n: number, children: Tree): Unit => ({
-      id: unitIdFor(n),
-      attrs: { row: 1, col: n, global_id: n, unit_num: n, original_name: `Unit_${n}` },
-      spikeTimes: new BigUint64Array(5),
-      children,
-    });
-    session.addUnits([unit(1, watched), ...Array.from({ length: 20 }, (_, i) => unit(i + 2, {}))]);
+    const watched = watchedTree({ unit_meta: { peaks: new NDArray(new Float64Array(100)) } });
+    session.addUnits([plainUnit(1, watched.tree), ...Array.from({ length: 20 }, (_, i) => plainUnit(i + 2, {}))]);
     const store = new SpillStore(memoryScratch());
     session.setMemoryBudget({ store, budgetBytes: 1_000 }); // over it, but nothing is big enough to move
     expect(store.liveBytes).toBe(0);
-    reads = 0;
+    watched.reads = 0;
     for (let n = 2; n <= 21; n++) session.addFeature(unitIdFor(n), "small", { x: new NDArray(new Float64Array(10)) });
-    expect(reads).toBe(0);
+    expect(watched.reads).toBe(0);
     // Something big comes in: the budget looks again, and moves it.
     const big = new NDArray(new Float64Array(MIN_SPILL_BYTES / 8));
     session.addFeature("unit_002", "big", { x: big });
