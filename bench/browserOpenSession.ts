@@ -1,18 +1,21 @@
 /**
- * `npx tsx bench/browserOpenSession.ts SESSION.h5`: in the built app in Debian Chromium, the time from
- * giving the page a session file (the *choose files* input, as a drop) until its units table shows,
- * and the worker's memory then. Serves `dist/` (run `npm run build` first); `BENCH_PORT` sets the port.
- * Prints one JSON line.
+ * `npx tsx bench/browserOpenSession.ts SESSION.h5` (or `… NAME.cmcr NAME.cmtr`): in the built app in
+ * Debian Chromium, the time from giving the page a session file or a recording pair (the *choose
+ * files* input, as a drop) until its units table shows, and the peak PSS of the browser's processes
+ * meanwhile. Serves `dist/` (run `npm run build` first); `BENCH_PORT` sets the port. Prints one JSON line.
  */
 import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
+import { browserPss, descendants } from "./pssSampler.ts";
 import { chromium } from "@playwright/test";
 import config from "../playwright.config.ts";
 
-const path = process.argv[2];
-if (!path) throw new Error("usage: bench/browserOpenSession.ts SESSION.h5");
+const paths = process.argv.slice(2);
+if (!paths.length) throw new Error("usage: bench/browserOpenSession.ts SESSION.h5 | NAME.cmcr NAME.cmtr");
+// A session file is listed by its name, a pair by both files: match the stem.
+const path = paths.find((p) => !p.endsWith(".cmcr")) ?? paths[0];
 const root = join(import.meta.dirname, "..");
 const PORT = Number(process.env.BENCH_PORT ?? 4181);
 const server = spawn(join(root, "node_modules/.bin/vite"), ["preview", "--host", "127.0.0.1", "--port", String(PORT), "--strictPort"], { cwd: root, stdio: "ignore" });
@@ -32,14 +35,19 @@ try {
     page.setDefaultTimeout(600_000);
     await page.goto(`http://127.0.0.1:${PORT}/`);
     await page.getByLabel(/choose files/i).waitFor();
+    const exclude = new Set([server.pid!, ...descendants(server.pid!)]);
+    let peakPss = browserPss(exclude);
+    const sampler = setInterval(() => (peakPss = Math.max(peakPss, browserPss(exclude))), 500);
     const started = Date.now();
-    await page.getByLabel(/choose files/i).setInputFiles(path);
-    const item = page.getByRole("list", { name: "Recordings" }).getByRole("button", { name: new RegExp(`^${basename(path).replace(/\./g, "\\.")}`) });
+    await page.getByLabel(/choose files/i).setInputFiles(paths);
+    const item = page.getByRole("list", { name: "Recordings" }).getByRole("button", { name: new RegExp(`^${basename(path).replace(/-?\.(h5|cmtr)$/, "").replace(/[.]/g, "\\.")}`) });
     await item.getByText(/\d units/).waitFor({ timeout: 600_000 });
     const listedMs = Date.now() - started;
     await page.getByRole("table", { name: /^Units of / }).getByRole("row").nth(1).waitFor({ timeout: 600_000 });
     const tableMs = Date.now() - started;
-    process.stdout.write(`${JSON.stringify({ file: path, fileBytes: statSync(path).size, listedMs, unitsTableMs: tableMs, label: await item.innerText() })}\n`);
+    clearInterval(sampler);
+    const fileBytes = paths.reduce((sum, p) => sum + statSync(p).size, 0);
+    process.stdout.write(`${JSON.stringify({ files: paths, fileBytes, listedMs, unitsTableMs: tableMs, peakPssBytes: Math.max(peakPss, browserPss(exclude)), label: await item.innerText() })}\n`);
   } finally {
     await context.close();
   }

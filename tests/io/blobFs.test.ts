@@ -1,8 +1,9 @@
-import { beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it, vi } from "vitest";
 import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { mountBlobs } from "../../src/io/blobFs.ts";
+import { fixedBackendAt } from "../../src/io/fixedFileFs.ts";
 import type { H5Runtime } from "../../src/io/h5.ts";
 import { browserRuntime } from "../../src/io/h5browser.ts";
 import { nodeRuntime } from "../../src/io/h5node.ts";
@@ -79,6 +80,56 @@ describe("blobFs: dropped files read lazily through a block cache", () => {
       expect(reads.length).toBeLessThan(100);
     } finally {
       mount.unmount();
+    }
+  });
+
+  it("reads a forward scan of big reads ahead in large windows, and a lone big read as it is", () => {
+    const bytes = new Uint8Array(40 << 20);
+    for (let i = 0; i < bytes.length; i++) bytes[i] = (i * 31) % 253;
+    const mount = mountBlobs(rt, [new BytesFile(bytes, "table.bin")]);
+    try {
+      const path = mount.paths.get("table.bin")!;
+      const stream = rt.fs.open(path, "r");
+      const readAt = (at: number, n: number) => {
+        const into = new Uint8Array(n);
+        expect(rt.fs.read(stream, into, 0, n, at)).toBe(n);
+        expect(Buffer.from(into).equals(bytes.subarray(at, at + n))).toBe(true);
+      };
+      reads.length = 0;
+      readAt(20 << 20, 300_000); // alone: exactly what was asked
+      expect(reads).toEqual([300_000]);
+      // Chunks of 500 kB with small gaps (B-tree nodes) between them, as HDF5 reads a peaks table.
+      reads.length = 0;
+      let at = 1 << 20;
+      for (let k = 0; k < 60; k++, at += 500_000 + 3_000) readAt(at, 500_000);
+      // 60 chunks, 30 MB: the first is read alone, the rest from two 16 MiB windows.
+      expect(reads.length).toBeLessThanOrEqual(4);
+      // A small read inside the window (a B-tree node between chunks) needs no call either.
+      reads.length = 0;
+      readAt(at - 2_000, 100);
+      expect(reads).toEqual([]);
+      rt.fs.close(stream);
+    } finally {
+      mount.unmount();
+    }
+  });
+
+  it("checks that the file is still readable only when no read has shown it for a moment", () => {
+    vi.useFakeTimers({ toFake: ["performance"] });
+    const mount = mountBlobs(rt, [new BytesFile(new Uint8Array(1000), "v.bin")]);
+    try {
+      const backend = fixedBackendAt(rt, mount.paths.get("v.bin")!)!;
+      reads.length = 0;
+      backend.verify!();
+      expect(reads).toHaveLength(1); // nothing read yet: ask the browser
+      backend.verify!();
+      expect(reads).toHaveLength(1); // it just answered
+      vi.advanceTimersByTime(1000);
+      backend.verify!();
+      expect(reads).toHaveLength(2);
+    } finally {
+      mount.unmount();
+      vi.useRealTimers();
     }
   });
 });
