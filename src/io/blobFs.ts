@@ -48,7 +48,7 @@ function blobBackend(blob: Blob, reader: SyncReader, cache: Map<string, Uint8Arr
     return bytes;
   };
   // The read-ahead window, and where the last big read ended (-1: none yet).
-  let window = { at: 0, bytes: new Uint8Array(0) };
+  let window: { at: number; bytes: Uint8Array } = { at: 0, bytes: new Uint8Array(0) };
   let scanEnd = -1;
   const bigRead = (into: Uint8Array, at: number, end: number): void => {
     const inWindow = at >= window.at && end <= window.at + window.bytes.length;
