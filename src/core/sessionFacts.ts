@@ -16,7 +16,7 @@
  */
 import { downsampleFactor } from "./lightReference.ts";
 import { lastSpikeOf } from "./memoryBudget.ts";
-import { NDArray, isTree, scalarNumber, type Tree } from "./ndarray.ts";
+import { NDArray, elementCount, isTree, scalarNumber, type Tree } from "./ndarray.ts";
 import type { PipelineSession, Unit } from "./session.ts";
 
 /** The rate the loader assumes when neither the .cmcr nor the .cmtr says (20 kHz, the MEA2100's usual). */
@@ -51,7 +51,8 @@ export function recordedDurationS(metadata: Tree): number | undefined {
 /** The light reference trace a view draws: the raw channel, else a downsampled one, with its sample rate. */
 export interface LightTrace {
   name: "raw_ch1" | "1khz_ch1" | "10hz_ch1";
-  data: ArrayLike<number>;
+  /** Numeric (not 64-bit integers), read flat; it may be left in its source file: read it by slices (`traceEnvelope.ts`). */
+  array: NDArray;
   /** Samples per second of this trace (the downsampled ones are block means, `lightReference.ts`). */
   rate: number;
 }
@@ -68,8 +69,9 @@ export function lightTrace(session: PipelineSession): LightTrace | undefined {
   const rate = acquisitionRateOf(session);
   for (const [name, target] of LIGHT_TRACES) {
     const node = light[name];
-    if (node instanceof NDArray && node.data.length > 0 && !(node.data instanceof BigInt64Array || node.data instanceof BigUint64Array)) {
-      return { name, data: node.data as ArrayLike<number>, rate: target ? rate / downsampleFactor(rate, target) : rate };
+    // Asked of the array's shape and type, not its data: an hour's raw trace stays in its file.
+    if (node instanceof NDArray && elementCount(node.shape) > 0 && node.dtype !== "int64" && node.dtype !== "uint64") {
+      return { name, array: node, rate: target ? rate / downsampleFactor(rate, target) : rate };
     }
   }
   return undefined;

@@ -16,7 +16,8 @@
  */
 import { unitLabel } from "../core/unitLabel.ts";
 import { transfer } from "comlink";
-import { NDArray, StringArray, isTree, scalarNumber, type Tree, type TreeNode } from "../core/ndarray.ts";
+import { NDArray, StringArray, elementCount, isTree, scalarNumber, type Tree, type TreeNode } from "../core/ndarray.ts";
+import { TraceOverview } from "../core/traceEnvelope.ts";
 import type { PipelineSession, Unit } from "../core/session.ts";
 import { firingRateArray, spikeCountOf } from "../core/memoryBudget.ts";
 import { forEachMember } from "../core/deferredGroup.ts";
@@ -26,54 +27,7 @@ import { featureBuffers, featureScalars, unitFeatures, type UnitFeaturesView } f
 export type { SectionBox } from "../core/sessionFacts.ts";
 export type { ChirpResponse, DirectionTuning, FeatureScalar, RfEllipse, StaImage, UnitFeaturesView } from "./featureViews.ts";
 
-// ───────────────────────── downsampling ─────────────────────────
-
-/** A trace reduced for plotting: x in the signal's index units, y its values. */
-export interface EnvelopeTrace {
-  x: Float64Array;
-  y: Float32Array;
-}
-
-/**
- * Min/max envelope of `signal[start, end)` in `buckets` buckets: each bucket contributes its minimum
- * and its maximum, in the order they occur, so a line through the points draws the same ink as the
- * full trace at that pixel width (peaks and flashes are never averaged away). Ranges that already fit
- * are returned as they are.
- */
-export function minMaxEnvelope(signal: ArrayLike<number>, start: number, end: number, buckets: number): EnvelopeTrace {
-  const lo = Math.max(0, Math.floor(start));
-  const hi = Math.min(signal.length, Math.ceil(end));
-  const n = Math.max(0, hi - lo);
-  const b = Math.max(1, Math.floor(buckets));
-  if (n <= 2 * b) {
-    const x = new Float64Array(n);
-    const y = new Float32Array(n);
-    for (let i = 0; i < n; i++) {
-      x[i] = lo + i;
-      y[i] = signal[lo + i];
-    }
-    return { x, y };
-  }
-  const x = new Float64Array(2 * b);
-  const y = new Float32Array(2 * b);
-  for (let k = 0; k < b; k++) {
-    const i0 = lo + Math.floor((k * n) / b);
-    const i1 = lo + Math.floor(((k + 1) * n) / b);
-    let iMin = i0;
-    let iMax = i0;
-    for (let i = i0 + 1; i < i1; i++) {
-      const v = signal[i];
-      if (v < signal[iMin]) iMin = i;
-      if (v > signal[iMax]) iMax = i;
-    }
-    const [first, second] = iMin <= iMax ? [iMin, iMax] : [iMax, iMin];
-    x[2 * k] = first;
-    y[2 * k] = signal[first];
-    x[2 * k + 1] = second;
-    y[2 * k + 1] = signal[second];
-  }
-  return { x, y };
-}
+export { minMaxEnvelope, type EnvelopeTrace } from "../core/traceEnvelope.ts";
 
 // ───────────────────────── units ─────────────────────────
 
@@ -207,15 +161,25 @@ export interface LightReferenceRange {
   points?: number;
 }
 
-export function lightReference(session: PipelineSession, range: LightReferenceRange = {}): LightReferenceView {
+/** One overview per trace array (arrays are never changed in place, so it stays true). */
+const overviews = new WeakMap<NDArray, TraceOverview>();
+
+/**
+ * The light reference between `from` and `to` as a min/max envelope. A trace left in its source file
+ * is read a slice at a time (`pause` between slices lets the worker answer other calls meanwhile),
+ * and a whole-recording view reads it once, for every later redraw.
+ */
+export async function lightReference(session: PipelineSession, range: LightReferenceRange = {}, pause?: () => Promise<void>): Promise<LightReferenceView> {
   const trace = lightTrace(session);
   const sections = sectionBoxes(session);
   if (!trace) return { channel: null, durationS: recordingDuration(session)?.seconds ?? 0, timeS: new Float64Array(0), value: new Float32Array(0), sections };
   const traceRate = trace.rate;
-  const durationS = trace.data.length / traceRate;
+  const durationS = elementCount(trace.array.shape) / traceRate;
   const from = Math.max(0, range.from ?? 0);
   const to = Math.min(durationS, range.to ?? durationS);
-  const env = minMaxEnvelope(trace.data, from * traceRate, to * traceRate, range.points ?? 2000);
+  let overview = overviews.get(trace.array);
+  if (!overview) overviews.set(trace.array, (overview = new TraceOverview(trace.array)));
+  const env = await overview.envelope(from * traceRate, to * traceRate, range.points ?? 2000, pause);
   const timeS = env.x.map((i) => i / traceRate);
   return { channel: trace.name, durationS, timeS, value: env.y, sections };
 }
@@ -534,7 +498,8 @@ export function viewOperations(session: (sessionId: string) => PipelineSession) 
       return transfer(d, buffers(d.waveform, d.waveformMs, d.firingRate, d.firingRateS));
     },
     async lightReference(sessionId: string, range: LightReferenceRange = {}): Promise<LightReferenceView> {
-      const v = lightReference(session(sessionId), range);
+      // Between slices of a trace read from its file, other calls (the units table) get their turn.
+      const v = await lightReference(session(sessionId), range, () => new Promise((resolve) => setTimeout(resolve, 0)));
       return transfer(v, buffers(v.timeS, v.value));
     },
     async raster(sessionId: string, unitId: string, options: RasterOptions = {}): Promise<RasterView> {

@@ -1,5 +1,5 @@
 /**
- * The worker's view data: downsampling, raster alignment, PSTH counts on hand-built spike trains, and
+ * The worker's view data: the light reference, raster alignment, PSTH counts on hand-built spike trains, and
  * the HDF5 layout view compared with a file the session writer really wrote (opened with h5wasm).
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -15,7 +15,6 @@ import { saveSession } from "../../src/io/sessionStore.ts";
 import {
   electrodeMap,
   lightReference,
-  minMaxEnvelope,
   psth,
   raster,
   sessionTree,
@@ -71,32 +70,6 @@ function handSession(): PipelineSession {
   ]);
   return s;
 }
-
-describe("minMaxEnvelope", () => {
-  it("keeps every bucket's minimum and maximum, in time order", () => {
-    const signal = Float32Array.from({ length: 100_000 }, (_, i) => Math.sin(i / 50) + (i === 77_777 ? 9 : 0) - (i === 12_345 ? 4 : 0));
-    const env = minMaxEnvelope(signal, 0, signal.length, 500);
-    expect(env.y.length).toBe(1000);
-    expect(Math.max(...env.y)).toBe(signal[77_777]);
-    expect(Math.min(...env.y)).toBe(signal[12_345]);
-    for (let i = 1; i < env.x.length; i++) expect(env.x[i]).toBeGreaterThanOrEqual(env.x[i - 1]);
-    // Each bucket: its two points are exactly that bucket's extremes.
-    for (let k = 0; k < 500; k += 37) {
-      const i0 = Math.floor((k * signal.length) / 500);
-      const i1 = Math.floor(((k + 1) * signal.length) / 500);
-      const slice = signal.subarray(i0, i1);
-      const pair = [env.y[2 * k], env.y[2 * k + 1]];
-      expect(Math.min(...pair)).toBe(Math.min(...slice));
-      expect(Math.max(...pair)).toBe(Math.max(...slice));
-    }
-  });
-
-  it("returns short ranges untouched and clips the range to the signal", () => {
-    const signal = Float32Array.of(1, 2, 3, 4, 5);
-    expect([...minMaxEnvelope(signal, -3, 99, 10).y]).toEqual([1, 2, 3, 4, 5]);
-    expect([...minMaxEnvelope(signal, 1, 3, 10).x]).toEqual([1, 2]);
-  });
-});
 
 describe("psth", () => {
   it("counts spikes per bin and divides by trials × bin width", () => {
@@ -175,8 +148,8 @@ describe("unit views", () => {
     expect([...unitColumn(s, "spike_count").values]).toEqual([7, 3]);
   });
 
-  it("lightReference downsamples the trace and converts section_time to seconds", () => {
-    const v = lightReference(handSession(), { points: 100 });
+  it("lightReference downsamples the trace and converts section_time to seconds", async () => {
+    const v = await lightReference(handSession(), { points: 100 });
     expect(v.channel).toBe("raw_ch1");
     expect(v.durationS).toBe(10);
     expect(v.value.length).toBe(200);
@@ -186,7 +159,7 @@ describe("unit views", () => {
       { movie: "flash", occurrence: 0, startS: 1, endS: 3 },
       { movie: "flash", occurrence: 1, startS: 5, endS: 7 },
     ]);
-    const zoom = lightReference(handSession(), { from: 1, to: 1.5, points: 1000 });
+    const zoom = await lightReference(handSession(), { from: 1, to: 1.5, points: 1000 });
     expect(zoom.timeS[0]).toBe(1);
     expect(zoom.value.length).toBe(500);
   });
