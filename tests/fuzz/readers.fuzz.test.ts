@@ -22,7 +22,8 @@ import type { BatchRequest, WorkerMessage } from "./fuzzWorker.ts";
 const CASES = Number(process.env.FUZZ_CASES ?? 600);
 const SEED = Number(process.env.FUZZ_SEED ?? 1);
 const CASE_TIMEOUT_MS = Number(process.env.FUZZ_CASE_TIMEOUT_MS ?? 10_000);
-const STARTUP_TIMEOUT_MS = 30_000;
+// Generous: a worker that loads h5wasm on a loaded 2-core machine can take tens of seconds to start.
+const STARTUP_TIMEOUT_MS = 120_000;
 const BATCH = 150;
 const LANES = Math.max(1, Math.min(2, availableParallelism()));
 const WORKER = join(import.meta.dirname, "fuzzWorker.ts");
