@@ -15,7 +15,7 @@ export type H5Module = Awaited<H5["ready"]>;
 export interface H5Runtime {
   h5: H5;
   module: H5Module;
-  /** Emscripten FS: MEMFS/WORKERFS/OPFS mounts in the browser, the real disk in Node. */
+  /** Emscripten FS: MEMFS, dropped-file and OPFS mounts in the browser, the real disk in Node. */
   fs: H5Module["FS"];
 }
 

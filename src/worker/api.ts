@@ -4,7 +4,7 @@
  *
  * | function                          | arguments                               | returns                         | errors / notes |
  * |-----------------------------------|-----------------------------------------|---------------------------------|----------------|
- * | `openFiles(files, onProgress?)`   | dropped `File`s (`.h5`, `.cmcr`, `.cmtr`) | `OpenedItem[]`, one per session file or recording | per item, never thrown: `item.error`; files are mounted (WORKERFS), never read whole |
+ * | `openFiles(files, onProgress?)`   | dropped `File`s (`.h5`, `.cmcr`, `.cmtr`) | `OpenedItem[]`, one per session file or recording | per item, never thrown: `item.error`; files are mounted read-only (`io/blobFs.ts`), never read whole |
  * | `openDemo(demoUrl, onProgress?)`  |                                         | `OpenedItem[]`                  | fetches the demo pair from the app's demo folder |
  * | `summary(sessionId)`              | session id                              | `SessionSummary`                | unknown session |
  * | `units(sessionId)`                | session id                              | `UnitTable` (typed arrays transferred) | unknown session; science columns: unitTable.ts |
@@ -688,7 +688,7 @@ function openRecordings(rt: H5Runtime, files: File[], onProgress?: ProgressCallb
           },
         },
       );
-      // The loader saw mount paths (/drops/N/…); the file name is all the browser knows of the real path.
+      // The loader saw mount paths (/drop-N/…); the file name is all the browser knows of the real path.
       session.setSourceFiles({
         ...(group.cmcr === undefined ? {} : { cmcr: group.cmcr }),
         ...(group.cmtr === undefined ? {} : { cmtr: group.cmtr }),

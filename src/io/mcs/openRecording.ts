@@ -1,6 +1,6 @@
 /**
  * The load step on real files: reads the .cmtr and/or .cmcr visible in `rt.fs` (real paths in Node,
- * WORKERFS mounts in the browser worker) and assembles the session with core/steps/loadRecording.ts.
+ * read-only mounts of dropped files in the browser worker) and assembles the session with core/steps/loadRecording.ts.
  * Both files are opened directly; the external link a .cmtr may hold to its .cmcr is never followed.
  */
 import { datasetIdFromNames, pairNameMismatch, parseRecordingFileName } from "../../core/recordingPairing.ts";
