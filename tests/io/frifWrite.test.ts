@@ -58,9 +58,9 @@ describe("frif in the session file", () => {
       makeUnit(n, Array.from({ length: 40 * n }, () => 40000 + Math.floor(rand() * 1_000_000)).sort((a, b) => a - b)),
     );
     session.addUnits(units);
-    const held = new Map<string, { FRIF: NDArray; FRIF_x_axis: NDArray }>();
+    const held = new Map<string, { FRIF: NDArray<Float32Array>; FRIF_x_axis: NDArray<Float64Array> }>();
     for (const unit of units) {
-      const data = frif.extract(unit, ctx) as { FRIF: NDArray; FRIF_x_axis: NDArray };
+      const data = frif.extract(unit, ctx) as { FRIF: NDArray<Float32Array>; FRIF_x_axis: NDArray<Float64Array> };
       held.set(unit.id, data);
       session.addFeature(unit.id, "frif", data);
     }
