@@ -130,9 +130,19 @@ export function savedArrayBytes(bytes: ArrayBytes): number {
   return bytes.resident + bytes.spilled + (bytes.inSources ?? 0);
 }
 
-/** Which count of `ArrayBytes` an array's bytes go to, by where they are now. */
+/** Which count of `ArrayBytes` an array's bytes go to, by where they are now (a packed array is in memory). */
 export function arrayPlace(array: NDArray): keyof ArrayBytes {
   return array.isSpilled ? "spilled" : array.source ? "inSources" : "resident";
+}
+
+/**
+ * The bytes an array counts for at its place: what its compact form holds when it is packed
+ * (frif's rates: a tenth of the full array), else the full array. A packed array's full size is
+ * written at a save but never held, so the estimate of memory counts what is held; like an array
+ * shared by several places, it makes `savedArrayBytes` a lower bound of the file.
+ */
+export function countedBytes(array: NDArray): number {
+  return array.packedBytes ?? array.byteLength;
 }
 
 /**
@@ -156,7 +166,7 @@ export function treeArrayBytes(node: TreeNode | undefined, into: ArrayBytes, see
     if (seen.has(node)) return into;
     seen.add(node);
     const place = arrayPlace(node);
-    into[place] = (into[place] ?? 0) + node.byteLength;
+    into[place] = (into[place] ?? 0) + countedBytes(node);
   } else if (typeof node === "string") into.resident += 2 * node.length;
   else if (!isTree(node)) into.resident += node.data.reduce((s, x) => s + 2 * x.length, 0);
   // A group not read yet holds nothing in memory; what it holds in its file is not known until read.

@@ -15,7 +15,7 @@
  * delta) without telling the session.
  */
 import { arrayMoveCount, type NDArray, type Tree } from "./ndarray.ts";
-import { MIN_SPILL_BYTES, arrayPlace, spikeCountOf, spikeTimesArray, treeArrayBytes, unitArrayBytes, type ArrayBytes } from "./memoryBudget.ts";
+import { MIN_SPILL_BYTES, arrayPlace, countedBytes, spikeCountOf, spikeTimesArray, treeArrayBytes, unitArrayBytes, type ArrayBytes } from "./memoryBudget.ts";
 
 /** A session's unit (typed through the walk that measures it, so this file does not import the session). */
 type Unit = Parameters<typeof unitArrayBytes>[0];
@@ -115,7 +115,7 @@ export class MemoryLedger {
     const counted: ArrayBytes = { resident: 0, spilled: 0 };
     walk(counted, seen);
     const own = { resident: counted.resident, spilled: counted.spilled, inSources: counted.inSources ?? 0 };
-    for (const array of seen) own[arrayPlace(array)] -= array.byteLength;
+    for (const array of seen) own[arrayPlace(array)] -= countedBytes(array);
     return { own, arrays: [...seen], unit };
   }
 
@@ -139,8 +139,9 @@ export class MemoryLedger {
       }
       const place = arrayPlace(array);
       this.#arrays.set(array, { refs: 1, place });
-      if (place === "resident" && array.byteLength >= MIN_SPILL_BYTES) this.#arrivals++;
-      t[place]! += array.byteLength;
+      // Only a full array in memory can be moved out (a packed one is small already).
+      if (array.isResident && array.byteLength >= MIN_SPILL_BYTES) this.#arrivals++;
+      t[place]! += countedBytes(array);
       if (place === "inSources") this.#sourceArrays++;
     }
   }
@@ -154,7 +155,7 @@ export class MemoryLedger {
       const held = this.#arrays.get(array)!;
       if (--held.refs > 0) continue;
       this.#arrays.delete(array);
-      t[held.place]! -= array.byteLength;
+      t[held.place]! -= countedBytes(array);
       if (held.place === "inSources") this.#sourceArrays--;
     }
   }

@@ -56,6 +56,22 @@ export interface SourceFile {
   close(): void;
 }
 
+/**
+ * An array held in memory in a compact form of its own (frif's mostly-zero rates as their nonzero
+ * entries: `sparseArray.ts`) and expanded when read. It stays what it is: nothing to spill, no file
+ * behind it. `read` gives a fresh full array each time.
+ */
+export interface PackedBytes {
+  readonly dtype: DType;
+  /** Bytes of the full array (what a file holds). */
+  readonly byteLength: number;
+  /** Bytes the compact form holds in memory. */
+  readonly heldBytes: number;
+  read(): NumericArray;
+  /** `into.byteLength` bytes of the full array from `byteOffset`, without expanding all of it. */
+  readBytes(byteOffset: number, into: Uint8Array): void;
+}
+
 /** The bytes of an array that stay in a source file: reading them checks the file first. */
 export interface SourceBytes extends SpilledBytes {
   readonly source: SourceFile;
@@ -80,7 +96,8 @@ export function arraysMoved(): void {
  *
  * Its data are in memory; or, once `spill`ed past the session's memory budget, in a scratch store;
  * or, from the start, in the source file it came from (`NDArray.fromSource`): the bytes a session
- * only carries from the dropped files to the saved one are never copied into memory. `data` then
+ * only carries from the dropped files to the saved one are never copied into memory; or in memory in
+ * a compact form of its own (`NDArray.packed`), expanded when read. `data` then
  * reads them back (cached by their holder), and writers use `bytesAt` to copy big arrays a slice at
  * a time. Session arrays are never modified in place, which is what makes this safe.
  */
@@ -90,6 +107,7 @@ export class NDArray<T extends NumericArray = NumericArray> {
   #data: T | undefined;
   #spilled: SpilledBytes | undefined;
   #source: SourceFile | undefined;
+  #packed: PackedBytes | undefined;
   #dtype: DType | undefined;
 
   constructor(data: T, shape?: readonly number[]) {
@@ -120,22 +138,41 @@ export class NDArray<T extends NumericArray = NumericArray> {
     return array;
   }
 
+  /** An array held in a compact form and expanded when read (`PackedBytes`). */
+  static packed<T extends NumericArray = NumericArray>(bytes: PackedBytes, shape: readonly number[]): NDArray<T> {
+    const Ctor = TYPED_ARRAY_BY_DTYPE[bytes.dtype];
+    const expected = elementCount(shape) * Ctor.BYTES_PER_ELEMENT;
+    if (expected !== bytes.byteLength) throw new Error(`NDArray: shape [${shape.join(", ")}] of ${bytes.dtype} needs ${expected} bytes, the packed array gives ${bytes.byteLength}`);
+    const array = new NDArray(new Ctor(0) as T, [0]);
+    (array as { shape: readonly number[] }).shape = shape;
+    (array as { byteLength: number }).byteLength = bytes.byteLength;
+    array.#data = undefined;
+    array.#dtype = bytes.dtype;
+    array.#packed = bytes;
+    return array;
+  }
+
   /** Known once asked for (an unsupported typed array fails here, where it is used). */
   get dtype(): DType {
     return (this.#dtype ??= dtypeOf(this.#data!));
   }
 
   get data(): T {
-    return this.#data ?? (this.#spilled!.read() as T);
+    return this.#data ?? ((this.#spilled ?? this.#packed!).read() as T);
   }
 
   get isScalar(): boolean {
     return this.shape.length === 0;
   }
 
-  /** In memory (neither spilled nor left in its source file). */
+  /** In memory as a full array (neither spilled, nor left in its source file, nor packed). */
   get isResident(): boolean {
     return this.#data !== undefined;
+  }
+
+  /** Bytes its compact form holds in memory, for an array held packed (`NDArray.packed`); else undefined. */
+  get packedBytes(): number | undefined {
+    return this.#packed?.heldBytes;
   }
 
   /** In the session's scratch store. */
@@ -163,7 +200,8 @@ export class NDArray<T extends NumericArray = NumericArray> {
 
   /** Moves the data out of memory; `put` stores the bytes and says how to read them back. */
   spill(put: (data: T) => SpilledBytes): void {
-    if (this.#spilled) return;
+    // A packed array is already small and has no full copy to move.
+    if (this.#spilled || this.#packed) return;
     this.#dtype ??= dtypeOf(this.#data!);
     this.#spilled = put(this.#data!);
     this.#data = undefined;
@@ -182,8 +220,9 @@ export class NDArray<T extends NumericArray = NumericArray> {
 
   /** `into.byteLength` bytes from `byteOffset`, without reading a spilled or source-backed array whole. */
   bytesAt(byteOffset: number, into: Uint8Array): Uint8Array {
-    if (this.#spilled) {
-      this.#spilled.readBytes(byteOffset, into);
+    const away = this.#spilled ?? this.#packed;
+    if (away) {
+      away.readBytes(byteOffset, into);
       return into;
     }
     const d = this.#data!;

@@ -62,7 +62,8 @@ export function writeArray(group: H5Group, name: string, array: NDArray, options
   // Small arrays stay contiguous (as h5py writes them); compression needs chunks, so it chunks earlier.
   const chunked = byteLength > (options.compression > 0 ? COMPRESS_FROM_BYTES : options.sliceBytes);
   if (!chunked || shape.length === 0 || shape[0] === 0) {
-    return createDataset(group, { name, data: array.data, shape: [...shape], dtype });
+    const data = array.packedBytes !== undefined ? expandedOnce(array) : array.data;
+    return createDataset(group, { name, data, shape: [...shape], dtype });
   }
   // Chunked along the first axis: create empty, grow to full size, then fill slice by slice.
   const Ctor = TYPED_ARRAY_BY_DTYPE[array.dtype];
@@ -93,6 +94,19 @@ export function writeArray(group: H5Group, name: string, array: NDArray, options
     dataset.write_slice(ranges, slice);
   }
   return dataset;
+}
+
+/**
+ * A packed array (frif's rates) expanded into one buffer reused from dataset to dataset: h5wasm
+ * copies the values into its heap before it writes, so nothing keeps them. A fresh full array for
+ * each of 1,000 units' 0.85 MB of rates is memory the process must fault in and collect.
+ */
+let expandBuffer = new ArrayBuffer(0);
+function expandedOnce(array: NDArray): NumericArray {
+  if (expandBuffer.byteLength < array.byteLength) expandBuffer = new ArrayBuffer(array.byteLength);
+  array.bytesAt(0, new Uint8Array(expandBuffer, 0, array.byteLength));
+  const Ctor = TYPED_ARRAY_BY_DTYPE[array.dtype];
+  return new Ctor(expandBuffer, 0, array.byteLength / Ctor.BYTES_PER_ELEMENT) as NumericArray;
 }
 
 export interface ReadReport {

@@ -3,6 +3,7 @@ import { NDArray, StringArray, isTree, type SourceFile, type Tree, type TreeNode
 import { PipelineSession, unitIdFor, type Unit } from "../../src/core/session.ts";
 import { SpillStore, type ScratchBytes } from "../../src/core/spillStore.ts";
 import { MIN_SPILL_BYTES, sessionArrayBytes, spikeTimesArray } from "../../src/core/memoryBudget.ts";
+import { sparseArray } from "../../src/core/sparseArray.ts";
 import { seededRandom } from "../fixtures/randomSession.ts";
 
 function memoryScratch(): ScratchBytes {
@@ -79,7 +80,16 @@ describe("the session's memory tally", () => {
     const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)];
     // Sizes around MIN_SPILL_BYTES, so that some arrays spill and some stay.
     const values = () => new Float64Array(Math.floor(rand() * 2 * (MIN_SPILL_BYTES / 8))).fill(rand());
-    const array = () => (rand() < 0.2 ? inSource(values()) : new NDArray(values()));
+    // Left in a source file, packed as its nonzero entries (frif's rates), or plain in memory.
+    const packed = () => {
+      const length = Math.floor(rand() * 4 * MIN_SPILL_BYTES);
+      const indices = Uint32Array.from(new Set(Array.from({ length: Math.floor(rand() * 50) }, () => Math.floor(rand() * length))), (i) => i).sort();
+      return sparseArray(length, indices, new Float32Array(indices.length).fill(2));
+    };
+    const array = () => {
+      const r = rand();
+      return r < 0.2 ? inSource(values()) : r < 0.35 ? packed() : new NDArray(values());
+    };
     const sharedAxis = new NDArray(values()); // frif's x axis: one object at many places
     const spikes = () => new BigUint64Array(Math.floor(rand() * 20_000)).fill(40n);
     const newUnit = (n: number): Unit => ({
@@ -137,6 +147,27 @@ describe("the session's memory tally", () => {
     expect(store.liveBytes).toBeGreaterThan(0);
     expect(final.inSources).toBeGreaterThan(0);
     expect(final.spilled).toBeGreaterThan(0);
+    expect(allArrays(session).some((a) => a.packedBytes !== undefined)).toBe(true);
+  });
+
+  it("counts frif's x axis once for all units and its packed rates at what they hold; the budget moves neither", () => {
+    const session = new PipelineSession("r", { memoryWarningBytes: Number.POSITIVE_INFINITY });
+    session.addUnits(Array.from({ length: 50 }, (_, i) => plainUnit(i + 1, {})));
+    const empty = session.arrayBytes().resident;
+    const axis = new NDArray(new Float64Array(100_000)); // 800 kB, one object in every unit
+    const rates = (n: number) => sparseArray(100_000, Uint32Array.of(n, 99_999), Float32Array.of(1, 2)); // 400 kB full, 16 B held
+    session.batch(() => {
+      for (let n = 1; n <= 50; n++) session.addFeature(unitIdFor(n), "frif", { FRIF: rates(n), FRIF_x_axis: axis });
+    });
+    expect(session.arrayBytes().resident).toBe(empty + 800_000 + 50 * 16);
+    expect(session.arrayBytes()).toEqual(fullWalk(session));
+    const store = new SpillStore(memoryScratch());
+    session.setMemoryBudget({ store, budgetBytes: 100_000 });
+    // Only the axis is a full array to move; it moves once, though every unit holds it.
+    expect(axis.isSpilled).toBe(true);
+    expect(store.liveBytes).toBe(800_000);
+    expect(session.arrayBytes()).toEqual({ resident: empty + 50 * 16, spilled: 800_000 });
+    expect(session.arrayBytes()).toEqual(fullWalk(session));
   });
 
   it("measures only what changed: a feature on one unit does not walk the others", () => {

@@ -11,6 +11,7 @@
  */
 import { lowerBound } from "../frameClock.ts";
 import { NDArray } from "../ndarray.ts";
+import { sparseArray } from "../sparseArray.ts";
 import type { FeatureExtractor } from "./featureExtractor.ts";
 import { int64ToFloat64 } from "./int64Numbers.ts";
 import { sortIfNeeded } from "./sectionedTrials.ts";
@@ -34,7 +35,7 @@ export const frif: FeatureExtractor = {
     const rate = ctx.acquisitionRate!;
     // `int64ToFloat64` gives a fresh array: sorted in place, not copied again.
     const rates = frameRates(sortIfNeeded(int64ToFloat64(unit.spikeTimes)), t, rate);
-    return { FRIF: new NDArray(rates), FRIF_x_axis: sharedIntervalStarts(t, rate) };
+    return { FRIF: sparseArray(Math.max(0, t.length - 1), rates.indices, rates.values), FRIF_x_axis: sharedIntervalStarts(t, rate) };
   },
 };
 
@@ -59,7 +60,8 @@ export function firingRatePerFrame(spikes: Float64Array, frames: Float64Array, r
   const starts = new Float64Array(Math.max(0, frames.length - 1));
   for (let i = 0; i < starts.length; i++) starts[i] = frames[i] / rate;
   // A copy: the caller's array is not reordered.
-  return { rates: frameRates(sortIfNeeded(Float64Array.from(spikes)), frames, rate), starts };
+  const { indices, values } = frameRates(sortIfNeeded(Float64Array.from(spikes)), frames, rate);
+  return { rates: sparseArray(starts.length, indices, values).data, starts };
 }
 
 /** Whether each frame time is at least the one before (they are, unless the session is damaged); known per run. */
@@ -76,26 +78,36 @@ function isMonotone(frames: Float64Array): boolean {
 }
 
 /**
- * Rates in `[t_i, t_{i+1})` for sorted spikes. With frame times that only grow, one pass over the
- * spikes: each goes to the first interval that ends after it, and only intervals that got spikes are
- * divided (the others stay 0, as 0 / length is). A unit fires far less often than frames change (an
- * hour at 60 Hz is 211,740 intervals), so the work per unit is its spikes and a cheap step over the
- * frames, not two divisions per frame.
+ * Rates in `[t_i, t_{i+1})` for sorted spikes, as the intervals that have any (ascending) and their
+ * rates: a unit fires far less often than frames change (an hour at 60 Hz is 211,740 intervals),
+ * so most rates are 0 and the full array is built only when read (`sparseArray.ts`). With frame
+ * times that only grow, one pass over the spikes: each goes to the first interval that ends after
+ * it, and only intervals that got spikes are divided, so the work per unit is its spikes and a cheap
+ * step over the frames.
  */
-function frameRates(sorted: Float64Array, frames: Float64Array, rate: number): Float32Array {
+function frameRates(sorted: Float64Array, frames: Float64Array, rate: number): { indices: Uint32Array; values: Float32Array } {
   const n = Math.max(0, frames.length - 1);
-  const rates = new Float32Array(n);
-  if (n === 0) return rates;
+  // At most one interval per spike has a rate.
+  const most = Math.min(n, sorted.length);
+  const indices = new Uint32Array(most);
+  const values = new Float32Array(most);
+  let kept = 0;
   const store = (i: number, count: number) => {
     const seconds = (frames[i + 1] - frames[i]) / rate;
-    if (seconds > 0) rates[i] = count / seconds;
+    // 0 / length is 0: an interval without spikes, or of zero length, stays out.
+    if (seconds > 0) {
+      indices[kept] = i;
+      values[kept++] = count / seconds;
+    }
   };
+  const done = () => ({ indices: indices.slice(0, kept), values: values.slice(0, kept) });
+  if (n === 0) return done();
   if (!isMonotone(frames)) {
     for (let i = 0; i < n; i++) {
       const count = lowerBound(sorted, frames[i + 1]) - lowerBound(sorted, frames[i]);
       if (count !== 0) store(i, count);
     }
-    return rates;
+    return done();
   }
   let i = 0;
   let count = 0;
@@ -111,5 +123,5 @@ function frameRates(sorted: Float64Array, frames: Float64Array, rate: number): F
     count++;
   }
   if (count) store(i, count);
-  return rates;
+  return done();
 }

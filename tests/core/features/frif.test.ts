@@ -51,6 +51,20 @@ describe("frif", () => {
     expect(nums((c.FRIF_x_axis as NDArray).data)).toEqual([2, 4]);
   });
 
+  it("holds FRIF as the intervals that have spikes, and reads as the full rates, zeros included", () => {
+    const frames = Float64Array.from({ length: 5001 }, (_, i) => 40000 + Math.floor((i * 20000) / 60));
+    const spikes = [40001, 40002, 50000, 120000, 120001, 1_700_000];
+    const data = frif.extract(makeUnit(1, spikes), { metadata: {}, stimulus: {}, acquisitionRate: 20000, frameTimestamps: frames });
+    const rates = data.FRIF as NDArray<Float32Array>;
+    expect(rates.dtype).toBe("float32");
+    expect(rates.shape).toEqual([5000]);
+    // Four intervals have spikes (two pairs share one): 4 indices and 4 rates held, not 5,000 rates.
+    expect(rates.packedBytes).toBe(4 * 8);
+    const expected = firingRatePerFrame(Float64Array.from(spikes), frames, 20000).rates;
+    expect(rates.data).toEqual(expected);
+    expect(Array.from(expected.filter((r) => r > 0), Math.round)).toEqual([120, 60, 120, 60]); // 2 or 1 spikes in 1/60 s
+  });
+
   it("declares its inputs and refuses sessions with fewer than two frames", () => {
     expect(frif.requires.session).toEqual(["metadata/frame_timestamps", "metadata/acquisition_rate"]);
     expect(frif.check!({ metadata: { acquisition_rate: f64(1) }, stimulus: {}, acquisitionRate: 1, frameTimestamps: Float64Array.of(5) })).toBe("needs at least 2 frame timestamps");
