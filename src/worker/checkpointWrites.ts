@@ -51,7 +51,8 @@ export async function storeBrowserCheckpoint(
   else writeDeltaFile(rt, scratch.path, session, { of: plan.token, index: plan.index, paths: plan.paths }, options);
   const bytes = scratch.size();
   copying();
-  const source = await scratch.file(name);
+  // Moved into place where the browser can (no copy of the bytes), else copied.
+  const source = scratch.moveTo ? { moveTo: scratch.moveTo } : await scratch.file(name);
   let stored;
   try {
     stored = plan.kind === "full" ? await storeCheckpoint(source, name) : await storeCheckpointDelta(source, name, plan.index, stamps.get(session)!);
