@@ -81,7 +81,7 @@ import {
   listCheckpoints as readCheckpointList,
   type CheckpointInfo,
 } from "./checkpointStore.ts";
-import { planBrowserCheckpoint, plannedBytes, resumedBrowserCheckpoint, storeBrowserCheckpoint } from "./checkpointWrites.ts";
+import { planBrowserCheckpoint, plannedBytes, resumedBrowserCheckpoint, storeBrowserCheckpoint, warmUpCheckpointWriter } from "./checkpointWrites.ts";
 import { writeCheckpointAsOneFile } from "../io/checkpointDeltas.ts";
 import {
   copyToWritable,
@@ -211,6 +211,7 @@ async function openFiles(files: File[], onProgress?: ProgressCallback): Promise<
     await open.spill;
     item.summary = summarizeSession(open.session);
   }
+  if (items.some((item) => item.sessionId)) warmUpCheckpointWriter(rt);
   return items;
 }
 
@@ -754,7 +755,8 @@ async function injectWriteFault(bytes: number): Promise<void> {
 /**
  * Test hook: the next `createWritable()` in this worker (a save to the user's file or a checkpoint)
  * fails with a `DOMException` named `name` — at `"open"` as when permission was revoked, on the
- * first `"write"` as when the disk or quota is full, or at `"close"` (the swap file cannot replace
+ * first `"write"` as when the disk or quota is full (or the next sync access handle write, as a
+ * checkpoint's scratch file makes, if that comes first), or at `"close"` (the swap file cannot replace
  * the target: nothing reached the file although every write succeeded). Real browsers raise exactly
  * these; a test cannot fill a disk or revoke a permission on demand.
  */
@@ -762,8 +764,22 @@ async function injectWritableFault(name: string, at: "open" | "write" | "close")
   const proto = FileSystemFileHandle.prototype as { createWritable(this: FileSystemFileHandle, o?: unknown): Promise<FileSystemWritableFileStream> };
   const original = proto.createWritable;
   const fault = () => new DOMException(`injected ${name}`, name);
+  // A checkpoint reaches browser storage through its scratch file's sync access handle (and is
+  // then moved into place): a full store fails the first write there.
+  const sync = FileSystemSyncAccessHandle.prototype;
+  const originalWrite = sync.write;
+  const disarm = () => {
+    proto.createWritable = original; // one shot, whichever comes first
+    sync.write = originalWrite;
+  };
+  if (at === "write") {
+    sync.write = function () {
+      disarm();
+      throw fault();
+    };
+  }
   proto.createWritable = async function (this: FileSystemFileHandle, options?: unknown) {
-    proto.createWritable = original; // one shot
+    disarm();
     if (at === "open") throw fault();
     const writable = await original.call(this, options);
     // The real stream, so abort() discards its swap file as after a real failure.

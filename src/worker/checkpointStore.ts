@@ -12,7 +12,7 @@
 import { appStorageRoot } from "./appStorage.ts";
 import type { H5Runtime } from "../io/h5.ts";
 import { FileInUseError, mountOpfsFiles } from "../io/opfsFs.ts";
-import { COPY_SLICE_BYTES, copyToWritable } from "./workerFs.ts";
+import { COPY_SLICE_BYTES, copyToWritable, type MovableFile } from "./workerFs.ts";
 
 const CHECKPOINT_DIR = "checkpoints";
 
@@ -142,13 +142,10 @@ export async function checkpointExists(name: string): Promise<boolean> {
 export const CHECKPOINT_BUSY_WAIT_MS = 10_000;
 
 /**
- * A written file already in browser storage (a scratch file): moved into place, replacing the
- * file there in one step, rather than copied. Where the browser cannot move files, a `Blob` is copied.
+ * A written file already in browser storage (a scratch file, `workerFs.ts`): moved into place,
+ * replacing the file there in one step, rather than copied. Where the browser cannot move files, a
+ * `Blob` is copied.
  */
-export interface MovableFile {
-  moveTo(dir: FileSystemDirectoryHandle, name: string): Promise<void>;
-}
-
 export type CheckpointSource = Blob | MovableFile;
 
 function isMovable(source: CheckpointSource): source is MovableFile {

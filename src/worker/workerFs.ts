@@ -86,11 +86,17 @@ export interface ScratchFile {
   /** Releases and deletes it. A download still reading it must be finished first. */
   dispose(): Promise<void>;
   /**
-   * Where the browser can: moves the written file to `name` in `dir` (browser storage), replacing
-   * a file there in one step, instead of copying it (a checkpoint: 46 MB copied cost the demo's run
-   * seconds of the worker's time). Call once HDF5 has closed it; the scratch file is then gone.
+   * Where the browser can move files: finishes the written file (its held-back writes reach browser
+   * storage now, and fail here if the store is full) and returns it to be moved into place, replacing
+   * a file there in one step, instead of copied (a checkpoint: the demo's 46 MB copy cost its run
+   * seconds of the worker's time). Call once HDF5 has closed it; once moved, the scratch file is gone.
    */
-  moveTo?(dir: FileSystemDirectoryHandle, name: string): Promise<void>;
+  movable?(): MovableFile;
+}
+
+/** A finished file in browser storage that `moveTo` moves to `name` in `dir` (replacing a file there). */
+export interface MovableFile {
+  moveTo(dir: FileSystemDirectoryHandle, name: string): Promise<void>;
 }
 
 const SCRATCH_DIR = "scratch";
@@ -149,9 +155,9 @@ export async function createScratchFile(rt: H5Runtime, name: string, expectedByt
       },
       ...(canMove()
         ? {
-            async moveTo(target: FileSystemDirectoryHandle, targetName: string) {
+            movable() {
               close(); // flushes
-              await ((await dir.getFileHandle(name)) as MovableHandle).move(target, targetName);
+              return { moveTo: async (target, targetName) => ((await dir.getFileHandle(name)) as MovableHandle).move(target, targetName) };
             },
           }
         : {}),
