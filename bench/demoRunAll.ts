@@ -185,7 +185,8 @@ export function renderDemoRunAll(run: DemoRunAll): string {
   return lines.join("\n");
 }
 
-if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+// Run as a script (`npx tsx bench/demoRunAll.ts`), not when bundled into bench/run.ts.
+if (/demoRunAll\.[cm]?[tj]s$/.test(process.argv[1] ?? "")) {
   const args = parseArgs(process.argv.slice(2), ["json"]);
   const repeats = Number(option(args, "repeats") ?? 1);
   const root = join(dirname(fileURLToPath(import.meta.url)), "..");
