@@ -484,8 +484,17 @@ async function keepCopy(rt: H5Runtime, open: OpenSession, fileOf: () => Promise<
   }
   const drop = mountFiles(rt, [file]);
   const path = drop.paths.get(file.name)!;
+  let replaced: H5SourceFile | undefined;
+  try {
+    // Opens the copy before it moves anything: a copy another tab replaced since (its checkpoint
+    // moved in over this one) fails here, and the session keeps reading where it did.
+    replaced = readArraysFrom(rt, session, path, (s) => s.name === file.name && !!s.keptCopy === keptCopy, file.name) as H5SourceFile | undefined;
+  } catch (error) {
+    unmountDrop(rt, drop.dir);
+    session.warn(`${session.datasetId}: the copy just written could not be opened for reading (${personMessage(error)})`);
+    return;
+  }
   (open.copies ??= []).push(drop);
-  const replaced = readArraysFrom(rt, session, path, (s) => s.name === file.name && !!s.keptCopy === keptCopy, file.name) as H5SourceFile | undefined;
   if (replaced) replaced.keptCopy = keptCopy;
   const copy = openSourceFile(rt, path, file.name);
   copy.keptCopy = keptCopy;
