@@ -2,6 +2,7 @@
  * `npm run bench -- [--sizes 0.1,1,4] [--json] [--recordings 10] [--open-gb 0.5,20] [--no-browser] [--no-h5py]`
  * `npm run bench -- --pair-units 1000 --pair-minutes 60 [--cache-dir D] [--rate-scale 0.5] [--seed 1] [--repeats N]`
  * `npm run bench -- --browser-session-gb 20 [--browser-budget-gb 2]`
+ * `npm run bench -- --demo-run-all [--repeats N]`: the demo's *Run all steps* in Chromium (bench/demoRunAll.ts)
  *   run only the real-size entries (bench/largeEntries.ts; both at once if both are given) and update
  *   their section of RESULTS.md. With `--json`, stdout is the JSON alone (`npm run -s bench -- --json`
  *   leaves out npm's own banner lines).
@@ -23,7 +24,7 @@ import { existingLarge, mergedWithExisting, renderLarge, runLargeEntries, withLa
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, "..", "..");
-const args = parseArgs(process.argv.slice(2), ["json", "no-browser", "no-h5py"]);
+const args = parseArgs(process.argv.slice(2), ["json", "no-browser", "no-h5py", "demo-run-all"]);
 const sizes = (option(args, "sizes") ?? "0.1,1").split(",").map(Number);
 const recordings = Number(option(args, "recordings") ?? 10);
 const openSizes = (option(args, "open-gb") ?? "0.5").split(",").map(Number);
@@ -31,6 +32,12 @@ const spillSizes = (option(args, "spill-sizes") ?? "1,2").split(",").filter(Bool
 const spillBudgetGb = Number(option(args, "spill-budget-gb") ?? 0.25);
 const asJson = args.flags.has("json");
 const log = (line: string) => (asJson ? process.stderr : process.stdout).write(`${line}\n`);
+
+if (args.flags.has("demo-run-all")) {
+  const { renderDemoRunAll, runDemoRunAll } = await import("./demoRunAll.ts");
+  for (let i = 0; i < Number(option(args, "repeats") ?? 1); i++) log(renderDemoRunAll(await runDemoRunAll(root)));
+  process.exit(0);
+}
 
 const pairUnits = option(args, "pair-units");
 const sessionGb = option(args, "browser-session-gb");

@@ -81,7 +81,7 @@ import {
   listCheckpoints as readCheckpointList,
   type CheckpointInfo,
 } from "./checkpointStore.ts";
-import { planBrowserCheckpoint, plannedBytes, resumedBrowserCheckpoint, storeBrowserCheckpoint } from "./checkpointWrites.ts";
+import { planBrowserCheckpoint, plannedBytes, resumedBrowserCheckpoint, storeBrowserCheckpoint, warmUpCheckpointWriter } from "./checkpointWrites.ts";
 import { writeCheckpointAsOneFile } from "../io/checkpointDeltas.ts";
 import {
   copyToWritable,
@@ -211,6 +211,7 @@ async function openFiles(files: File[], onProgress?: ProgressCallback): Promise<
     await open.spill;
     item.summary = summarizeSession(open.session);
   }
+  if (items.some((item) => item.sessionId)) warmUpCheckpointWriter(rt);
   return items;
 }
 
@@ -483,8 +484,17 @@ async function keepCopy(rt: H5Runtime, open: OpenSession, fileOf: () => Promise<
   }
   const drop = mountFiles(rt, [file]);
   const path = drop.paths.get(file.name)!;
+  let replaced: H5SourceFile | undefined;
+  try {
+    // Opens the copy before it moves anything: a copy another tab replaced since (its checkpoint
+    // moved in over this one) fails here, and the session keeps reading where it did.
+    replaced = readArraysFrom(rt, session, path, (s) => s.name === file.name && !!s.keptCopy === keptCopy, file.name) as H5SourceFile | undefined;
+  } catch (error) {
+    unmountDrop(rt, drop.dir);
+    session.warn(`${session.datasetId}: the copy just written could not be opened for reading (${personMessage(error)})`);
+    return;
+  }
   (open.copies ??= []).push(drop);
-  const replaced = readArraysFrom(rt, session, path, (s) => s.name === file.name && !!s.keptCopy === keptCopy, file.name) as H5SourceFile | undefined;
   if (replaced) replaced.keptCopy = keptCopy;
   const copy = openSourceFile(rt, path, file.name);
   copy.keptCopy = keptCopy;
@@ -754,7 +764,8 @@ async function injectWriteFault(bytes: number): Promise<void> {
 /**
  * Test hook: the next `createWritable()` in this worker (a save to the user's file or a checkpoint)
  * fails with a `DOMException` named `name` — at `"open"` as when permission was revoked, on the
- * first `"write"` as when the disk or quota is full, or at `"close"` (the swap file cannot replace
+ * first `"write"` as when the disk or quota is full (or the next sync access handle write, as a
+ * checkpoint's scratch file makes, if that comes first), or at `"close"` (the swap file cannot replace
  * the target: nothing reached the file although every write succeeded). Real browsers raise exactly
  * these; a test cannot fill a disk or revoke a permission on demand.
  */
@@ -762,8 +773,22 @@ async function injectWritableFault(name: string, at: "open" | "write" | "close")
   const proto = FileSystemFileHandle.prototype as { createWritable(this: FileSystemFileHandle, o?: unknown): Promise<FileSystemWritableFileStream> };
   const original = proto.createWritable;
   const fault = () => new DOMException(`injected ${name}`, name);
+  // A checkpoint reaches browser storage through its scratch file's sync access handle (and is
+  // then moved into place): a full store fails the first write there.
+  const sync = FileSystemSyncAccessHandle.prototype;
+  const originalWrite = sync.write;
+  const disarm = () => {
+    proto.createWritable = original; // one shot, whichever comes first
+    sync.write = originalWrite;
+  };
+  if (at === "write") {
+    sync.write = function () {
+      disarm();
+      throw fault();
+    };
+  }
   proto.createWritable = async function (this: FileSystemFileHandle, options?: unknown) {
-    proto.createWritable = original; // one shot
+    disarm();
     if (at === "open") throw fault();
     const writable = await original.call(this, options);
     // The real stream, so abort() discards its swap file as after a real failure.

@@ -12,7 +12,7 @@
 import { appStorageRoot } from "./appStorage.ts";
 import type { H5Runtime } from "../io/h5.ts";
 import { FileInUseError, mountOpfsFiles } from "../io/opfsFs.ts";
-import { COPY_SLICE_BYTES, copyToWritable } from "./workerFs.ts";
+import { COPY_SLICE_BYTES, copyToWritable, type MovableFile } from "./workerFs.ts";
 
 const CHECKPOINT_DIR = "checkpoints";
 
@@ -141,24 +141,39 @@ export async function checkpointExists(name: string): Promise<boolean> {
 /** How long a resume or a checkpoint waits for another tab to let go of a checkpoint before it refuses. */
 export const CHECKPOINT_BUSY_WAIT_MS = 10_000;
 
-export async function storeCheckpoint(source: Blob, name: string): Promise<{ info: CheckpointInfo; stamp: CheckpointStamp }> {
+/**
+ * A written file already in browser storage (a scratch file, `workerFs.ts`): moved into place,
+ * replacing the file there in one step, rather than copied. Where the browser cannot move files, a
+ * `Blob` is copied.
+ */
+export type CheckpointSource = Blob | MovableFile;
+
+function isMovable(source: CheckpointSource): source is MovableFile {
+  return !(source instanceof Blob);
+}
+
+export async function storeCheckpoint(source: CheckpointSource, name: string): Promise<{ info: CheckpointInfo; stamp: CheckpointStamp }> {
   const dir = await checkpointDir();
   const stale = await storedDeltas(dir, name);
   let stamp: CheckpointStamp | undefined;
-  const handle = await dir.getFileHandle(checkedName(name), { create: true });
+  const busy = () => stillBusy(name, CHECKPOINT_BUSY_WAIT_MS, "nothing was written; the session is unchanged, checkpoint it again once that tab is done");
   try {
-    if (typeof handle.createWritable === "function") {
-      // Atomic: the swap file replaces the old checkpoint only on close(). A tab resuming the
-      // checkpoint locks it for a moment: wait for it rather than fail the checkpoint.
-      const writable = await whileBusy(() => handle.createWritable(), CHECKPOINT_BUSY_WAIT_MS, () =>
-        stillBusy(name, CHECKPOINT_BUSY_WAIT_MS, "nothing was written; the session is unchanged, checkpoint it again once that tab is done"),
-      );
-      await copyToWritable(source, writable);
+    if (isMovable(source)) {
+      // Atomic: the move replaces the old checkpoint in one step. It fails, moving nothing, while
+      // a tab resuming the checkpoint holds it for a moment: wait for it rather than fail.
+      await whileBusy(() => source.moveTo(dir, checkedName(name)), CHECKPOINT_BUSY_WAIT_MS, busy);
     } else {
-      await writeWithSyncHandle(source, dir, name);
+      const handle = await dir.getFileHandle(checkedName(name), { create: true });
+      if (typeof handle.createWritable === "function") {
+        // Atomic: the swap file replaces the old checkpoint only on close(); waits for a resuming tab as above.
+        const writable = await whileBusy(() => handle.createWritable(), CHECKPOINT_BUSY_WAIT_MS, busy);
+        await copyToWritable(source, writable);
+      } else {
+        await writeWithSyncHandle(source, dir, name);
+      }
     }
     // At once: what this tab wrote, so its next checkpoint can tell whether another tab wrote since.
-    stamp = { base: baseStamp(await handle.getFile()), deltas: 0 };
+    stamp = { base: baseStamp(await (await dir.getFileHandle(name)).getFile()), deltas: 0 };
   } catch (error) {
     throw storageError(error);
   }
@@ -173,7 +188,7 @@ export async function storeCheckpoint(source: Blob, name: string): Promise<{ inf
  * writable is aborted). A failure leaves the checkpoint as it was: a delta that never closed is
  * empty, and a resume stops before it.
  */
-export async function storeCheckpointDelta(source: Blob, name: string, index: number, planned: CheckpointStamp): Promise<{ info: CheckpointInfo; stamp: CheckpointStamp }> {
+export async function storeCheckpointDelta(source: CheckpointSource, name: string, index: number, planned: CheckpointStamp): Promise<{ info: CheckpointInfo; stamp: CheckpointStamp }> {
   const dir = await checkpointDir();
   const base = await dir.getFileHandle(checkedName(name));
   const deltaName = checkpointDeltaName(name, index);
@@ -184,7 +199,18 @@ export async function storeCheckpointDelta(source: Blob, name: string, index: nu
     return now;
   };
   try {
-    if (typeof base.createWritable !== "function") {
+    if (isMovable(source)) {
+      // Under the lock, as the copy below: moved in one step, so a resume sees it whole or not at all.
+      const lock = await whileBusy(() => base.createWritable(), CHECKPOINT_BUSY_WAIT_MS, () =>
+        stillBusy(name, CHECKPOINT_BUSY_WAIT_MS, "nothing was written; the session is unchanged, checkpoint it again once that tab is done"),
+      );
+      try {
+        await unchanged();
+        await source.moveTo(dir, deltaName);
+      } finally {
+        await lock.abort().catch(() => undefined);
+      }
+    } else if (typeof base.createWritable !== "function") {
       await unchanged();
       await writeWithSyncHandle(source, dir, deltaName);
     } else {

@@ -12,6 +12,7 @@ import { sourcesInUse } from "../core/sessionSources.ts";
 import type { H5Runtime } from "../io/h5.ts";
 import { checkpointWritten, forgetCheckpoint, planCheckpoint, type CheckpointPlan } from "../io/checkpointDeltas.ts";
 import { writeDeltaFile, writeSessionFile } from "../io/sessionFile.ts";
+import { warmUpWriter } from "../io/writerWarmUp.ts";
 import { CheckpointReplacedError, checkpointStamp, storeCheckpoint, storeCheckpointDelta, type CheckpointInfo, type CheckpointStamp } from "./checkpointStore.ts";
 import type { ScratchFile } from "./workerFs.ts";
 
@@ -51,7 +52,8 @@ export async function storeBrowserCheckpoint(
   else writeDeltaFile(rt, scratch.path, session, { of: plan.token, index: plan.index, paths: plan.paths }, options);
   const bytes = scratch.size();
   copying();
-  const source = await scratch.file(name);
+  // Moved into place where the browser can (no copy of the bytes), else copied.
+  const source = scratch.movable ? scratch.movable() : await scratch.file(name);
   let stored;
   try {
     stored = plan.kind === "full" ? await storeCheckpoint(source, name) : await storeCheckpointDelta(source, name, plan.index, stamps.get(session)!);
@@ -74,4 +76,17 @@ export async function resumedBrowserCheckpoint(session: PipelineSession, name: s
   const after = await checkpointStamp(name);
   if (before && after && before.base === after.base && before.deltas === after.deltas) stamps.set(session, after);
   else forgetCheckpoint(session);
+}
+
+let warmingUp = false;
+
+/**
+ * Once per worker, after the first session opened: HDF5's write path is tiered up in the idle time
+ * before the user runs steps (io/writerWarmUp.ts), so the first checkpoint does not run it cold.
+ * Only in a worker: Node tests that import the API have no idle page to fill.
+ */
+export function warmUpCheckpointWriter(rt: H5Runtime): void {
+  if (warmingUp || typeof (globalThis as { WorkerGlobalScope?: unknown }).WorkerGlobalScope === "undefined") return;
+  warmingUp = true;
+  setTimeout(() => void warmUpWriter(rt).catch(() => undefined), 0);
 }

@@ -108,23 +108,31 @@ async function appWorker(page: Page): Promise<Worker> {
 }
 
 /**
- * Counts the calls the app's worker makes to open checkpoints/demo.h5 with `method` (a resume opens it
- * with `createSyncAccessHandle`, a checkpoint with `createWritable`), so the test can see that an
- * operation found the file locked and tried again, instead of hoping two tabs overlap in time.
+ * Counts the calls the app's worker makes to open checkpoints/demo.h5 with `methods` (a resume opens
+ * it with `createSyncAccessHandle`; a checkpoint moves its written file onto it with `move`, or, for
+ * a delta, locks it with `createWritable`), so the test can see that an operation found the file
+ * locked and tried again, instead of hoping two tabs overlap in time.
  */
-async function countOpens(page: Page, method: "createSyncAccessHandle" | "createWritable"): Promise<() => Promise<number>> {
+async function countOpens(page: Page, ...methods: ("createSyncAccessHandle" | "createWritable" | "move")[]): Promise<() => Promise<number>> {
   const worker = await appWorker(page);
-  await worker.evaluate((name) => {
-    const proto = FileSystemFileHandle.prototype as unknown as Record<string, (...a: unknown[]) => unknown>;
-    const counts = ((self as unknown as { opens?: Record<string, number> }).opens ??= {});
-    counts[name] = 0;
-    const original = proto[name];
-    proto[name] = function (this: FileSystemFileHandle, ...args: unknown[]) {
-      if (this.name === "demo.h5") counts[name]++;
-      return original.apply(this, args);
-    };
-  }, method);
-  return () => worker.evaluate((name) => (self as unknown as { opens: Record<string, number> }).opens[name], method);
+  for (const method of methods) {
+    await worker.evaluate((name) => {
+      const proto = FileSystemFileHandle.prototype as unknown as Record<string, (...a: unknown[]) => unknown>;
+      const counts = ((self as unknown as { opens?: Record<string, number> }).opens ??= {});
+      counts[name] = 0;
+      const original = proto[name];
+      proto[name] = function (this: FileSystemFileHandle, ...args: unknown[]) {
+        // move(dir, name): the file moved is the scratch file, demo.h5 is where it goes.
+        if ((name === "move" ? args[1] : this.name) === "demo.h5") counts[name]++;
+        return original.apply(this, args);
+      };
+    }, method);
+  }
+  return async () => {
+    let sum = 0;
+    for (const method of methods) sum += await worker.evaluate((name) => (self as unknown as { opens: Record<string, number> }).opens[name], method);
+    return sum;
+  };
 }
 
 /**
@@ -216,7 +224,7 @@ test("two tabs checkpointing one recording at once both keep it whole; a resume 
   // A checkpoint that finds it being resumed (A holds a sync access handle on it) waits, then writes.
   await b.getByRole("list", { name: "Recordings" }).getByRole("button", { name: /^demo\.cmcr/ }).click();
   release = await holdCheckpoint(a, "reading");
-  const checkpointOpens = await countOpens(b, "createWritable");
+  const checkpointOpens = await countOpens(b, "createWritable", "move");
   await button(b).click();
   await expect.poll(checkpointOpens).toBeGreaterThanOrEqual(2);
   await expect(b.getByRole("status")).toContainText("Checkpointing");
