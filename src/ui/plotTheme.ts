@@ -85,3 +85,8 @@ export function axis(theme: PlotTheme, label: string, extra: Partial<uPlot.Axis>
     ...extra,
   };
 }
+
+/** `steps` colours evenly along viridis (0 … 1), for drawing many points a colour at a time. */
+export function viridisSteps(steps: number): string[] {
+  return Array.from({ length: steps }, (_, k) => viridis(steps > 1 ? k / (steps - 1) : 0.5));
+}
