@@ -122,17 +122,7 @@ export class NDArray<T extends NumericArray = NumericArray> {
 
   /** An array whose bytes stay in their source file until something reads them. */
   static fromSource<T extends NumericArray = NumericArray>(bytes: SourceBytes, shape: readonly number[]): NDArray<T> {
-    const Ctor = TYPED_ARRAY_BY_DTYPE[bytes.dtype];
-    const expected = elementCount(shape) * Ctor.BYTES_PER_ELEMENT;
-    if (expected !== bytes.byteLength) {
-      throw new Error(`NDArray: shape [${shape.join(", ")}] of ${bytes.dtype} needs ${expected} bytes, ${bytes.source.name} gives ${bytes.byteLength}`);
-    }
-    // Built around an empty array of the right type, then pointed at the source.
-    const array = new NDArray(new Ctor(0) as T, [0]);
-    (array as { shape: readonly number[] }).shape = shape;
-    (array as { byteLength: number }).byteLength = bytes.byteLength;
-    array.#data = undefined;
-    array.#dtype = bytes.dtype;
+    const array = NDArray.#notInMemory<T>(bytes.dtype, bytes.byteLength, shape, bytes.source.name);
     array.#spilled = bytes;
     array.#source = bytes.source;
     return array;
@@ -140,15 +130,22 @@ export class NDArray<T extends NumericArray = NumericArray> {
 
   /** An array held in a compact form and expanded when read (`PackedBytes`). */
   static packed<T extends NumericArray = NumericArray>(bytes: PackedBytes, shape: readonly number[]): NDArray<T> {
-    const Ctor = TYPED_ARRAY_BY_DTYPE[bytes.dtype];
+    const array = NDArray.#notInMemory<T>(bytes.dtype, bytes.byteLength, shape, "the packed array");
+    array.#packed = bytes;
+    return array;
+  }
+
+  /** An array of `shape` whose `byteLength` bytes of `dtype` are held elsewhere (`from` names where, for errors). */
+  static #notInMemory<T extends NumericArray>(dtype: DType, byteLength: number, shape: readonly number[], from: string): NDArray<T> {
+    const Ctor = TYPED_ARRAY_BY_DTYPE[dtype];
     const expected = elementCount(shape) * Ctor.BYTES_PER_ELEMENT;
-    if (expected !== bytes.byteLength) throw new Error(`NDArray: shape [${shape.join(", ")}] of ${bytes.dtype} needs ${expected} bytes, the packed array gives ${bytes.byteLength}`);
+    if (expected !== byteLength) throw new Error(`NDArray: shape [${shape.join(", ")}] of ${dtype} needs ${expected} bytes, ${from} gives ${byteLength}`);
+    // Built around an empty array of the right type, then given its real shape.
     const array = new NDArray(new Ctor(0) as T, [0]);
     (array as { shape: readonly number[] }).shape = shape;
-    (array as { byteLength: number }).byteLength = bytes.byteLength;
+    (array as { byteLength: number }).byteLength = byteLength;
     array.#data = undefined;
-    array.#dtype = bytes.dtype;
-    array.#packed = bytes;
+    array.#dtype = dtype;
     return array;
   }
 
