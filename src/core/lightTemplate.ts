@@ -1,3 +1,5 @@
+import { TYPED_ARRAY_BY_DTYPE, elementCount, type NDArray, type NumericArray } from "./ndarray.ts";
+
 /**
  * Light template: the mean light-reference trace over a movie's occurrences, as the original's
  * `np.nanmean(zip_longest(*traces, fillvalue=nan), axis=1).astype(float32)` — traces of different
@@ -19,6 +21,37 @@ export function nanMeanTemplate(traces: readonly ArrayLike<number>[]): Float32Ar
   const out = new Float32Array(longest);
   for (let i = 0; i < longest; i++) out[i] = count[i] ? sum[i] / count[i] : Number.NaN;
   return out;
+}
+
+/**
+ * A trace read by sample ranges: an hour's `raw_ch1` (288 MB) may stay in its source file, and
+ * the section checks and light templates need only the sections' ranges of it.
+ */
+export interface TraceRanges {
+  readonly length: number;
+  /** Samples `[start, end)`, bounds clipped as `sliceSignal` clips them. */
+  slice(start: number, end: number): ArrayLike<number>;
+}
+
+/** `array` (read flat) as ranges: a view when in memory, else only the range is read. 64-bit integers come as float64. */
+export function traceRanges(array: NDArray): TraceRanges {
+  const length = elementCount(array.shape);
+  const wide = array.dtype === "int64" || array.dtype === "uint64";
+  return {
+    length,
+    slice(start, end) {
+      const s = Math.max(0, Math.min(start, length));
+      const e = Math.max(s, Math.min(end, length));
+      let part: NumericArray;
+      if (array.isResident) part = array.data.subarray(s, e) as NumericArray;
+      else {
+        const Ctor = TYPED_ARRAY_BY_DTYPE[array.dtype];
+        part = new Ctor(e - s) as NumericArray;
+        array.bytesAt(s * Ctor.BYTES_PER_ELEMENT, new Uint8Array(part.buffer, part.byteOffset, part.byteLength));
+      }
+      return wide ? Float64Array.from(part as ArrayLike<number | bigint>, Number) : (part as ArrayLike<number>);
+    },
+  };
 }
 
 /** `signal[start:end]` with the bounds clipped to the signal, as a view (no copy). */

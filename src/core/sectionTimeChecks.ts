@@ -12,7 +12,7 @@
  *    should give the same light trace each time; a shifted section does not).
  */
 import type { FrameClock } from "./frameClock.ts";
-import { sliceSignal } from "./lightTemplate.ts";
+import type { TraceRanges } from "./lightTemplate.ts";
 import type { PlaylistSections } from "./playlistSections.ts";
 
 /** An inter-frame interval this many times the median is a pause in the pulses. */
@@ -23,7 +23,7 @@ export const MIN_REPEAT_CORRELATION = 0.5;
 export function checkPlaylistSections(
   sections: PlaylistSections,
   clock: FrameClock,
-  lightCh1: ArrayLike<number> | undefined,
+  lightCh1: TraceRanges | undefined,
   rate: number,
   files: { playlist: string; movieLength: string },
 ): string[] {
@@ -77,9 +77,9 @@ export function checkPlaylistSections(
     }
     for (const [movie, rows] of byMovie) {
       if (rows.length < 2) continue;
-      const first = sliceSignal(lightCh1, rows[0][0], rows[0][1]);
+      const first = lightCh1.slice(rows[0][0], rows[0][1]);
       for (let k = 1; k < rows.length; k++) {
-        const r = pearson(first, sliceSignal(lightCh1, rows[k][0], rows[k][1]));
+        const r = pearson(first, lightCh1.slice(rows[k][0], rows[k][1]));
         if (r !== undefined && r < MIN_REPEAT_CORRELATION) {
           warnings.push(
             `the light reference of "${movie}" showing ${k + 1} does not match showing 1 (correlation ${r.toFixed(2)}): ` +

@@ -6,7 +6,8 @@
  */
 import { int64ToFloat64 } from "./features/int64Numbers.ts";
 import { FrameClock } from "./frameClock.ts";
-import { NDArray, isTree, type Tree, type TreeNode } from "./ndarray.ts";
+import { traceRanges, type TraceRanges } from "./lightTemplate.ts";
+import { NDArray, elementCount, isTree, type Tree, type TreeNode } from "./ndarray.ts";
 import type { PipelineSession, Unit } from "./session.ts";
 import { recordedAcquisitionRate } from "./sessionFacts.ts";
 import { StepBailout } from "./steps/stepContract.ts";
@@ -54,6 +55,13 @@ export function lightReferenceCh1(session: PipelineSession): ArrayLike<number> |
   if (!(node instanceof NDArray) || node.data.length === 0) return undefined;
   const data = node.data;
   return data instanceof BigInt64Array || data instanceof BigUint64Array ? Float64Array.from(data, Number) : data;
+}
+
+/** `stimulus/light_reference/raw_ch1` read by sample ranges (it may stay in its source file). */
+export function lightReferenceRanges(session: PipelineSession): TraceRanges | undefined {
+  const node = childAt(session.stimulus, "light_reference/raw_ch1");
+  if (!(node instanceof NDArray) || elementCount(node.shape) === 0) return undefined;
+  return traceRanges(node);
 }
 
 /** The `[start, end]` sample rows of `stimulus/section_time/<movie>` (an [n, 2] array; [2] is one row). */

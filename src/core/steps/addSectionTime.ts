@@ -15,11 +15,11 @@
  * Beyond the original: the sections are checked against the frame pulses and the light reference
  * (`sectionTimeChecks.ts`) and every disagreement becomes a session warning.
  */
-import { nanMeanTemplate, sliceSignal } from "../lightTemplate.ts";
+import { nanMeanTemplate } from "../lightTemplate.ts";
 import { NDArray, i64, isTree, type Tree } from "../ndarray.ts";
 import { playlistSectionFrames, repeatPlaylist } from "../playlistSections.ts";
 import { checkPlaylistSections } from "../sectionTimeChecks.ts";
-import { acquisitionRate, frameClock, lightReferenceCh1 } from "../sessionInputs.ts";
+import { acquisitionRate, frameClock, lightReferenceRanges } from "../sessionInputs.ts";
 import type { PipelineSession } from "../session.ts";
 import { ConfigFileError } from "../stimulusConfig/csvTable.ts";
 import { lookupMovieLength, parseMovieLengthCsv } from "../stimulusConfig/movieLengthCsv.ts";
@@ -80,7 +80,7 @@ export const addSectionTimeStep: PipelineStep<AddSectionTimeParams> = {
 
     const clock = frameClock(session);
     const rate = acquisitionRate(session);
-    const light = lightReferenceCh1(session);
+    const light = lightReferenceRanges(session);
     await ctx.progress.update(0.05, "reading the playlist");
 
     let movies: string[];
@@ -102,16 +102,18 @@ export const addSectionTimeStep: PipelineStep<AddSectionTimeParams> = {
 
     await ctx.progress.update(0.2, "converting frames to samples");
     const rows = new Map<string, bigint[]>();
-    const traces = new Map<string, ArrayLike<number>[]>();
+    // Each movie's showings as sample ranges; their traces are read movie by movie below, so an
+    // hour's light reference is never held whole (it may stay in its source file).
+    const showings = new Map<string, [number, number][]>();
     for (const o of sections.occurrences) {
       const start = clock.sampleAt(o.startFrame);
       const end = clock.sampleAt(o.endFrame);
       rows.set(o.movie, [...(rows.get(o.movie) ?? []), BigInt(start), BigInt(end)]);
       if (light) {
-        const list = traces.get(o.movie) ?? [];
+        const list = showings.get(o.movie) ?? [];
         // The original slices raw_ch1[start:end] after clipping `end` to the trace; empty slices are dropped.
-        if (Math.max(0, start) < Math.min(light.length, end)) list.push(sliceSignal(light, start, end));
-        traces.set(o.movie, list);
+        if (Math.max(0, start) < Math.min(light.length, end)) list.push([start, end]);
+        showings.set(o.movie, list);
       }
     }
     const sectionTime: Tree = {};
@@ -119,8 +121,8 @@ export const addSectionTimeStep: PipelineStep<AddSectionTimeParams> = {
     let done = 0;
     for (const [movie, flat] of rows) {
       sectionTime[movie] = new NDArray(BigInt64Array.from(flat), [flat.length / 2, 2]);
-      const list = traces.get(movie);
-      if (list?.length) lightTemplate[movie] = new NDArray(nanMeanTemplate(list));
+      const list = showings.get(movie);
+      if (light && list?.length) lightTemplate[movie] = new NDArray(nanMeanTemplate(list.map(([start, end]) => light.slice(start, end))));
       await ctx.progress.update(0.2 + (0.6 * ++done) / rows.size, `light template ${movie}`);
     }
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { nanMeanTemplate } from "../../../src/core/lightTemplate.ts";
-import { NDArray, scalarNumber } from "../../../src/core/ndarray.ts";
+import { NDArray, scalarNumber, type SourceBytes, type SourceFile } from "../../../src/core/ndarray.ts";
 import { runPipeline } from "../../../src/core/pipeline.ts";
 import { playlistSectionFrames, repeatPlaylist } from "../../../src/core/playlistSections.ts";
 import { exampleFrameTimestamps, exampleInputs, expected, loadedSession, nums, readFixture } from "../fixtures/exampleSession.ts";
@@ -135,6 +135,50 @@ describe("add_section_time", () => {
     const warnings = await run(960);
     expect(warnings).toHaveLength(1);
     expect(warnings[0]).toMatch(/the light reference of "step_flash_4s_4i_2x" showing 2 does not match showing 1 \(correlation -1\.00\): its section is probably shifted/);
+  });
+
+  it("reads a light reference left in its source file a showing at a time, never whole, with the same templates and checks", async () => {
+    // Showing 2 of the flash is shifted (the table says 960 frames, the movie has 1200), so the check warns.
+    const ts = exampleFrameTimestamps();
+    const trace = new Float32Array(Number(ts[ts.length - 1]) + 1000);
+    for (const contentStart of [180, 180 + 1200 + 361]) {
+      for (let f = 0; f < 1200; f++) trace.fill(Math.floor(f / 240) % 2 === 0 ? 255 : 0, Number(ts[contentStart + f]), Number(ts[contentStart + f + 1]));
+    }
+    const run = async (inFile: boolean) => {
+      const session = loadedSession({ light: trace });
+      const read = { whole: 0, bytes: 0 };
+      if (inFile) {
+        const raw = new Uint8Array(trace.buffer);
+        const bytes: SourceBytes = {
+          source: { name: "rec.cmcr" } as SourceFile,
+          dtype: "float32",
+          byteLength: trace.byteLength,
+          read: () => (read.whole++, trace),
+          readBytes(at, into) {
+            read.bytes += into.byteLength;
+            into.set(raw.subarray(at, at + into.byteLength));
+          },
+          release() {},
+        };
+        (session.stimulus.light_reference as Record<string, NDArray>).raw_ch1 = NDArray.fromSource(bytes, [trace.length]);
+      }
+      const text = "movie_name,movie_length\nstep_flash_4s_4i_2x,960\n";
+      await runPipeline(session, {
+        steps: ["add_section_time"],
+        params: { add_section_time: { playlist_name: "demo_single_flash", repeats: 2 } },
+        inputs: exampleInputs({ movieLengthCsv: { name: "len.csv", text } }),
+      });
+      const template = ((session.stimulus.light_template as Record<string, NDArray>).step_flash_4s_4i_2x.data as Float32Array).slice();
+      return { template, warnings: session.warnings.map((w) => w.message), read };
+    };
+    const inMemory = await run(false);
+    const inFile = await run(true);
+    expect(inFile.template).toEqual(inMemory.template);
+    expect(inFile.warnings).toEqual(inMemory.warnings);
+    expect(inFile.warnings.join("\n")).toMatch(/does not match showing 1/);
+    expect(inFile.read.whole).toBe(0);
+    expect(inFile.read.bytes).toBeGreaterThan(0);
+    expect(inFile.read.bytes).toBeLessThan(trace.byteLength);
   });
 
   it("keeps an existing section_time unless forced, and gives up with a warning on bad inputs", async () => {
