@@ -42,13 +42,9 @@ export function traceRanges(array: NDArray): TraceRanges {
     slice(start, end) {
       const s = Math.max(0, Math.min(start, length));
       const e = Math.max(s, Math.min(end, length));
-      let part: NumericArray;
-      if (array.isResident) part = array.data.subarray(s, e) as NumericArray;
-      else {
-        const Ctor = TYPED_ARRAY_BY_DTYPE[array.dtype];
-        part = new Ctor(e - s) as NumericArray;
-        array.bytesAt(s * Ctor.BYTES_PER_ELEMENT, new Uint8Array(part.buffer, part.byteOffset, part.byteLength));
-      }
+      const part = array.isResident
+        ? (array.data.subarray(s, e) as NumericArray)
+        : array.elementsAt(s, new TYPED_ARRAY_BY_DTYPE[array.dtype](e - s) as NumericArray);
       return wide ? Float64Array.from(part as ArrayLike<number | bigint>, Number) : (part as ArrayLike<number>);
     },
   };

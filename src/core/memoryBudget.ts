@@ -73,9 +73,7 @@ export function lastSpikeOf(unit: Unit): bigint | undefined {
   if (!train) return unit.spikeTimes.at(-1);
   const n = train.shape[0];
   if (!n) return undefined;
-  const last = new BigUint64Array(1);
-  train.bytesAt((n - 1) * 8, new Uint8Array(last.buffer));
-  return last[0];
+  return train.elementsAt(n - 1, new BigUint64Array(1))[0];
 }
 
 /** Moves one array's data to the store; returns what frees its place there. */

@@ -215,6 +215,12 @@ export class NDArray<T extends NumericArray = NumericArray> {
     arrayMoves++;
   }
 
+  /** Elements `[start, start + into.length)` (read flat) into `into`, a typed array of this array's dtype: `bytesAt` by elements. */
+  elementsAt<A extends NumericArray>(start: number, into: A): A {
+    this.bytesAt(start * into.BYTES_PER_ELEMENT, new Uint8Array(into.buffer, into.byteOffset, into.byteLength));
+    return into;
+  }
+
   /** `into.byteLength` bytes from `byteOffset`, without reading a spilled or source-backed array whole. */
   bytesAt(byteOffset: number, into: Uint8Array): Uint8Array {
     const away = this.#spilled ?? this.#packed;

@@ -51,10 +51,8 @@ export function frameClock(session: PipelineSession): FrameClock {
 
 /** `stimulus/light_reference/raw_ch1` as numbers, or undefined. */
 export function lightReferenceCh1(session: PipelineSession): ArrayLike<number> | undefined {
-  const node = childAt(session.stimulus, "light_reference/raw_ch1");
-  if (!(node instanceof NDArray) || node.data.length === 0) return undefined;
-  const data = node.data;
-  return data instanceof BigInt64Array || data instanceof BigUint64Array ? Float64Array.from(data, Number) : data;
+  const trace = lightReferenceRanges(session);
+  return trace?.slice(0, trace.length);
 }
 
 /** `stimulus/light_reference/raw_ch1` read by sample ranges (it may stay in its source file). */

@@ -4,6 +4,7 @@
  * most one in ten of them nonzero, so 1,000 units hold 0.16 GB instead of 0.85 GB. Readers and
  * writers see the full array, zeros included, with the same values and dtype.
  */
+import { lowerBound } from "./frameClock.ts";
 import { NDArray, TYPED_ARRAY_BY_DTYPE, dtypeOf, type NumericArray } from "./ndarray.ts";
 
 type NumberArray = Exclude<NumericArray, BigInt64Array | BigUint64Array>;
@@ -24,7 +25,7 @@ export function sparseArray<T extends NumberArray>(length: number, indices: Uint
   const expand = (out: T, first: number) => {
     out.fill(0);
     const end = first + out.length;
-    for (let k = firstAtOrAfter(indices, first); k < indices.length && indices[k] < end; k++) out[indices[k] - first] = values[k];
+    for (let k = lowerBound(indices, first); k < indices.length && indices[k] < end; k++) out[indices[k] - first] = values[k];
     return out;
   };
   return NDArray.packed<T>(
@@ -47,15 +48,4 @@ export function sparseArray<T extends NumberArray>(length: number, indices: Uint
     },
     [length],
   );
-}
-
-function firstAtOrAfter(sorted: Uint32Array, x: number): number {
-  let lo = 0;
-  let hi = sorted.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (sorted[mid] < x) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
 }

@@ -127,11 +127,8 @@ async function forEachSlice(array: NDArray, lo: number, hi: number, each: (value
   }
   const Ctor = TYPED_ARRAY_BY_DTYPE[array.dtype];
   const buffer = new Ctor(Math.min(SLICE_SAMPLES, hi - lo)) as NumericArray;
-  const bytes = new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
   for (let from = lo; from < hi; from += SLICE_SAMPLES) {
-    const count = Math.min(SLICE_SAMPLES, hi - from);
-    array.bytesAt(from * Ctor.BYTES_PER_ELEMENT, bytes.subarray(0, count * Ctor.BYTES_PER_ELEMENT));
-    each(buffer.subarray(0, count) as NumericArray, from);
+    each(array.elementsAt(from, buffer.subarray(0, Math.min(SLICE_SAMPLES, hi - from)) as NumericArray), from);
     if (pause && from + SLICE_SAMPLES < hi) await pause();
   }
 }

@@ -18,6 +18,7 @@ import { unitLabel } from "../core/unitLabel.ts";
 import { transfer } from "comlink";
 import { NDArray, StringArray, elementCount, isTree, scalarNumber, type Tree, type TreeNode } from "../core/ndarray.ts";
 import { TraceOverview } from "../core/traceEnvelope.ts";
+import { lowerBound } from "../core/frameClock.ts";
 import type { PipelineSession, Unit } from "../core/session.ts";
 import { firingRateArray, spikeCountOf } from "../core/memoryBudget.ts";
 import { forEachMember } from "../core/deferredGroup.ts";
@@ -253,16 +254,7 @@ function sectionedTrials(unit: Unit, movie: string): { bounds: number[][]; spike
 }
 
 function spikesInWindow(samples: Float64Array, lo: number, hi: number): Float64Array {
-  let a = 0;
-  let b = samples.length;
-  while (a < b) {
-    const m = (a + b) >> 1;
-    if (samples[m] < lo) a = m + 1;
-    else b = m;
-  }
-  const out: number[] = [];
-  for (let i = a; i < samples.length && samples[i] < hi; i++) out.push(samples[i]);
-  return Float64Array.from(out);
+  return samples.slice(lowerBound(samples, lo), lowerBound(samples, hi));
 }
 
 export function raster(session: PipelineSession, unitId: string, options: RasterOptions = {}): RasterView {
