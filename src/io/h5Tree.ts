@@ -22,6 +22,34 @@ export interface WriteOptions {
   sliceBytes: number;
   /** gzip level for chunked datasets (0 = off). */
   compression: number;
+  /** Set: big arrays are created now and filled later, by `writeValuesLater` (see `ValuesLater`). */
+  valuesLater?: ValuesLater;
+}
+
+/**
+ * Arrays of `fromBytes` or more whose datasets exist (chunked, empty) but whose values are written
+ * only after the whole tree. HDF5 puts an object header where the file ends when the object is
+ * made, so written this way every group, attribute, small array and dataset header of a session
+ * sits together at the front of the file. Opening it lazily (the units, their attributes and the
+ * shapes of their arrays) then reads a few MB there instead of a few blocks near each unit's data
+ * throughout the file; in a browser each distinct block is a read of the dropped File of several ms.
+ */
+export class ValuesLater {
+  readonly #queue: { dataset: H5Dataset; array: NDArray }[] = [];
+  constructor(readonly fromBytes: number) {}
+
+  takes(array: NDArray): boolean {
+    return array.byteLength >= this.fromBytes && array.shape.length > 0 && array.shape[0] > 0;
+  }
+
+  add(dataset: H5Dataset, array: NDArray): void {
+    this.#queue.push({ dataset, array });
+  }
+
+  /** Writes the values, in the order the arrays were created. */
+  write(options: WriteOptions): void {
+    for (const { dataset, array } of this.#queue.splice(0)) writeRows(dataset, array, options);
+  }
 }
 
 export const DEFAULT_WRITE_OPTIONS: WriteOptions = { sliceBytes: 16 << 20, compression: 0 };
@@ -59,8 +87,10 @@ export function writeNode(group: H5Group, name: string, node: TreeNode, options:
 export function writeArray(group: H5Group, name: string, array: NDArray, options: WriteOptions): H5Dataset {
   const { shape, byteLength } = array;
   const dtype = H5_DTYPE[array.dtype];
-  // Small arrays stay contiguous (as h5py writes them); compression needs chunks, so it chunks earlier.
-  const chunked = byteLength > (options.compression > 0 ? COMPRESS_FROM_BYTES : options.sliceBytes);
+  const later = options.valuesLater?.takes(array) ? options.valuesLater : undefined;
+  // Small arrays stay contiguous (as h5py writes them); compression needs chunks, so it chunks
+  // earlier, and so does an array filled later (a contiguous dataset is placed when it is written).
+  const chunked = later !== undefined || byteLength > (options.compression > 0 ? COMPRESS_FROM_BYTES : options.sliceBytes);
   if (!chunked || shape.length === 0 || shape[0] === 0) {
     const data = array.packedBytes !== undefined ? expandedOnce(array) : array.data;
     return createDataset(group, { name, data, shape: [...shape], dtype });
@@ -69,7 +99,9 @@ export function writeArray(group: H5Group, name: string, array: NDArray, options
   const Ctor = TYPED_ARRAY_BY_DTYPE[array.dtype];
   const rowElements = elementCount(shape.slice(1));
   const rowBytes = rowElements * Ctor.BYTES_PER_ELEMENT;
-  const chunkRows = Math.max(1, Math.min(shape[0], Math.floor(CHUNK_TARGET_BYTES / rowBytes)));
+  // An array that would have been contiguous is one chunk: no partly filled last chunk on disk.
+  const oneChunk = later !== undefined && options.compression === 0 && byteLength <= options.sliceBytes;
+  const chunkRows = oneChunk ? shape[0] : Math.max(1, Math.min(shape[0], Math.floor(CHUNK_TARGET_BYTES / rowBytes)));
   const dataset = createDataset(group, {
     name,
     data: new Ctor(0),
@@ -80,6 +112,17 @@ export function writeArray(group: H5Group, name: string, array: NDArray, options
     ...(options.compression > 0 ? { compression: "gzip" as const, compression_opts: options.compression } : {}),
   });
   dataset.resize([...shape]);
+  if (later) later.add(dataset, array);
+  else writeRows(dataset, array, options);
+  return dataset;
+}
+
+/** Fills a chunked dataset of the array's full shape, one slice at a time. */
+function writeRows(dataset: H5Dataset, array: NDArray, options: WriteOptions): void {
+  const { shape } = array;
+  const Ctor = TYPED_ARRAY_BY_DTYPE[array.dtype];
+  const rowElements = elementCount(shape.slice(1));
+  const rowBytes = rowElements * Ctor.BYTES_PER_ELEMENT;
   const sliceRows = Math.max(1, Math.floor(options.sliceBytes / rowBytes));
   // An array not in memory (spilled, or left in its source file) is read one slice at a time, into
   // one reused buffer.
@@ -93,7 +136,6 @@ export function writeArray(group: H5Group, name: string, array: NDArray, options
     if (buffer) array.bytesAt(row * rowBytes, new Uint8Array(slice.buffer, slice.byteOffset, slice.byteLength));
     dataset.write_slice(ranges, slice);
   }
-  return dataset;
 }
 
 /**

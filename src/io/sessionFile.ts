@@ -28,7 +28,7 @@ import {
 } from "../core/session.ts";
 import { attributeNamesOf, attributeValueOf, createDataset, createGroup, baseName, closeQuietly, damagedFileError, fileSize, openH5, type H5Group, type H5Runtime } from "./h5.ts";
 import { watchGlobalHeaps, type HeapWatch } from "./h5Heaps.ts";
-import { DEFAULT_WRITE_OPTIONS, readAttributes, readDataset, readLimits, readTree, writeArray, writeTree, type ReadReport, type WriteOptions } from "./h5Tree.ts";
+import { DEFAULT_WRITE_OPTIONS, readAttributes, readDataset, readLimits, readTree, ValuesLater, writeArray, writeNode, writeTree, type ReadReport, type WriteOptions } from "./h5Tree.ts";
 import { openSourceFile, type H5SourceFile } from "./sourceFile.ts";
 
 /** Bumped when our additions to the layout change; the lab's own fields never move. */
@@ -43,7 +43,9 @@ export interface WriteSessionOptions extends Partial<WriteOptions> {
 }
 
 export function writeSessionFile(rt: H5Runtime, path: string, session: PipelineSession, options: WriteSessionOptions): void {
-  const opts: WriteOptions = { ...DEFAULT_WRITE_OPTIONS, ...options };
+  // The tree first, every array the open leaves in the file after it (`ValuesLater`).
+  const valuesLater = new ValuesLater(KEEP_IN_FILE_FROM_BYTES);
+  const opts: WriteOptions = { ...DEFAULT_WRITE_OPTIONS, ...options, valuesLater };
   // A source file that is gone or changed stops the save before the target is created; one that
   // goes during the write fails the read that meets it (the callers write to a temporary file).
   checkSources(session);
@@ -53,8 +55,16 @@ export function writeSessionFile(rt: H5Runtime, path: string, session: PipelineS
     writeTree(createGroup(file, "metadata"), session.metadata, opts);
     writeTree(createGroup(file, "stimulus"), session.stimulus, opts);
 
+    // Every unit's own group, attributes and datasets before any unit's subgroups: an open reads
+    // those of each unit and leaves the subgroups for later (`deferGroup`). Then the subgroups
+    // name by name across the units, so that one kind sits together: the units table reads every
+    // unit's `features`, and `unit_meta` (the largest, read least) comes last.
     const units = createGroup(file, "units");
-    for (const unit of session.units.values()) writeUnit(createGroup(units, unit.id), unit, opts);
+    const subgroups: Subgroup[] = [];
+    for (const unit of session.units.values()) writeUnit(createGroup(units, unit.id), unit, opts, subgroups);
+    subgroups.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    for (const { group, tree } of subgroups) writeTree(group, tree, opts);
+    valuesLater.write(opts);
   } finally {
     file.close();
   }
@@ -89,7 +99,14 @@ function writeStrings(group: H5Group, name: string, values: string[]): void {
   if (values.length > 0) createDataset(group, { name, data: values, dtype: "S" });
 }
 
-function writeUnit(group: H5Group, unit: Unit, opts: WriteOptions): void {
+interface Subgroup {
+  name: string;
+  group: H5Group;
+  tree: Tree;
+}
+
+/** With `subgroupsLater`, the unit's subgroups are created empty and their trees queued there. */
+function writeUnit(group: H5Group, unit: Unit, opts: WriteOptions, subgroupsLater?: Subgroup[]): void {
   for (const [name, value] of Object.entries(unit.attrs)) {
     if (typeof value === "string") group.create_attribute(name, value);
     else if (Number.isInteger(value)) group.create_attribute(name, BigInt64Array.of(BigInt(value)), [], "<q");
@@ -99,7 +116,11 @@ function writeUnit(group: H5Group, unit: Unit, opts: WriteOptions): void {
   if (unit.waveform) writeArray(group, "waveform", new NDArray(unit.waveform), opts);
   const rate = firingRateArray(unit);
   if (rate) writeArray(group, "firing_rate_10hz", rate, opts);
-  writeTree(group, unit.children, opts);
+  if (!subgroupsLater) return writeTree(group, unit.children, opts);
+  for (const [name, node] of Object.entries(unit.children)) {
+    if (isTree(node)) subgroupsLater.push({ name, group: createGroup(group, name), tree: node });
+    else writeNode(group, name, node, opts);
+  }
 }
 
 export interface ReadSessionResult {
