@@ -4,8 +4,7 @@
  * that opens the file anew: ~4 ms for 4 kB, ~27 ms for 1 MB, ~100 ms for 16 MB on a loaded 2-core
  * machine), so the backend makes as few calls as it can:
  * - HDF5's thousands of tiny metadata reads go through whole blocks kept in a small LRU cache
- *   (WORKERFS, one call per request, took 45 s to open a 2,000-unit session against 2 s in Node),
- *   and a walk through one region of them (a session's tree) reads 1 MiB at a time;
+ *   (WORKERFS, one call per request, took 45 s to open a 2,000-unit session against 2 s in Node);
  * - a forward scan of big reads (the chunks of a `.cmtr` peaks table, one after the other) is read
  *   ahead in one large window, so a 4 GB table is a few hundred calls, not thousands;
  * - the "is the file still there" check rides on the reads it makes anyway.
@@ -17,12 +16,6 @@ import type { H5Runtime } from "./h5.ts";
 const BLOCK_BYTES = 64 << 10;
 /** Blocks kept per mount (16 MiB): enough for HDF5's B-trees and heaps of a large session. */
 const CACHE_BLOCKS = 256;
-/** Most blocks read together when misses come close together (1 MiB, aligned). */
-const MAX_GROUP_BLOCKS = 16;
-/** Misses this close (512 kB) are one walk through a region. */
-const NEAR_BLOCKS = 8;
-/** Walks followed at once. */
-const WALKS = 4;
 /** One read-ahead window per file: large enough that the per-call cost is small against the copy. */
 const WINDOW_BYTES = 16 << 20;
 /** A big read this far past the previous one's end continues a forward scan (B-tree nodes and gaps between chunks). */
@@ -41,48 +34,18 @@ function blobBackend(blob: Blob, reader: SyncReader, cache: Map<string, Uint8Arr
     readableAt = performance.now();
     return bytes;
   };
-  const put = (id: string, bytes: Uint8Array): void => {
-    if (cache.size >= CACHE_BLOCKS) cache.delete(cache.keys().next().value!);
-    cache.set(id, bytes);
-  };
-  // Walks through regions of the file, most recent first: HDF5 reading a session's tree misses
-  // block after block close together but not in order, and often in two places at once (object
-  // headers, and the small values HDF5 keeps apart from them).
-  const walks: { at: number; blocks: number }[] = [];
   const block = (index: number): Uint8Array => {
     const id = `${key}:${index}`;
-    const cached = cache.get(id);
-    if (cached) {
+    let bytes = cache.get(id);
+    if (bytes) {
       cache.delete(id); // re-insert: Map order is the LRU order
-      cache.set(id, cached);
-      return cached;
+    } else {
+      const start = index * BLOCK_BYTES;
+      bytes = fetch(start, Math.min(blob.size, start + BLOCK_BYTES));
+      if (cache.size >= CACHE_BLOCKS) cache.delete(cache.keys().next().value!);
     }
-    // Each miss near a walk's last one doubles the group of blocks read around it (up to 1 MiB): a
-    // tree written in one place reads in few calls, while misses scattered through the data (a
-    // file with its tree spread among the arrays) stay single blocks.
-    const near = walks.findIndex((w) => Math.abs(index - w.at) <= NEAR_BLOCKS);
-    const walk = near >= 0 ? walks.splice(near, 1)[0] : { at: index, blocks: 0 };
-    walk.at = index;
-    walk.blocks = Math.min(MAX_GROUP_BLOCKS, walk.blocks * 2 || 1);
-    walks.unshift(walk);
-    if (walks.length > WALKS) walks.pop();
-    // Mostly ahead (HDF5 walks forward), a quarter behind (it steps back a little).
-    const groupStart = Math.max(0, index - Math.floor(walk.blocks / 4));
-    const groupEnd = Math.min(groupStart + walk.blocks, Math.ceil(blob.size / BLOCK_BYTES));
-    let first = index;
-    let end = index + 1;
-    while (first > groupStart && !cache.has(`${key}:${first - 1}`)) first--;
-    while (end < groupEnd && !cache.has(`${key}:${end}`)) end++;
-    const bytes = fetch(first * BLOCK_BYTES, Math.min(blob.size, end * BLOCK_BYTES));
-    let wanted = bytes;
-    for (let k = first; k < end; k++) {
-      // Copies, not views, once a call read several: one kept block must not keep the rest alive.
-      const part = end - first === 1 ? bytes : bytes.slice((k - first) * BLOCK_BYTES, (k - first + 1) * BLOCK_BYTES);
-      if (k === index) wanted = part;
-      else put(`${key}:${k}`, part);
-    }
-    put(id, wanted);
-    return wanted;
+    cache.set(id, bytes);
+    return bytes;
   };
   // The read-ahead window, and where the last big read ended (-1: none yet).
   let window: { at: number; bytes: Uint8Array } = { at: 0, bytes: new Uint8Array(0) };

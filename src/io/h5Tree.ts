@@ -22,7 +22,7 @@ export interface WriteOptions {
   sliceBytes: number;
   /** gzip level for chunked datasets (0 = off). */
   compression: number;
-  /** Set: big arrays are created now and filled later, by `writeValuesLater` (see `ValuesLater`). */
+  /** Set: big arrays are created now and filled by `ValuesLater.write`, after the whole tree. */
   valuesLater?: ValuesLater;
 }
 
@@ -111,22 +111,23 @@ export function writeArray(group: H5Group, name: string, array: NDArray, options
     dtype,
     ...(options.compression > 0 ? { compression: "gzip" as const, compression_opts: options.compression } : {}),
   });
-  dataset.resize([...shape]);
+  // Filled later, it grows then: growing it now would load and rewrite its header twice.
   if (later) later.add(dataset, array);
   else writeRows(dataset, array, options);
   return dataset;
 }
 
-/** Fills a chunked dataset of the array's full shape, one slice at a time. */
+/** Grows a chunked dataset made empty to the array's shape and fills it, one slice at a time. */
 function writeRows(dataset: H5Dataset, array: NDArray, options: WriteOptions): void {
   const { shape } = array;
+  dataset.resize([...shape]);
   const Ctor = TYPED_ARRAY_BY_DTYPE[array.dtype];
   const rowElements = elementCount(shape.slice(1));
   const rowBytes = rowElements * Ctor.BYTES_PER_ELEMENT;
   const sliceRows = Math.max(1, Math.floor(options.sliceBytes / rowBytes));
   // An array not in memory (spilled, or left in its source file) is read one slice at a time, into
-  // one reused buffer.
-  const buffer = !array.isResident ? (new Ctor(Math.min(shape[0], sliceRows) * rowElements) as NumericArray) : undefined;
+  // one buffer reused from array to array (h5wasm copies each slice into its heap before writing).
+  const buffer = !array.isResident ? scratchOf(Ctor, Math.min(shape[0], sliceRows) * rowElements) : undefined;
   for (let row = 0; row < shape[0]; row += sliceRows) {
     const end = Math.min(shape[0], row + sliceRows);
     const ranges = [[row, end], ...shape.slice(1).map(() => [] as [])] as [number, number][];
@@ -136,6 +137,14 @@ function writeRows(dataset: H5Dataset, array: NDArray, options: WriteOptions): v
     if (buffer) array.bytesAt(row * rowBytes, new Uint8Array(slice.buffer, slice.byteOffset, slice.byteLength));
     dataset.write_slice(ranges, slice);
   }
+}
+
+let rowsScratch = new ArrayBuffer(0);
+/** A typed array of `length` over the one scratch buffer: a save of 1,000 units' 42 cutout columns each allocates once, not 42,000 times. */
+function scratchOf(Ctor: (typeof TYPED_ARRAY_BY_DTYPE)[DType], length: number): NumericArray {
+  const bytes = length * Ctor.BYTES_PER_ELEMENT;
+  if (rowsScratch.byteLength < bytes) rowsScratch = new ArrayBuffer(bytes);
+  return new Ctor(rowsScratch, 0, length) as NumericArray;
 }
 
 /**

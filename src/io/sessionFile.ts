@@ -55,15 +55,16 @@ export function writeSessionFile(rt: H5Runtime, path: string, session: PipelineS
     writeTree(createGroup(file, "metadata"), session.metadata, opts);
     writeTree(createGroup(file, "stimulus"), session.stimulus, opts);
 
-    // Every unit's own group, attributes and datasets before any unit's subgroups: an open reads
-    // those of each unit and leaves the subgroups for later (`deferGroup`). Then the subgroups
-    // name by name across the units, so that one kind sits together: the units table reads every
-    // unit's `features`, and `unit_meta` (the largest, read least) comes last.
+    // Every unit's own group, attributes and datasets before any unit's subgroups (an open reads
+    // those and leaves the subgroups for later, `deferGroup`), then the subgroups kind by kind.
     const units = createGroup(file, "units");
-    const subgroups: Subgroup[] = [];
-    for (const unit of session.units.values()) writeUnit(createGroup(units, unit.id), unit, opts, subgroups);
-    subgroups.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-    for (const { group, tree } of subgroups) writeTree(group, tree, opts);
+    const groups: GroupTree[] = [];
+    for (const unit of session.units.values()) {
+      const group = createGroup(units, unit.id);
+      writeUnit(group, unit, opts, true);
+      groups.push({ group, tree: unit.children });
+    }
+    writeByKind(groups, opts, { ...opts, valuesLater: undefined }, true);
     valuesLater.write(opts);
   } finally {
     file.close();
@@ -99,14 +100,43 @@ function writeStrings(group: H5Group, name: string, values: string[]): void {
   if (values.length > 0) createDataset(group, { name, data: values, dtype: "S" });
 }
 
-interface Subgroup {
-  name: string;
+interface GroupTree {
   group: H5Group;
   tree: Tree;
 }
 
-/** With `subgroupsLater`, the unit's subgroups are created empty and their trees queued there. */
-function writeUnit(group: H5Group, unit: Unit, opts: WriteOptions, subgroupsLater?: Subgroup[]): void {
+/**
+ * Groups of one kind (the same member of every unit, or of each of those): first each group's own
+ * datasets, then their subgroups name by name, each kind across all groups before the next, so one
+ * kind's headers sit together (the units table reads every unit's `features`, the first name;
+ * `unit_meta`, read least, is the last). The very last kind, when it has no subgroups of its own
+ * (`unit_meta/peaks_data`, 42 cutout columns a unit), is written with its values (`lastOpts`): no
+ * header comes after it, and its tens of thousands of arrays stay contiguous, as h5py writes them.
+ */
+function writeByKind(groups: GroupTree[], opts: WriteOptions, lastOpts: WriteOptions, last: boolean): void {
+  const kinds = new Map<string, GroupTree[]>();
+  for (const { group, tree } of groups) {
+    for (const [name, node] of Object.entries(tree)) {
+      if (!isTree(node)) {
+        writeNode(group, name, node, opts);
+        continue;
+      }
+      const kind = kinds.get(name) ?? [];
+      kinds.set(name, kind);
+      kind.push({ group: createGroup(group, name), tree: node });
+    }
+  }
+  const names = [...kinds.keys()].sort();
+  names.forEach((name, i) => {
+    const kind = kinds.get(name)!;
+    const lastKind = last && i === names.length - 1;
+    const leaves = kind.every(({ tree }) => !Object.values(tree).some(isTree));
+    writeByKind(kind, lastKind && leaves ? lastOpts : opts, lastOpts, lastKind);
+  });
+}
+
+/** With `ownOnly`, the unit's attributes and its own datasets, not its `children`. */
+function writeUnit(group: H5Group, unit: Unit, opts: WriteOptions, ownOnly = false): void {
   for (const [name, value] of Object.entries(unit.attrs)) {
     if (typeof value === "string") group.create_attribute(name, value);
     else if (Number.isInteger(value)) group.create_attribute(name, BigInt64Array.of(BigInt(value)), [], "<q");
@@ -116,11 +146,7 @@ function writeUnit(group: H5Group, unit: Unit, opts: WriteOptions, subgroupsLate
   if (unit.waveform) writeArray(group, "waveform", new NDArray(unit.waveform), opts);
   const rate = firingRateArray(unit);
   if (rate) writeArray(group, "firing_rate_10hz", rate, opts);
-  if (!subgroupsLater) return writeTree(group, unit.children, opts);
-  for (const [name, node] of Object.entries(unit.children)) {
-    if (isTree(node)) subgroupsLater.push({ name, group: createGroup(group, name), tree: node });
-    else writeNode(group, name, node, opts);
-  }
+  if (!ownOnly) writeTree(group, unit.children, opts);
 }
 
 export interface ReadSessionResult {

@@ -452,7 +452,19 @@ export class Workspace {
     // Plots show something at once: the first unit, until the user picks another.
     if (recording.units.ids.length) recording.selection.pick(recording.units.ids[0]);
     recording.status = "ready";
+    if (recording.units.sciencePending) void this.fillScience(recording);
     return recording;
+  }
+
+  /** The science columns of a table shown without them; a newer table (after a run) wins. */
+  async fillScience(recording: Recording): Promise<void> {
+    const table = recording.units!;
+    try {
+      const science = await this.client.science(recording.sessionId!);
+      if (recording.units === table) recording.units = { ...table, science, sciencePending: false };
+    } catch (error) {
+      this.notice = { kind: "error", text: `${recording.name}: the units' features could not be read: ${messageOf(error)}` };
+    }
   }
 
   private async run(label: string, work: () => Promise<void>): Promise<void> {

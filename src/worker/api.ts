@@ -7,7 +7,8 @@
  * | `openFiles(files, onProgress?)`   | dropped `File`s (`.h5`, `.cmcr`, `.cmtr`) | `OpenedItem[]`, one per session file or recording | per item, never thrown: `item.error`; files are mounted read-only (`io/blobFs.ts`), never read whole |
  * | `openDemo(demoUrl, onProgress?)`  |                                         | `OpenedItem[]`                  | fetches the demo pair from the app's demo folder |
  * | `summary(sessionId)`              | session id                              | `SessionSummary`                | unknown session |
- * | `units(sessionId)`                | session id                              | `UnitTable` (typed arrays transferred) | unknown session; science columns: unitTable.ts |
+ * | `units(sessionId)`                | session id                              | `UnitTable` (typed arrays transferred) | unknown session; science columns: unitTable.ts; `sciencePending`: ask `science` for them |
+ * | `science(sessionId)`              | session id                              | `UnitScience` (typed arrays transferred) | unknown session; reads every unit's features from the file if they are still there |
  * | `save(sessionId, target?)`        | id, `FileSystemFileHandle` from `showSaveFilePicker()` | `SaveResult`; without a target `result.file` is the file to download | with a target: SAVED once the writable's `close()` resolved; a download (no target) leaves the state as it was (`confirmed: false`) and also writes a checkpoint; on failure the old file and the session state stay as they were; not enough browser storage for the temporary file → refused with the sizes |
  * | `confirmDownload(sessionId)`      | session id                              | `DownloadConfirmation`          | the user has the downloaded file: SAVED to it as of the download (later changes stay unsaved); no pending download → error |
  * | `checkpoint(sessionId)`           | session id                              | `CheckpointResult`              | writes `checkpoints/<datasetId>.h5` in browser storage (overwrites with a session warning); state unchanged; not enough browser storage (estimate, or `QuotaExceededError`) → "Browser storage: not enough space …", the previous checkpoint unchanged |
@@ -60,7 +61,7 @@ import { doing } from "./activity.ts";
 import { checkSpace, spaceErrorFor } from "./storageSpace.ts";
 import { pipelineOperations } from "./pipelineOps.ts";
 import { viewOperations } from "./views.ts";
-import { unitTable, unitTableBuffers, type UnitTable } from "./unitTable.ts";
+import { unitScience, unitScienceBuffers, unitTable, unitTableBuffers, type UnitScience, type UnitTable } from "./unitTable.ts";
 import { loadRecording } from "../io/mcs/openRecording.ts";
 import { openSensorInput } from "../io/mcs/sensorInput.ts";
 import { setUnitLabel, type UnitLabel } from "../core/unitLabel.ts";
@@ -121,7 +122,7 @@ export interface OpenProgress {
 export type ProgressCallback = (progress: OpenProgress) => void;
 
 /** Column-wise units table: one entry per unit, in the session's order. */
-export type { UnitTable } from "./unitTable.ts";
+export type { UnitScience, UnitTable } from "./unitTable.ts";
 
 export interface SaveResult {
   summary: SessionSummary;
@@ -233,9 +234,15 @@ async function summary(sessionId: string): Promise<SessionSummary> {
   return summarizeSession(get(sessionId).session);
 }
 
+/** The units table; without the science columns when they would have to be read from the file first (`unitScience`). */
 async function units(sessionId: string): Promise<UnitTable> {
-  const table = unitTable(get(sessionId).session);
+  const table = unitTable(get(sessionId).session, { science: "later" });
   return transfer(table, unitTableBuffers(table));
+}
+
+async function science(sessionId: string): Promise<UnitScience> {
+  const columns = unitScience(get(sessionId).session);
+  return transfer(columns, unitScienceBuffers(columns));
 }
 
 async function save(sessionId: string, target?: FileSystemFileHandle): Promise<SaveResult> {
@@ -832,6 +839,7 @@ export const api = {
   openDemo: guarded(openDemo),
   summary: guarded(summary),
   units: guarded(units),
+  science: guarded(science),
   save: guarded(save),
   confirmDownload: guarded(confirmDownload),
   checkpoint: guarded(checkpoint),

@@ -16,6 +16,7 @@ import type {
   ProgressCallback,
   SaveResult,
   SessionSummary,
+  UnitScience,
   UnitTable,
   WorkerAPI,
   DownloadConfirmation,
@@ -48,6 +49,7 @@ export type {
   ProgressCallback,
   SaveResult,
   SessionSummary,
+  UnitScience,
   UnitTable,
   WorkerAPI,
   DownloadConfirmation,
@@ -139,6 +141,11 @@ export class WorkerClient {
 
   units(sessionId: string): Promise<UnitTable> {
     return this.call("Reading the units", (r) => r.units(sessionId));
+  }
+
+  /** The science columns of a table that came without them (`UnitTable.sciencePending`). */
+  science(sessionId: string): Promise<UnitScience> {
+    return this.call("Reading the units' features", (r) => r.science(sessionId));
   }
 
   /**

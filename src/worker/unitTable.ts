@@ -17,6 +17,7 @@
  * Each numeric column also says, per unit, which movie the value came from (`movieIndex` into `movies`).
  */
 import { spikeCountOf } from "../core/memoryBudget.ts";
+import { deferredAt } from "../core/deferredGroup.ts";
 import { NDArray, StringArray, isTree, scalarNumber, type Tree, type TreeNode } from "../core/ndarray.ts";
 import type { PipelineSession, Unit } from "../core/session.ts";
 import { meanRateHz, recordingDuration, type RecordingDuration } from "../core/sessionFacts.ts";
@@ -50,6 +51,12 @@ export interface UnitTable {
   durationS: number | null;
   durationSource: RecordingDuration["source"] | null;
   science: UnitScience;
+  /**
+   * The science columns are still to come (`unitScience`): the units' features were left in the
+   * session file (a large file opened lazily), and reading them for every unit takes seconds. The
+   * table is shown first; `science` is empty until then.
+   */
+  sciencePending: boolean;
   /** The session's completed steps (`name@completedAt`, joined) when this table was made: the page re-asks after a run. */
   stepsStamp: string;
 }
@@ -63,9 +70,11 @@ export const CELL_TYPE_FEATURE = "cell_type_classifier";
 const LABEL_KEYS = ["cell_type", "label", "predicted_type", "predicted_label", "type", "class", "axon_type"];
 const NOT_LABELS = new Set(["reason", "edges_source", "method", "source", "movie_name", "version"]);
 
-export function unitTable(session: PipelineSession): UnitTable {
+/** `science: "later"` leaves the science columns for `unitScience` when reading them means reading the file. */
+export function unitTable(session: PipelineSession, options: { science?: "now" | "later" } = {}): UnitTable {
   const list = [...session.units.values()];
   const n = list.length;
+  const sciencePending = options.science === "later" && list.some((u) => deferredAt(u.children, "features") !== undefined);
   const table: UnitTable = {
     ids: list.map((u) => u.id),
     row: new Int32Array(n),
@@ -74,7 +83,8 @@ export function unitTable(session: PipelineSession): UnitTable {
     meanRateHz: new Float64Array(n).fill(Number.NaN),
     durationS: null,
     durationSource: null,
-    science: unitScience(session, list),
+    science: sciencePending ? noScience(n) : unitScience(session),
+    sciencePending,
     stepsStamp: stepsStamp(session.completedSteps),
   };
   // The same recording length as the unit panel's (`views.unitDetail`), so both show the same rate.
@@ -92,10 +102,11 @@ export function unitTable(session: PipelineSession): UnitTable {
 
 /** The typed arrays of a table, for Comlink's transfer list. */
 export function unitTableBuffers(table: UnitTable): ArrayBuffer[] {
-  const s = table.science;
-  return [table.row, table.col, table.spikeCount, table.meanRateHz, ...[s.onOffIndex, s.qualityIndex, s.dsi, s.preferredDirectionDeg].flatMap((c) => [c.values, c.movieIndex])].map(
-    (a) => a.buffer as ArrayBuffer,
-  );
+  return [table.row.buffer, table.col.buffer, table.spikeCount.buffer, table.meanRateHz.buffer, ...unitScienceBuffers(table.science)] as ArrayBuffer[];
+}
+
+export function unitScienceBuffers(s: UnitScience): ArrayBuffer[] {
+  return [s.onOffIndex, s.qualityIndex, s.dsi, s.preferredDirectionDeg].flatMap((c) => [c.values.buffer, c.movieIndex.buffer]) as ArrayBuffer[];
 }
 
 /** Movies by the sample their first section starts at (the playlist's order); the rest by name. */
@@ -112,7 +123,14 @@ export function playlistOrder(session: PipelineSession): Map<string, number> {
   return new Map(starts.map(([movie], k) => [movie, k]));
 }
 
-function unitScience(session: PipelineSession, units: Unit[]): UnitScience {
+function noScience(n: number): UnitScience {
+  const column = (): ScienceColumn => ({ values: new Float64Array(n).fill(Number.NaN), movieIndex: new Int16Array(n).fill(-1), movies: [] });
+  return { onOffIndex: column(), qualityIndex: column(), dsi: column(), preferredDirectionDeg: column(), cellType: new Array<string>(n).fill(""), any: false };
+}
+
+/** The science columns of the units table, in the session's unit order. */
+export function unitScience(session: PipelineSession): UnitScience {
+  const units = [...session.units.values()];
   const order = playlistOrder(session);
   const rank = (movie: string) => order.get(movie) ?? Number.POSITIVE_INFINITY;
   const column = (): ScienceColumn & { index: Map<string, number> } => ({

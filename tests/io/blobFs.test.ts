@@ -114,35 +114,6 @@ describe("blobFs: dropped files read lazily through a block cache", () => {
     }
   });
 
-  it("reads a walk of small reads through one region in 1 MiB groups, and scattered small reads as single blocks", () => {
-    const bytes = new Uint8Array(64 << 20);
-    for (let i = 0; i < bytes.length; i++) bytes[i] = (i * 13) % 241;
-    const mount = mountBlobs(rt, [new BytesFile(bytes, "tree.bin")]);
-    try {
-      const path = mount.paths.get("tree.bin")!;
-      const stream = rt.fs.open(path, "r");
-      const readAt = (at: number) => {
-        const into = new Uint8Array(300);
-        expect(rt.fs.read(stream, into, 0, 300, at)).toBe(300);
-        expect(Buffer.from(into).equals(bytes.subarray(at, at + 300))).toBe(true);
-      };
-      // HDF5 reading the headers of a tree written in one place: forward, with small steps back.
-      reads.length = 0;
-      for (let at = 0; at < 4 << 20; at += 5_000) readAt(at + ((at / 5_000) % 3 === 2 ? -20_000 : 0) + 20_000);
-      const walk = reads.length;
-      expect(walk).toBeLessThanOrEqual(16); // 64 blocks: 1, 2, 4, 8, then 16 at a time (a quarter of them behind)
-      expect(reads.reduce((a, b) => a + b, 0)).toBeLessThanOrEqual(5 << 20);
-      // Headers spread among the data (one every 3 MB): one 64 kB block each, nothing more.
-      reads.length = 0;
-      for (let at = 8 << 20; at < 62 << 20; at += 3 << 20) readAt(at);
-      expect(reads.every((n) => n === 64 << 10)).toBe(true);
-      expect(reads).toHaveLength(18);
-      rt.fs.close(stream);
-    } finally {
-      mount.unmount();
-    }
-  });
-
   it("checks that the file is still readable only when no read has shown it for a moment", () => {
     vi.useFakeTimers({ toFake: ["performance"] });
     const mount = mountBlobs(rt, [new BytesFile(new Uint8Array(1000), "v.bin")]);

@@ -33,6 +33,7 @@ def visit(name, obj):
     row = {'path': name, 'header': at(obj)}
     if isinstance(obj, h5py.Dataset):
         row['bytes'] = obj.id.get_storage_size()
+        row['chunks'] = obj.chunks
         if obj.chunks is None:
             row['values'] = obj.id.get_offset()
         else:
@@ -46,6 +47,7 @@ interface Placed {
   path: string;
   header: number;
   bytes?: number;
+  chunks?: number[] | null;
   values?: number | null;
 }
 
@@ -56,24 +58,33 @@ function placements(path: string): Placed[] {
 }
 
 describe("session file layout: the tree first, the big arrays after it", () => {
-  it("puts every header before the values an open leaves in the file, each unit's own objects before its subgroups, and one kind of subgroup together", () => {
+  it("puts every header before the big arrays' values, each unit's own objects before its subgroups, one kind of subgroup together, and the cutout columns last as they are", () => {
     const session = randomSession({ units: 30, maxSpikes: 4000, seed: 11 });
     for (const unit of session.units.values()) {
-      // A feature group of a few scalars, and a big array in unit_meta, as a real session has.
-      session.addFeature(unit.id, "baseline", { rate_hz: new NDArray(Float64Array.of(unit.spikeTimes.length / 60)), note: "x" });
-      (unit.children.unit_meta as Record<string, unknown>).cutout_0 = new NDArray(Float32Array.from({ length: 6000 }, (_, k) => Math.sin(k)));
+      // A feature with a big array and a few scalars, and cutout columns, as a real session has.
+      session.addFeature(unit.id, "frif", { FRIF: new NDArray(Float32Array.from({ length: 6000 }, (_, k) => k % 7)), bin_s: new NDArray(Float64Array.of(0.05)) });
+      (unit.children.unit_meta as Record<string, unknown>).peaks_data = {
+        "cutout 0": new NDArray(Float32Array.from({ length: 6000 }, (_, k) => Math.sin(k))),
+        "cutout 1": new NDArray(Float32Array.from({ length: 6000 }, (_, k) => Math.cos(k))),
+      };
     }
     const path = join(dir, "layout.h5");
     writeSessionFile(rt, path, session, { savedAt: "2026-12-02T12:00:00Z" });
     const objects = placements(path);
 
-    const big = objects.filter((o) => o.bytes !== undefined && o.bytes >= KEEP_IN_FILE_FROM_BYTES);
-    expect(big.length).toBeGreaterThan(30); // every cutout_0, and the longer spike trains
-    const firstBigValue = Math.min(...big.map((o) => o.values!));
-    const lastHeader = Math.max(...objects.map((o) => o.header));
-    expect(lastHeader).toBeLessThan(firstBigValue);
+    // The cutout columns (the last kind, groups without subgroups) are written last, with their
+    // values, contiguous (HDF5 may put a few of their headers in gaps left in the tree).
+    const cutouts = objects.filter((o) => o.path.includes("/peaks_data"));
+    const rest = objects.filter((o) => !o.path.includes("/peaks_data"));
+    expect(cutouts.filter((o) => o.bytes !== undefined)).toHaveLength(60);
+    expect(cutouts.every((o) => o.bytes === undefined || o.chunks === null)).toBe(true);
 
-    const inUnits = objects.filter((o) => /^units\/unit_\d+\//.test(o.path));
+    // Every other array the open leaves in the file has its values after all headers but the cutouts'.
+    const big = rest.filter((o) => o.bytes !== undefined && o.bytes >= KEEP_IN_FILE_FROM_BYTES);
+    expect(big.length).toBeGreaterThan(30); // every FRIF, and the longer spike trains
+    expect(Math.max(...rest.map((o) => o.header))).toBeLessThan(Math.min(...big.map((o) => o.values!)));
+
+    const inUnits = rest.filter((o) => /^units\/unit_\d+\//.test(o.path));
     const depth = (o: Placed) => o.path.split("/").length;
     const own = inUnits.filter((o) => depth(o) === 3); // units/<id>/<member>
     const below = inUnits.filter((o) => depth(o) > 3);

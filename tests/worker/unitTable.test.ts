@@ -6,7 +6,13 @@
 import { describe, expect, it } from "vitest";
 import { NDArray, f64 } from "../../src/core/ndarray.ts";
 import { PipelineSession, type Unit } from "../../src/core/session.ts";
-import { classifierLabel, playlistOrder, unitTable } from "../../src/worker/unitTable.ts";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { closeSources } from "../../src/core/sessionSources.ts";
+import { nodeRuntime } from "../../src/io/h5node.ts";
+import { loadSession, saveSession } from "../../src/io/sessionStore.ts";
+import { classifierLabel, playlistOrder, unitScience, unitTable } from "../../src/worker/unitTable.ts";
 import { unitColumn, unitDetail } from "../../src/worker/views.ts";
 
 function unit(num: number): Unit {
@@ -146,4 +152,32 @@ describe("unitTable mean rate", () => {
       expect(table.meanRateHz[0]).toBe(3 / table.durationS!);
     });
   }
+});
+
+describe("unitTable of a session whose features are still in its file", () => {
+  it("comes without the science columns when asked for them later, and unitScience reads them", async () => {
+    const s = session(3);
+    s.addFeature("unit_0002", "step_response", { zz_step_up_first: { on_off_index: f64(0.4) } });
+    s.addFeature("unit_0003", "quality_index", { moving_bar_a: { quality_index: f64(0.7) } });
+    const rt = await nodeRuntime();
+    const path = join(mkdtempSync(join(tmpdir(), "hdmea-science-")), "s.h5");
+    saveSession(rt, s, path);
+    const expected = unitTable(s).science;
+    // In memory, the columns come at once either way.
+    expect(unitTable(s, { science: "later" }).sciencePending).toBe(false);
+
+    const opened = loadSession(rt, path, { deferGroups: true }).session;
+    const table = unitTable(opened, { science: "later" });
+    expect(table.sciencePending).toBe(true);
+    expect(table.science.any).toBe(false);
+    expect([...table.science.onOffIndex.values].every(Number.isNaN)).toBe(true);
+    expect(table.spikeCount).toEqual(Uint32Array.of(3, 3, 3));
+    // Asking for them reads them: the same columns as the session that wrote the file.
+    expect(unitScience(opened)).toEqual(expected);
+    expect(expected.onOffIndex.values[1]).toBe(0.4);
+    expect(expected.qualityIndex.values[2]).toBe(0.7);
+    // The default reads them at once.
+    expect(unitTable(loadSession(rt, path, { deferGroups: true }).session).science).toEqual(expected);
+    closeSources(opened);
+  });
 });
