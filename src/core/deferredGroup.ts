@@ -9,14 +9,29 @@
  */
 import { arraysMoved, type SourceFile, type Tree, type TreeNode } from "./ndarray.ts";
 
+/** Reads inside a group still in its file, by paths relative to it (`DeferredGroup.look`). */
+export interface GroupLook {
+  /** The member names of the group at `path` ("" for this one), as a read of it gives them; undefined if there is none. */
+  names(path: string): string[] | undefined;
+  /** The dataset or attribute at `path`, as a read of its group gives it; undefined if there is none (or it is a group). */
+  leaf(path: string): TreeNode | undefined;
+}
+
+/** How a deferred group is read from its file (`io/sessionFile.ts`). */
+export interface GroupReads {
+  /** The group at `path` of `source`: its datasets and attributes, and deferred groups for its subgroups. */
+  level(source: SourceFile, path: string): Tree;
+  /** `look` with a `GroupLook` at the group at `path`: one visit of the file, however many reads. */
+  look<T>(source: SourceFile, path: string, look: (inside: GroupLook) => T): T;
+}
+
 export class DeferredGroup {
   #source: SourceFile;
-  readonly #read: (source: SourceFile, path: string) => Tree;
+  readonly #reads: GroupReads;
 
-  /** `read` reads the group at `path` of `source` (its datasets, and deferred groups for its subgroups). */
-  constructor(source: SourceFile, readonly path: string, read: (source: SourceFile, path: string) => Tree) {
+  constructor(source: SourceFile, readonly path: string, reads: GroupReads) {
     this.#source = source;
-    this.#read = read;
+    this.#reads = reads;
   }
 
   /** The file the group will be read from. */
@@ -30,7 +45,16 @@ export class DeferredGroup {
   }
 
   read(): Tree {
-    return this.#read(this.#source, this.path);
+    return this.#reads.level(this.#source, this.path);
+  }
+
+  /**
+   * A few values from deep inside the group without reading it (the units table's science
+   * columns want one scalar of the ~30 in each of a unit's feature groups). Nothing is put in the
+   * session: the group stays deferred.
+   */
+  look<T>(look: (inside: GroupLook) => T): T {
+    return this.#reads.look(this.#source, this.path, look);
   }
 }
 

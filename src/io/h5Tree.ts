@@ -3,6 +3,7 @@
  * back. Big arrays are written and read in bounded slices so the wasm heap only ever holds one
  * slice, whatever the session size.
  */
+import type { GroupLook } from "../core/deferredGroup.ts";
 import {
   NDArray,
   StringArray,
@@ -255,20 +256,60 @@ export function readTree(group: H5Group, report: ReadReport, sliceBytes = DEFAUL
 function readLevel(group: H5Group, report: ReadReport, sliceBytes: number, depth: number, ownAttrs: boolean): Tree {
   const tree: Tree = {};
   const names = group.keys();
-  const build = buildOf(group);
-  for (const name of names) {
-    // Asking a member's type resolves its path again (a fifth of opening a 1,000-unit file).
-    const expected = build && report.expectDatasets?.has(name) ? datasetAt(build, group, name) : undefined;
-    if (expected) {
-      readDatasetChild(group, name, expected, tree, report, sliceBytes);
-      continue;
-    }
-    const child = group.get(name);
-    if (isGroup(child)) report.deferGroup!(tree, name, child.path);
-    else readChild(group, name, child, tree, report, sliceBytes, depth);
-  }
+  for (const name of names) readLevelMember(group, name, tree, report, sliceBytes, depth);
   if (ownAttrs) Object.assign(tree, readAttributes(group, report, new Set(names)));
   return tree;
+}
+
+function readLevelMember(group: H5Group, name: string, tree: Tree, report: ReadReport, sliceBytes: number, depth: number): void {
+  const build = buildOf(group);
+  // Asking a member's type resolves its path again (a fifth of opening a 1,000-unit file).
+  const expected = build && report.expectDatasets?.has(name) ? datasetAt(build, group, name) : undefined;
+  if (expected) return readDatasetChild(group, name, expected, tree, report, sliceBytes);
+  const child = group.get(name);
+  if (isGroup(child)) report.deferGroup!(tree, name, child.path);
+  else readChild(group, name, child, tree, report, sliceBytes, depth);
+}
+
+/**
+ * Reads by relative paths inside `group` (`core/deferredGroup.ts` `GroupLook`), each member as
+ * `readTree` of one level reads it (`report.deferGroup` set): a group's attributes are leaves too.
+ */
+export function groupLook(group: H5Group, report: ReadReport, depth: number): GroupLook {
+  const groupAt = (path: string): H5Group | undefined => {
+    if (path === "") return group;
+    const parts = path.split("/");
+    // Each step must exist: h5wasm's lookup of a missing path is an HDF5 error, not undefined.
+    let at: H5Group = group;
+    for (const part of parts) {
+      if (!at.keys().includes(part)) return undefined;
+      const next = at.get(part);
+      if (!isGroup(next)) return undefined;
+      at = next;
+    }
+    return at;
+  };
+  return {
+    names(path) {
+      const at = groupAt(path);
+      if (!at) return undefined;
+      const names = at.keys();
+      const taken = new Set(names);
+      return [...names, ...attributeNamesOf(at).filter((a) => !taken.has(a))];
+    },
+    leaf(path) {
+      const cut = path.lastIndexOf("/");
+      const at = groupAt(cut < 0 ? "" : path.slice(0, cut));
+      const name = path.slice(cut + 1);
+      if (!at) return undefined;
+      const tree: Tree = {};
+      const names = at.keys();
+      if (names.includes(name)) readLevelMember(at, name, tree, report, DEFAULT_WRITE_OPTIONS.sliceBytes, depth + path.split("/").length - 1);
+      else if (attributeNamesOf(at).includes(name)) Object.assign(tree, readAttributes(at, report, new Set(names)));
+      // A subgroup read this way is deferred: no leaf.
+      return Object.getOwnPropertyDescriptor(tree, name)?.get ? undefined : tree[name];
+    },
+  };
 }
 
 /** The dataset `name` of `group`, or undefined if it is something else. */

@@ -17,7 +17,7 @@
 import { NDArray, StringArray, isTree, type SourceFile, type Tree, type TreeNode } from "../core/ndarray.ts";
 import { attachSources, checkSources, sourcesInUse, swapSources } from "../core/sessionSources.ts";
 import { HELD_FIELDS, enforceBudget, firingRateArray, heldArrayOf, holdUnitArray, spikeTimesArray, unitArrayBytes, type MemoryBudget } from "../core/memoryBudget.ts";
-import { DeferredGroup, deferGroup, forEachMember } from "../core/deferredGroup.ts";
+import { DeferredGroup, deferGroup, forEachMember, type GroupReads } from "../core/deferredGroup.ts";
 import {
   HDMEA_VERSION,
   PipelineSession,
@@ -28,7 +28,7 @@ import {
 } from "../core/session.ts";
 import { attributeNamesOf, attributeValueOf, createDataset, createGroup, baseName, closeQuietly, damagedFileError, fileSize, openH5, type H5Group, type H5Runtime } from "./h5.ts";
 import { watchGlobalHeaps, type HeapWatch } from "./h5Heaps.ts";
-import { DEFAULT_WRITE_OPTIONS, readAttributes, readDataset, readLimits, readTree, ValuesLater, writeArray, writeNode, writeTree, type ReadReport, type WriteOptions } from "./h5Tree.ts";
+import { DEFAULT_WRITE_OPTIONS, groupLook, readAttributes, readDataset, readLimits, readTree, ValuesLater, writeArray, writeNode, writeTree, type ReadReport, type WriteOptions } from "./h5Tree.ts";
 import { openSourceFile, type H5SourceFile } from "./sourceFile.ts";
 
 /** Bumped when our additions to the layout change; the lab's own fields never move. */
@@ -430,16 +430,20 @@ function readUnit(group: H5Group, id: string, report: ReadReport): Unit {
  * reads then: a save or a re-attach may have moved it).
  */
 function readLater(rt: H5Runtime, source: H5SourceFile, fromBytes: number): Pick<ReadReport, "keepInFile" | "deferGroup"> {
-  const readGroup = (from: SourceFile, groupPath: string): Tree => {
+  const inGroup = <T>(from: SourceFile, groupPath: string, read: (group: H5Group, report: ReadReport, depth: number) => T): T => {
     const file = from as H5SourceFile;
     return file.group(groupPath, (group) => {
       const report: ReadReport = { skipped: [], limits: readLimits(file.name, fileSize(rt, file.path)), ...readLater(rt, file, fromBytes) };
-      return readTree(group, report, undefined, groupPath.split("/").length - 1);
+      return read(group, report, groupPath.split("/").length - 1);
     });
+  };
+  const reads: GroupReads = {
+    level: (from, groupPath) => inGroup(from, groupPath, (group, report, depth) => readTree(group, report, undefined, depth)),
+    look: (from, groupPath, look) => inGroup(from, groupPath, (group, report, depth) => look(groupLook(group, report, depth))),
   };
   return {
     keepInFile: { fromBytes, bytes: (datasetPath, dtype, shape) => source.dataset(datasetPath, dtype, shape) },
-    deferGroup: (tree, name, groupPath) => deferGroup(tree, name, new DeferredGroup(source, groupPath, readGroup)),
+    deferGroup: (tree, name, groupPath) => deferGroup(tree, name, new DeferredGroup(source, groupPath, reads)),
   };
 }
 

@@ -17,7 +17,7 @@
  * Each numeric column also says, per unit, which movie the value came from (`movieIndex` into `movies`).
  */
 import { spikeCountOf } from "../core/memoryBudget.ts";
-import { deferredAt } from "../core/deferredGroup.ts";
+import { deferredAt, type GroupLook } from "../core/deferredGroup.ts";
 import { NDArray, StringArray, isTree, scalarNumber, type Tree, type TreeNode } from "../core/ndarray.ts";
 import type { PipelineSession, Unit } from "../core/session.ts";
 import { meanRateHz, recordingDuration, type RecordingDuration } from "../core/sessionFacts.ts";
@@ -149,14 +149,20 @@ export function unitScience(session: PipelineSession): UnitScience {
   const cellType: string[] = [];
   let any = false;
   units.forEach((unit, i) => {
-    const first = (feature: string, key: string, into: ReturnType<typeof column>) => {
-      const found = movieValues(unit, feature, key).sort((a, b) => rank(a[0]) - rank(b[0]) || (a[0] < b[0] ? -1 : 1))[0];
-      if (found) put(into, i, ...found);
+    const values = (look: FeatureLook) => {
+      const first = (feature: string, key: string, into: ReturnType<typeof column>) => {
+        const found = movieValues(look, feature, key).sort((a, b) => rank(a[0]) - rank(b[0]) || (a[0] < b[0] ? -1 : 1))[0];
+        if (found) put(into, i, ...found);
+      };
+      first("step_response", "on_off_index", cols.onOffIndex);
+      first("quality_index", "quality_index", cols.qualityIndex);
+      first("moving_bar", "dsi", cols.dsi);
+      first("moving_bar", "preferred_direction_deg", cols.preferredDirectionDeg);
     };
-    first("step_response", "on_off_index", cols.onOffIndex);
-    first("quality_index", "quality_index", cols.qualityIndex);
-    first("moving_bar", "dsi", cols.dsi);
-    first("moving_bar", "preferred_direction_deg", cols.preferredDirectionDeg);
+    // Features still in the session file: the few scalars, not the ~30 datasets of each group.
+    const inFile = deferredAt(unit.children, "features");
+    if (inFile) inFile.look(values);
+    else values(treeLook(unit.children.features));
     cellType.push(classifierLabel(unit));
     any ||= cellType[i] !== "" || Object.values(cols).some((c) => c.movieIndex[i] >= 0);
   });
@@ -171,17 +177,36 @@ export function unitScience(session: PipelineSession): UnitScience {
   };
 }
 
-/** `[movie, value]` of every finite `features/<feature>/data/<movie>/<key>` of the unit. */
-function movieValues(unit: Unit, feature: string, key: string): [string, number][] {
-  const data = featureData(unit, feature);
-  if (!data) return [];
+/** `[movie, value]` of every finite `<feature>/data/<movie>/<key>` of a unit's features. */
+function movieValues(features: FeatureLook, feature: string, key: string): [string, number][] {
   const out: [string, number][] = [];
-  for (const [movie, group] of Object.entries(data)) {
-    if (!isTree(group)) continue;
-    const value = scalarNumber(group[key]);
+  for (const movie of features.names(`${feature}/data`) ?? []) {
+    const value = scalarNumber(features.leaf(`${feature}/data/${movie}/${key}`));
     if (value !== undefined && Number.isFinite(value)) out.push([movie, value]);
   }
   return out;
+}
+
+/** A unit's `features`, read by paths below it: from the session in memory or from its file (`DeferredGroup.look`). */
+type FeatureLook = GroupLook;
+
+/** `GroupLook` over a tree in memory: groups are trees. */
+function treeLook(root: TreeNode | undefined): FeatureLook {
+  const at = (path: string): TreeNode | undefined => {
+    let node = root;
+    for (const part of path === "" ? [] : path.split("/")) node = isTree(node) ? node[part] : undefined;
+    return node;
+  };
+  return {
+    names: (path) => {
+      const node = at(path);
+      return isTree(node) ? Object.keys(node).filter((k) => isTree(node[k])) : undefined;
+    },
+    leaf: (path) => {
+      const node = at(path);
+      return isTree(node) ? undefined : node;
+    },
+  };
 }
 
 function featureData(unit: Unit, feature: string): Tree | undefined {

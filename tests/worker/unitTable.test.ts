@@ -12,7 +12,7 @@ import { join } from "node:path";
 import { closeSources } from "../../src/core/sessionSources.ts";
 import { nodeRuntime } from "../../src/io/h5node.ts";
 import { loadSession, saveSession } from "../../src/io/sessionStore.ts";
-import { classifierLabel, playlistOrder, unitScience, unitTable } from "../../src/worker/unitTable.ts";
+import { CELL_TYPE_FEATURE, classifierLabel, playlistOrder, unitScience, unitTable } from "../../src/worker/unitTable.ts";
 import { unitColumn, unitDetail } from "../../src/worker/views.ts";
 
 function unit(num: number): Unit {
@@ -159,6 +159,8 @@ describe("unitTable of a session whose features are still in its file", () => {
     const s = session(3);
     s.addFeature("unit_0002", "step_response", { zz_step_up_first: { on_off_index: f64(0.4) } });
     s.addFeature("unit_0003", "quality_index", { moving_bar_a: { quality_index: f64(0.7) } });
+    s.addFeature("unit_0001", "moving_bar", { moving_bar_b: { dsi: f64(0.6), preferred_direction_deg: f64(225), note: "x" }, n_directions: f64(8) });
+    s.addFeature("unit_0001", CELL_TYPE_FEATURE, { cell_type: "rgc" });
     const rt = await nodeRuntime();
     const path = join(mkdtempSync(join(tmpdir(), "hdmea-science-")), "s.h5");
     saveSession(rt, s, path);
@@ -176,6 +178,7 @@ describe("unitTable of a session whose features are still in its file", () => {
     expect(unitScience(opened)).toEqual(expected);
     expect(expected.onOffIndex.values[1]).toBe(0.4);
     expect(expected.qualityIndex.values[2]).toBe(0.7);
+    expect([expected.dsi.values[0], expected.preferredDirectionDeg.values[0], expected.cellType[0]]).toEqual([0.6, 225, "rgc"]);
     // The default reads them at once.
     expect(unitTable(loadSession(rt, path, { deferGroups: true }).session).science).toEqual(expected);
     closeSources(opened);
