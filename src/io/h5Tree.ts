@@ -276,26 +276,26 @@ function readLevelMember(group: H5Group, name: string, tree: Tree, report: ReadR
  * `readTree` of one level reads it (`report.deferGroup` set): a group's attributes are leaves too.
  */
 export function groupLook(group: H5Group, report: ReadReport, depth: number): GroupLook {
-  const groupAt = (path: string): H5Group | undefined => {
-    if (path === "") return group;
-    const parts = path.split("/");
-    // Each step must exist: h5wasm's lookup of a missing path is an HDF5 error, not undefined.
-    let at: H5Group = group;
-    for (const part of parts) {
-      if (!at.keys().includes(part)) return undefined;
-      const next = at.get(part);
-      if (!isGroup(next)) return undefined;
-      at = next;
-    }
-    return at;
+  // Each group on the way, and its member names, resolved once per look: the science columns ask
+  // `x/data` for its movies, then `x/data/<movie>/<key>` for each.
+  const groups = new Map<string, { group: H5Group; names: string[] } | undefined>([["", { group, names: group.keys() }]]);
+  const groupAt = (path: string): { group: H5Group; names: string[] } | undefined => {
+    if (groups.has(path)) return groups.get(path);
+    const cut = path.lastIndexOf("/");
+    const parent = groupAt(cut < 0 ? "" : path.slice(0, cut));
+    const name = path.slice(cut + 1);
+    // Asked only for a member that exists: h5wasm's lookup of a missing path is an HDF5 error, not undefined.
+    const next = parent?.names.includes(name) ? parent.group.get(name) : undefined;
+    const found = isGroup(next) ? { group: next, names: next.keys() } : undefined;
+    groups.set(path, found);
+    return found;
   };
   return {
     names(path) {
       const at = groupAt(path);
       if (!at) return undefined;
-      const names = at.keys();
-      const taken = new Set(names);
-      return [...names, ...attributeNamesOf(at).filter((a) => !taken.has(a))];
+      const taken = new Set(at.names);
+      return [...at.names, ...attributeNamesOf(at.group).filter((a) => !taken.has(a))];
     },
     leaf(path) {
       const cut = path.lastIndexOf("/");
@@ -303,9 +303,8 @@ export function groupLook(group: H5Group, report: ReadReport, depth: number): Gr
       const name = path.slice(cut + 1);
       if (!at) return undefined;
       const tree: Tree = {};
-      const names = at.keys();
-      if (names.includes(name)) readLevelMember(at, name, tree, report, DEFAULT_WRITE_OPTIONS.sliceBytes, depth + path.split("/").length - 1);
-      else if (attributeNamesOf(at).includes(name)) Object.assign(tree, readAttributes(at, report, new Set(names)));
+      if (at.names.includes(name)) readLevelMember(at.group, name, tree, report, DEFAULT_WRITE_OPTIONS.sliceBytes, depth + path.split("/").length - 1);
+      else if (attributeNamesOf(at.group).includes(name)) Object.assign(tree, readAttributes(at.group, report, new Set(at.names)));
       // A subgroup read this way is deferred: no leaf.
       return Object.getOwnPropertyDescriptor(tree, name)?.get ? undefined : tree[name];
     },

@@ -123,9 +123,13 @@ export function playlistOrder(session: PipelineSession): Map<string, number> {
   return new Map(starts.map(([movie], k) => [movie, k]));
 }
 
+/** A column with no value for any of `n` units. */
+function emptyColumn(n: number): ScienceColumn {
+  return { values: new Float64Array(n).fill(Number.NaN), movieIndex: new Int16Array(n).fill(-1), movies: [] };
+}
+
 function noScience(n: number): UnitScience {
-  const column = (): ScienceColumn => ({ values: new Float64Array(n).fill(Number.NaN), movieIndex: new Int16Array(n).fill(-1), movies: [] });
-  return { onOffIndex: column(), qualityIndex: column(), dsi: column(), preferredDirectionDeg: column(), cellType: new Array<string>(n).fill(""), any: false };
+  return { onOffIndex: emptyColumn(n), qualityIndex: emptyColumn(n), dsi: emptyColumn(n), preferredDirectionDeg: emptyColumn(n), cellType: new Array<string>(n).fill(""), any: false };
 }
 
 /** The science columns of the units table, in the session's unit order. */
@@ -133,12 +137,7 @@ export function unitScience(session: PipelineSession): UnitScience {
   const units = [...session.units.values()];
   const order = playlistOrder(session);
   const rank = (movie: string) => order.get(movie) ?? Number.POSITIVE_INFINITY;
-  const column = (): ScienceColumn & { index: Map<string, number> } => ({
-    values: new Float64Array(units.length).fill(Number.NaN),
-    movieIndex: new Int16Array(units.length).fill(-1),
-    movies: [],
-    index: new Map(),
-  });
+  const column = (): ScienceColumn & { index: Map<string, number> } => ({ ...emptyColumn(units.length), index: new Map() });
   const cols = { onOffIndex: column(), qualityIndex: column(), dsi: column(), preferredDirectionDeg: column() };
   const put = (c: ReturnType<typeof column>, i: number, movie: string, value: number) => {
     let k = c.index.get(movie);
@@ -149,7 +148,7 @@ export function unitScience(session: PipelineSession): UnitScience {
   const cellType: string[] = [];
   let any = false;
   units.forEach((unit, i) => {
-    const values = (look: FeatureLook) => {
+    const values = (look: GroupLook) => {
       const first = (feature: string, key: string, into: ReturnType<typeof column>) => {
         const found = movieValues(look, feature, key).sort((a, b) => rank(a[0]) - rank(b[0]) || (a[0] < b[0] ? -1 : 1))[0];
         if (found) put(into, i, ...found);
@@ -178,7 +177,7 @@ export function unitScience(session: PipelineSession): UnitScience {
 }
 
 /** `[movie, value]` of every finite `<feature>/data/<movie>/<key>` of a unit's features. */
-function movieValues(features: FeatureLook, feature: string, key: string): [string, number][] {
+function movieValues(features: GroupLook, feature: string, key: string): [string, number][] {
   const out: [string, number][] = [];
   for (const movie of features.names(`${feature}/data`) ?? []) {
     const value = scalarNumber(features.leaf(`${feature}/data/${movie}/${key}`));
@@ -187,11 +186,8 @@ function movieValues(features: FeatureLook, feature: string, key: string): [stri
   return out;
 }
 
-/** A unit's `features`, read by paths below it: from the session in memory or from its file (`DeferredGroup.look`). */
-type FeatureLook = GroupLook;
-
-/** `GroupLook` over a tree in memory: groups are trees. */
-function treeLook(root: TreeNode | undefined): FeatureLook {
+/** `GroupLook` over a tree in memory (a unit's `features`, when not still in its file): groups are trees. */
+function treeLook(root: TreeNode | undefined): GroupLook {
   const at = (path: string): TreeNode | undefined => {
     let node = root;
     for (const part of path === "" ? [] : path.split("/")) node = isTree(node) ? node[part] : undefined;
@@ -200,7 +196,7 @@ function treeLook(root: TreeNode | undefined): FeatureLook {
   return {
     names: (path) => {
       const node = at(path);
-      return isTree(node) ? Object.keys(node).filter((k) => isTree(node[k])) : undefined;
+      return isTree(node) ? Object.keys(node) : undefined;
     },
     leaf: (path) => {
       const node = at(path);
