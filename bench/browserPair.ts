@@ -13,7 +13,7 @@
 import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { chromium, type Page } from "@playwright/test";
 import config from "../playwright.config.ts";
 import { ensureBuilt, waitForServer } from "./browserBench.ts";
@@ -60,7 +60,10 @@ export interface CheckpointWrite {
 }
 
 export interface BrowserPairResult {
+  /** Drop → the units table of the session. */
   openMs: number;
+  /** Drop → the units listed while the pair still opens (their spike counts filling in); undefined if never seen. */
+  unitsListedMs?: number;
   runMs: number;
   /** Save (download). */
   saveMs: number;
@@ -127,9 +130,21 @@ export async function runPairInBrowser(root: string, inputs: PairInputs): Promis
       };
 
       const table = page.getByRole("table", { name: `Units of ${inputs.datasetId}` });
+      // While the pair opens, its units are listed under the dropped files' names (UnitTable.opening).
+      const listed = page.getByRole("table", { name: `Units of ${basename(inputs.cmcrPath)} + ${basename(inputs.cmtrPath)}` });
+      let unitsListedMs: number | undefined;
       const open = await timed("open", async () => {
+        const dropped = performance.now();
+        const listing = listed
+          .getByRole("rowheader")
+          .first()
+          .waitFor({ timeout: PHASE_TIMEOUT_MS })
+          .then(() => (unitsListedMs = performance.now() - dropped))
+          .catch(() => undefined);
         await page.getByLabel(/choose files/i).setInputFiles([inputs.cmcrPath, inputs.cmtrPath]);
         await table.getByRole("rowheader").first().waitFor({ timeout: PHASE_TIMEOUT_MS });
+        // The listing came and went before the session's table, or never showed.
+        await Promise.race([listing, Promise.resolve()]);
       });
 
       const pipeline = page.getByRole("region", { name: "Pipeline" });
@@ -191,6 +206,7 @@ export async function runPairInBrowser(root: string, inputs: PairInputs): Promis
       };
       return {
         openMs: open.ms,
+        unitsListedMs,
         runMs: run.ms,
         saveMs: save.ms,
         fileBytes,

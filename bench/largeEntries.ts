@@ -131,7 +131,12 @@ function targets(result: LargeResult): [string, string, boolean | undefined][] {
     const b = p.browser;
     const cliAllSteps = p.cli.all.stepReports.filter((r) => r.name !== "load_recording").reduce((sum, r) => sum + r.ms, 0);
     rows.push(
-      ["Chromium: drop → units table ≤ 20 s", b ? `${s(b.openMs)} s` : "—", b && b.openMs <= 20_000],
+      // The units show as soon as the .cmtr is listed, their spike counts filling in until the session is ready.
+      [
+        "Chromium: drop → units table ≤ 20 s",
+        b ? `${s(b.unitsListedMs ?? b.openMs)} s listed, ${s(b.openMs)} s with every spike count` : "—",
+        b && (b.unitsListedMs ?? b.openMs) <= 20_000,
+      ],
       ["Chromium: peak PSS ≤ 1.5 GB through open, pipeline and save", b ? `${gb(b.peakPssBytes)} GB` : "—", b && b.peakPssBytes <= 1.5e9],
       ["Chromium: Save (download) ≤ 1.2 × h5py write of the same file", b ? `${x(b.saveRatioToH5py)} (${s(b.saveMs)} s vs ${s(p.h5py.allStepsFile?.saveMs)} s)` : "—", b?.saveRatioToH5py === undefined ? undefined : b.saveRatioToH5py <= 1.2],
       [
@@ -196,7 +201,7 @@ export function renderLarge(result: LargeResult, command: string): string {
     const b = p.browser;
     if (b) {
       lines.push(
-        `| Chromium: drop → units table | ${s(b.openMs)} | PSS ${gb(b.phases.open.peakPssBytes)} | | | ${la(b.phases.open.loadAverage)} |`,
+        `| Chromium: drop → units table | ${s(b.openMs)} (listed ${s(b.unitsListedMs)}) | PSS ${gb(b.phases.open.peakPssBytes)} | | | ${la(b.phases.open.loadAverage)} |`,
         `| Chromium: Run all steps (checkpoint after each) | ${s(b.runMs)} (${x(b.runAllOverCli)} the CLI's \`--steps all\`) | PSS ${gb(b.phases.run.peakPssBytes)} | | | ${la(b.phases.run.loadAverage)} |`,
         `| Chromium: Save (download) | ${s(b.saveMs)} | PSS ${gb(b.phases.save.peakPssBytes)} | ${gb(b.fileBytes)} | ${x(b.saveRatioToH5py)} | ${la(b.phases.save.loadAverage)} |`,
         ...(b.phases.saveFsa

@@ -414,8 +414,15 @@ export class Workspace {
     const placeholder = new Recording(label);
     this.recordings.push(placeholder);
     const live = this.recordings.at(-1)!;
+    const selectedBefore = this.selectedKey;
     try {
-      const items = await open((progress) => (live.progress = progress));
+      const items = await open((progress) => {
+        live.progress = progress;
+        if (!progress.units) return;
+        live.units = progress.units;
+        // The units show while the recording opens, unless the user went to another one meanwhile.
+        if (this.selectedKey === selectedBefore) this.selectedKey = live.key;
+      });
       const opened = await Promise.all(items.map((item) => this.toRecording(item)));
       this.recordings.splice(this.recordings.indexOf(live), 1, ...opened);
       const first = opened.find((r) => r.status === "ready");
@@ -433,6 +440,7 @@ export class Workspace {
       return opened;
     } catch (error) {
       live.status = "error";
+      live.units = undefined; // the units it listed are not a session
       live.error = messageOf(error);
       this.notice = { kind: "error", text: live.error };
       return [live];

@@ -4,7 +4,7 @@
  *
  * | function                          | arguments                               | returns                         | errors / notes |
  * |-----------------------------------|-----------------------------------------|---------------------------------|----------------|
- * | `openFiles(files, onProgress?)`   | dropped `File`s (`.h5`, `.cmcr`, `.cmtr`) | `OpenedItem[]`, one per session file or recording | per item, never thrown: `item.error`; files are mounted read-only (`io/blobFs.ts`), never read whole |
+ * | `openFiles(files, onProgress?)`   | dropped `File`s (`.h5`, `.cmcr`, `.cmtr`) | `OpenedItem[]`, one per session file or recording | per item, never thrown: `item.error`; files are mounted read-only (`io/blobFs.ts`), never read whole; a recording's progress carries its units table while it opens (`OpenProgress.units`) |
  * | `openDemo(demoUrl, onProgress?)`  |                                         | `OpenedItem[]`                  | fetches the demo pair from the app's demo folder |
  * | `summary(sessionId)`              | session id                              | `SessionSummary`                | unknown session |
  * | `units(sessionId)`                | session id                              | `UnitTable` (typed arrays transferred) | unknown session; science columns: unitTable.ts; `sciencePending`: ask `science` for them |
@@ -61,7 +61,7 @@ import { doing } from "./activity.ts";
 import { checkSpace, spaceErrorFor } from "./storageSpace.ts";
 import { pipelineOperations } from "./pipelineOps.ts";
 import { viewOperations } from "./views.ts";
-import { unitScience, unitScienceBuffers, unitTable, unitTableBuffers, type UnitScience, type UnitTable } from "./unitTable.ts";
+import { openingTable, unitScience, unitScienceBuffers, unitTable, unitTableBuffers, type UnitScience, type UnitTable } from "./unitTable.ts";
 import { loadRecording } from "../io/mcs/openRecording.ts";
 import { openSensorInput } from "../io/mcs/sensorInput.ts";
 import { setUnitLabel, type UnitLabel } from "../core/unitLabel.ts";
@@ -117,6 +117,8 @@ export interface OpenProgress {
   name: string;
   fraction: number;
   message: string;
+  /** A recording's units while it opens: listed first, spike counts filled in as they are read (`UnitTable.opening`). */
+  units?: UnitTable;
 }
 
 export type ProgressCallback = (progress: OpenProgress) => void;
@@ -182,6 +184,8 @@ interface OpenSession {
 }
 
 const sessions = new Map<string, OpenSession>();
+/** How often a recording being opened sends its units table with the spike counts read so far. */
+const UNITS_EVERY_MS = 500;
 /** The runtime every session was opened with, for the few synchronous callers that need it. */
 let openedWith: H5Runtime | undefined;
 
@@ -688,6 +692,8 @@ function openRecordings(rt: H5Runtime, files: File[], onProgress?: ProgressCallb
     let drop: MountedDrop | undefined;
     doing("opening the recording", name);
     const toPage = onProgress && throttledProgress(onProgress, () => name, (p) => p.fraction >= 1);
+    let last: OpenProgress = { name, fraction: 0, message: "" };
+    let unitsSentAt = Number.NEGATIVE_INFINITY;
     try {
       // Both files in one directory, so a .cmtr's external link to its .cmcr could resolve too.
       drop = mountFiles(rt, group.names.map((n) => byName.get(n)!));
@@ -701,8 +707,17 @@ function openRecordings(rt: H5Runtime, files: File[], onProgress?: ProgressCallb
           datasetId: group.datasetId,
           onProgress: (fraction, message) => {
             doing(message); // the file stays the one last read (activity.ts)
-            toPage?.({ name, fraction, message });
+            toPage?.((last = { name, fraction, message }));
           },
+          // The table at once, then its counts at most twice a second (each is a copy of every column).
+          onUnits:
+            onProgress &&
+            ((listing) => {
+              const now = performance.now();
+              if (now - unitsSentAt < UNITS_EVERY_MS && listing.unitsRead > 0 && listing.unitsRead < listing.ids.length) return;
+              unitsSentAt = now;
+              onProgress({ ...last, units: openingTable(listing) });
+            }),
         },
       );
       // The loader saw mount paths (/drop-N/…); the file name is all the browser knows of the real path.

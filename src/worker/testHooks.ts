@@ -26,6 +26,27 @@ function hangInRead(file: string, afterReads = 0): void {
   });
 }
 
+let slow: { file: string; ms: number } | undefined;
+let slowListening = false;
+
+/**
+ * Every read of `file` takes `ms` longer (a busy wait, heartbeat sent first), as a slow disk or a
+ * far larger file would, so a test can watch what the page shows while a recording opens. 0 ends it.
+ */
+function slowReads(file: string, ms: number): void {
+  slow = ms > 0 ? { file, ms } : undefined;
+  if (slowListening) return;
+  slowListening = true;
+  const previous = setFileAccessListener((name, access, prefix) => {
+    previous?.(name, access, prefix);
+    if (!slow || access !== "read" || name !== slow.file) return;
+    const until = performance.now() + slow.ms;
+    while (performance.now() < until) {
+      // Slow, not hung: the heartbeat above went out.
+    }
+  });
+}
+
 /**
  * `navigator.storage.estimate()` in the worker reports this usage and quota (bytes) until called
  * with `null`, so a test can see the space check refuse a checkpoint or a save.
@@ -39,6 +60,9 @@ function fakeStorageEstimate(estimate: { usage: number; quota: number } | null):
 export const testHooks = {
   async hangInRead(file: string, afterReads = 0): Promise<void> {
     hangInRead(file, afterReads);
+  },
+  async slowReads(file: string, ms: number): Promise<void> {
+    slowReads(file, ms);
   },
   async fakeStorageEstimate(estimate: { usage: number; quota: number } | null): Promise<void> {
     fakeStorageEstimate(estimate);

@@ -21,6 +21,7 @@ import { deferredAt, type GroupLook } from "../core/deferredGroup.ts";
 import { NDArray, StringArray, isTree, scalarNumber, type Tree, type TreeNode } from "../core/ndarray.ts";
 import type { PipelineSession, Unit } from "../core/session.ts";
 import { meanRateHz, recordingDuration, type RecordingDuration } from "../core/sessionFacts.ts";
+import type { UnitListing } from "../core/unitListing.ts";
 
 export interface ScienceColumn {
   values: Float64Array;
@@ -59,6 +60,11 @@ export interface UnitTable {
   sciencePending: boolean;
   /** The session's completed steps (`name@completedAt`, joined) when this table was made: the page re-asks after a run. */
   stepsStamp: string;
+  /**
+   * Set while the recording is still being opened (`openingTable`): no session yet, and only the
+   * units flagged in `spikesRead` have their spike count and rate (the others show none).
+   */
+  opening?: { spikesRead: Uint8Array; unitsRead: number };
 }
 
 export function stepsStamp(steps: readonly { name: string; completedAt: string }[]): string {
@@ -100,9 +106,31 @@ export function unitTable(session: PipelineSession, options: { science?: "now" |
   return table;
 }
 
+/** The table of a recording still opening, from its units as listed so far (copied: the listing goes on changing). */
+export function openingTable(listing: UnitListing): UnitTable {
+  const n = listing.ids.length;
+  const duration: RecordingDuration | undefined = listing.durationUs ? { seconds: listing.durationUs / 1e6, source: "metadata" } : undefined;
+  const meanRate = new Float64Array(n).fill(Number.NaN);
+  for (let i = 0; i < n; i++) if (listing.spikesRead[i]) meanRate[i] = meanRateHz(listing.spikeCount[i], duration);
+  return {
+    ids: [...listing.ids],
+    row: listing.row.slice(),
+    col: listing.col.slice(),
+    spikeCount: listing.spikeCount.slice(),
+    meanRateHz: meanRate,
+    durationS: duration?.seconds ?? null,
+    durationSource: duration?.source ?? null,
+    science: noScience(n),
+    sciencePending: false,
+    stepsStamp: "",
+    opening: { spikesRead: listing.spikesRead.slice(), unitsRead: listing.unitsRead },
+  };
+}
+
 /** The typed arrays of a table, for Comlink's transfer list. */
 export function unitTableBuffers(table: UnitTable): ArrayBuffer[] {
-  return [table.row.buffer, table.col.buffer, table.spikeCount.buffer, table.meanRateHz.buffer, ...unitScienceBuffers(table.science)] as ArrayBuffer[];
+  const opening = table.opening ? [table.opening.spikesRead.buffer] : [];
+  return [table.row.buffer, table.col.buffer, table.spikeCount.buffer, table.meanRateHz.buffer, ...opening, ...unitScienceBuffers(table.science)] as ArrayBuffer[];
 }
 
 export function unitScienceBuffers(s: UnitScience): ArrayBuffer[] {

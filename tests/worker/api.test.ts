@@ -12,7 +12,7 @@ import { loadSession, saveSession } from "../../src/io/sessionStore.ts";
 import { fakeClock, randomSession } from "../fixtures/randomSession.ts";
 import { sessionDiff } from "../fixtures/sessionDiff.ts";
 import { writeRecordingPair } from "../../tools/recordingGenerator.ts";
-import type { WorkerAPI } from "../../src/worker/api.ts";
+import type { OpenProgress, WorkerAPI } from "../../src/worker/api.ts";
 
 const BYTES = Symbol("bytes");
 
@@ -148,6 +148,32 @@ describe("worker api in Node", () => {
     const before = await api.summary(item.sessionId!);
     await expect(api.checkpoint(item.sessionId!)).rejects.toThrow(/origin private file system/);
     expect(await api.summary(item.sessionId!)).toEqual(before);
+  });
+
+  it("sends a recording's units while it opens: listed first, then spike counts as each unit is read", async () => {
+    const rt = await nodeRuntime();
+    const recording = writeRecordingPair(rt, { dir, name: "rec3", units: 7, minutes: 0.2, seed: 11 });
+    const seen: OpenProgress[] = [];
+    const [item] = await api.openFiles([fileFromDisk(recording.cmcrPath), fileFromDisk(recording.cmtrPath)], (p) => {
+      if (p.units) seen.push(p);
+    });
+    const table = await api.units(item.sessionId!);
+    expect(seen.length).toBeGreaterThanOrEqual(2);
+    // The listing: every unit where the session will have it, no spike count read yet.
+    const [listed, ...later] = seen.map((p) => p.units!);
+    expect(listed.ids).toEqual(table.ids);
+    expect([...listed.row]).toEqual([...table.row]);
+    expect([...listed.col]).toEqual([...table.col]);
+    expect(listed.opening).toEqual({ spikesRead: new Uint8Array(7), unitsRead: 0 });
+    expect([...listed.meanRateHz].every(Number.isNaN)).toBe(true);
+    // Each later table is a copy as of then; the last has every unit, with the session's counts and rates.
+    const done = later.at(-1)!;
+    expect(done.opening!.unitsRead).toBe(7);
+    expect([...done.spikeCount]).toEqual([...table.spikeCount]);
+    expect(done.durationS).toBe(table.durationS);
+    for (let i = 0; i < 7; i++) expect(done.meanRateHz[i]).toBeCloseTo(table.meanRateHz[i], 9);
+    expect(listed.spikeCount.every((c) => c === 0)).toBe(true);
+    await api.closeSession(item.sessionId!);
   });
 
   it("keeps a downloaded session unsaved until the user confirms the download, then SAVED as of the download", async () => {

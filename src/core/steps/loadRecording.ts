@@ -105,7 +105,11 @@ function spikesPastEnd(cmcr: CmcrContents, cmtr: CmtrContents, lastUs: number): 
  * table at a time, never the whole `.cmtr`; the last-spike check of the recording length runs once
  * they are all read.
  */
-export function buildLoadRecordingSession(input: LoadRecordingInput, onProgress: ProgressFn = () => {}): PipelineSession {
+export function buildLoadRecordingSession(
+  input: LoadRecordingInput,
+  onProgress: ProgressFn = () => {},
+  onUnit: (index: number, unit: Unit) => void = () => {},
+): PipelineSession {
   const { cmtr, cmcr } = input;
   if (!cmtr && !cmcr) throw new Error("load_recording needs a .cmcr or a .cmtr file");
   if (cmtr && cmcr) {
@@ -180,6 +184,7 @@ export function buildLoadRecordingSession(input: LoadRecordingInput, onProgress:
       const unit = buildUnit(contents, timestampsUs, rate.rate, durationUs, session);
       if (unit.spikeTimes.length === 0) empty.push(unit.id);
       units.push(unit);
+      onUnit(i, unit);
       if (i % 16 === 0) onProgress(0.3 + (0.65 * i) / cmtr.units.length, `units ${i + 1}/${cmtr.units.length}`);
     });
     const late = cmcr && spikesPastEnd(cmcr, cmtr, lastUs);
@@ -286,22 +291,12 @@ function buildUnit(
     waveform[j] = count ? sum / count : Number.NaN;
   }
 
-  const info = contents.unitInfo ?? {};
-  let row = scalarNumber(info.row);
-  let col = scalarNumber(info.column);
-  let globalId = scalarNumber(info.sensorid);
-  if (row === undefined || col === undefined || globalId === undefined) {
-    // No Unit Info: the group's SensorID on the 65-wide MCS grid gives the same position.
-    const sensor = scalarNumber(contents.groupAttrs.SensorID);
-    if (sensor !== undefined) {
-      globalId ??= sensor;
-      row ??= Math.floor((sensor - 1) / 65) + 1;
-      col ??= ((sensor - 1) % 65) + 1;
-    }
-    session.warn(`${id}: no Unit Info row/column; position ${sensor === undefined ? "unknown (0, 0)" : `from SensorID ${sensor}`}`);
+  const { row, col, globalId, fromSensor } = unitPosition(contents);
+  if (fromSensor !== "unit info") {
+    session.warn(`${id}: no Unit Info row/column; position ${fromSensor === undefined ? "unknown (0, 0)" : `from SensorID ${fromSensor}`}`);
   }
 
-  const unitMeta: Tree = { ...info };
+  const unitMeta: Tree = { ...(contents.unitInfo ?? {}) };
   for (const [name, value] of Object.entries(contents.groupAttrs)) unitMeta[`attr_${name.toLowerCase()}`] = value;
   unitMeta.peak_amplitudes = new NDArray(amplitudes);
   unitMeta.peaks_data = peaks.columns;
@@ -311,9 +306,9 @@ function buildUnit(
   return {
     id,
     attrs: {
-      row: row ?? 0,
-      col: col ?? 0,
-      global_id: globalId ?? 0,
+      row,
+      col,
+      global_id: globalId,
       unit_num: contents.unitNum,
       original_name: contents.originalName,
     },
@@ -322,6 +317,30 @@ function buildUnit(
     firingRate10hz: firingRate10hz(timestampsUs, durationUs),
     children: { unit_meta: unitMeta },
   };
+}
+
+export interface UnitPosition {
+  row: number;
+  col: number;
+  globalId: number;
+  /** "unit info" when `Unit Info` gave all three, else the SensorID they came from (undefined: none, 0 0 0). */
+  fromSensor: "unit info" | number | undefined;
+}
+
+/** A unit's electrode: from its `Unit Info` row, else from the group's SensorID on the 65-wide MCS grid. */
+export function unitPosition(contents: SortedUnitContents): UnitPosition {
+  const info = contents.unitInfo ?? {};
+  let row = scalarNumber(info.row);
+  let col = scalarNumber(info.column);
+  let globalId = scalarNumber(info.sensorid);
+  if (row !== undefined && col !== undefined && globalId !== undefined) return { row, col, globalId, fromSensor: "unit info" };
+  const sensor = scalarNumber(contents.groupAttrs.SensorID);
+  if (sensor !== undefined) {
+    globalId ??= sensor;
+    row ??= Math.floor((sensor - 1) / 65) + 1;
+    col ??= ((sensor - 1) % 65) + 1;
+  }
+  return { row: row ?? 0, col: col ?? 0, globalId: globalId ?? 0, fromSensor: sensor };
 }
 
 /** numpy's round(): halves go to the even neighbour. */

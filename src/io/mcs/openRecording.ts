@@ -12,6 +12,7 @@ import { readCmcr } from "./cmcrReader.ts";
 import { readCmtr } from "./cmtrReader.ts";
 import { attachSources, sourcesInUse } from "../../core/sessionSources.ts";
 import { openSourceFile, type H5SourceFile } from "../sourceFile.ts";
+import { listUnits, noteSpikesRead, type UnitListing } from "../../core/unitListing.ts";
 
 export interface RecordingPaths {
   cmcrPath?: string;
@@ -28,6 +29,11 @@ export interface LoadRecordingOptions {
    * session that must outlive its files needs.
    */
   keepInFiles?: boolean;
+  /**
+   * The units as soon as the `.cmtr` is listed, then again after each unit's spikes are read (the
+   * same object, updated: copy what you keep). For a page that shows the units while the open goes on.
+   */
+  onUnits?: (listing: UnitListing) => void;
 }
 
 /** Runs the lab's load step (load_recording) on files visible in rt.fs; throws Error with a message naming the file and the problem. */
@@ -70,6 +76,9 @@ export function loadRecording(rt: H5Runtime, paths: RecordingPaths, options: Loa
         source: cmtrSource,
       });
     }
+    // Shown before the .cmcr is read and the units are built: the first thing the page can show.
+    const listing = cmtr && options.onUnits ? listUnits(cmtr) : undefined;
+    if (listing) options.onUnits!(listing);
     let cmcr: CmcrContents | undefined;
     if (cmcrPath) {
       const base = cmtr ? listShare : 0;
@@ -80,8 +89,17 @@ export function loadRecording(rt: H5Runtime, paths: RecordingPaths, options: Loa
         source: cmcrSource,
       });
     }
+    if (listing && cmcr?.recordingDurationUs !== undefined) listing.durationUs = cmcr.recordingDurationUs;
     const buildFrom = keep ? (cmtr ? 0.3 : 0.9) : 0.9;
-    const session = buildLoadRecordingSession({ datasetId, cmtr, cmcr }, (f, message) => progress(buildFrom + (1 - buildFrom) * f, message));
+    const session = buildLoadRecordingSession(
+      { datasetId, cmtr, cmcr },
+      (f, message) => progress(buildFrom + (1 - buildFrom) * f, message),
+      listing &&
+        ((i, unit) => {
+          noteSpikesRead(listing, i, unit.spikeTimes.length);
+          options.onUnits!(listing);
+        }),
+    );
     // Only the files the session still reads from stay open with it.
     const used = new Set(sourcesInUse(session));
     // The tables decoded for the build are not kept: the session holds what it computed from them.
