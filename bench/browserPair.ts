@@ -131,7 +131,7 @@ export async function runPairInBrowser(root: string, inputs: PairInputs): Promis
 
       const table = page.getByRole("table", { name: `Units of ${inputs.datasetId}` });
       // While the pair opens, its units are listed under the dropped files' names (UnitTable.opening).
-      const listed = page.getByRole("table", { name: `Units of ${basename(inputs.cmcrPath)} + ${basename(inputs.cmtrPath)}` });
+      const listed = page.getByRole("table", { name: `Units being read from ${basename(inputs.cmcrPath)} + ${basename(inputs.cmtrPath)}` });
       let unitsListedMs: number | undefined;
       const open = await timed("open", async () => {
         const dropped = performance.now();

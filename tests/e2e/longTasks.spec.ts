@@ -73,6 +73,12 @@ test("opening, running every step on and saving 1,000 units leaves no main-threa
   });
   await page.goto("/");
   const pipeline = page.getByRole("region", { name: "Pipeline" });
+  // The page's own start-up (half a second of script and layout) runs on past the load event: let it
+  // end (no long task for a second) before the drop, or its last task lands in the open's phase.
+  await page.waitForFunction(() => {
+    const last = window.__longTasks.at(-1);
+    return performance.now() - (last ? last.start + last.duration : 0) > 1000;
+  }, undefined, { timeout: 30_000, polling: 200 });
 
   await phase(page, "open");
   let t = Date.now();

@@ -18,7 +18,7 @@ test("the units table shows while a recording opens, its spike counts filling in
 
   const opening = page.getByRole("region", { name: "Opening Demo recording" });
   await expect(opening).toBeVisible({ timeout: 60_000 });
-  const table = page.getByRole("table", { name: "Units of Demo recording" });
+  const table = page.getByRole("table", { name: "Units being read from Demo recording" });
   await expect(table.getByRole("row")).toHaveCount(25); // 24 units and the header
   const count = page.getByText(/spikes read for \d+ of 24 units…/);
   await expect(count).toBeVisible();
