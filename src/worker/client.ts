@@ -92,6 +92,11 @@ function spawnWorker(): Worker {
 /** The worker's entry exposes the operations and, apart, the test hooks (`worker.ts`). */
 type ExposedWorker = WorkerAPI & { test: TestHooks };
 
+/** Comlink types a nested object as a promise of it; at run time it is a remote like the top one. */
+function hooksOf(remote: Comlink.Remote<ExposedWorker>): Comlink.Remote<TestHooks> {
+  return remote.test as unknown as Comlink.Remote<TestHooks>;
+}
+
 /**
  * Extra time a call gets while a fresh worker is still loading h5wasm (one step with no heartbeat:
  * a few seconds, more on a loaded machine).
@@ -190,18 +195,10 @@ export class WorkerClient {
     return this.call("Benchmarking", (r) => r.benchmarkSaveLoad(bytes, budgetBytes), LONG_CALL.benchmark);
   }
 
-  injectWriteFault(bytes: number): Promise<void> {
-    return this.call("Injecting a write fault", (r) => r.injectWriteFault(bytes));
-  }
-
-  /** Test hook: the next save or checkpoint write fails with a browser error named `name` (see api.ts). */
-  injectWritableFault(name: string, at: "open" | "write" | "close"): Promise<void> {
-    return this.call("Injecting a storage fault", (r) => r.injectWritableFault(name, at));
-  }
-
   /** Test hook: the worker reports a fatal wasm error; the client restarts it as after a real one. */
   crashForTest(): Promise<never> {
-    return this.call("Crashing the worker on purpose", (r) => r.crashForTest());
+    // Through `call`, unlike the other hooks (`test`): its fatal error restarts the worker as a real one does.
+    return this.call("Crashing the worker on purpose", (r) => hooksOf(r).crashForTest());
   }
 
   /**
@@ -209,7 +206,7 @@ export class WorkerClient {
    * e.g. `test.hangInRead("demo-.cmtr", 20)` blocks the worker inside its 21st read of that file.
    */
   get test(): Comlink.Remote<TestHooks> {
-    return this.remote.test as unknown as Comlink.Remote<TestHooks>;
+    return hooksOf(this.remote);
   }
 
   /**
