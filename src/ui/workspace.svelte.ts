@@ -18,6 +18,7 @@ import { failureMessage } from "./failureMessage.ts";
 import { forgetNotes, previousUnsaved, recordUnsaved, type UnsavedEntry } from "./unsavedMarker.ts";
 import { UnitSelection } from "./unitSelection.svelte.ts";
 import { formatTime } from "./format.ts";
+import { appUrl } from "../worker/appUrl.ts";
 
 export type RecordingStatus = "loading" | "ready" | "error";
 
@@ -239,7 +240,7 @@ export class Workspace {
   }
 
   async openDemo(): Promise<void> {
-    await this.track("Demo recording", (onProgress) => this.client.openDemo(onProgress));
+    await this.track("Demo recording", (onProgress) => this.client.openDemo(appUrl("demo/"), onProgress));
   }
 
   async resume(checkpoint: CheckpointInfo): Promise<Recording[]> {

@@ -1,5 +1,6 @@
 /**
- * The page's handle on the worker: one method per `WorkerAPI` operation. Errors are turned into
+ * The page's handle on the worker: one method per `WorkerAPI` operation, made from the `CALLS`
+ * table (its label and time limit), with the worker's own signature. Errors are turned into
  * `WorkerError`s with a message naming what failed, here and nowhere else; a worker that died (or
  * reports a fatal HDF5 error) is replaced by a fresh one and `onRestart` tells the page that the
  * sessions it held are gone. So is a worker that stops sending heartbeats while a call is in flight
@@ -9,37 +10,10 @@ import * as Comlink from "comlink";
 import { READY_STEP, isHeartbeat } from "./activity.ts";
 import { DEFAULT_HUNG_AFTER_MS, Watchdog, hungMessage, type HungReport } from "./watchdog.ts";
 import type { TestHooks } from "./testHooks.ts";
-import type {
-  CheckpointInfo,
-  CheckpointResult,
-  OpenedItem,
-  ProgressCallback,
-  SaveResult,
-  SessionSummary,
-  UnitScience,
-  UnitTable,
-  WorkerAPI,
-  DownloadConfirmation,
-  Reproduction,
-} from "./api.ts";
-import type {
-  ElectrodeMap,
-  LayoutNode,
-  LightReferenceRange,
-  LightReferenceView,
-  RasterOptions,
-  RasterView,
-  StorageEstimate,
-  UnitColumn,
-  UnitDetail,
-} from "./views.ts";
+import type { WorkerAPI } from "./api.ts";
 export type { RunStepsRequest, RunStepsResult, StepInfo, StepInputFiles, StepProgressCallback } from "./pipelineOps.ts";
 export type { PipelineProgress, StepReport } from "../core/pipeline.ts";
 export { UNIT_LABELS, type UnitLabel } from "../core/unitLabel.ts";
-import type { SelfBenchmarkResult } from "./selfBenchmark.ts";
-import { appUrl } from "./appUrl.ts";
-import type { UnitLabel } from "../core/unitLabel.ts";
-import type { RunStepsRequest, RunStepsResult, StepInfo, StepProgressCallback } from "./pipelineOps.ts";
 
 export type {
   CheckpointInfo,
@@ -92,6 +66,11 @@ function spawnWorker(): Worker {
 /** The worker's entry exposes the operations and, apart, the test hooks (`worker.ts`). */
 type ExposedWorker = WorkerAPI & { test: TestHooks };
 
+/** Comlink types a nested object as a promise of it; at run time it is a remote like the top one. */
+function hooksOf(remote: Comlink.Remote<ExposedWorker>): Comlink.Remote<TestHooks> {
+  return remote.test as unknown as Comlink.Remote<TestHooks>;
+}
+
 /**
  * Extra time a call gets while a fresh worker is still loading h5wasm (one step with no heartbeat:
  * a few seconds, more on a loaded machine).
@@ -106,6 +85,57 @@ const LONG_CALL = {
   runSteps: 5,
   benchmark: 10,
 };
+
+/**
+ * What each operation is called on the page (the start of its error message, and what the watchdog
+ * names when it hangs) and how long it may go without progress (`slow` × the limit). The compiler
+ * requires a line here for every operation of `WorkerAPI`: adding an operation to `api.ts` and its
+ * line here is all the page needs.
+ */
+const CALLS: { [K in keyof WorkerAPI]: CallSpec<Parameters<WorkerAPI[K]>> } = {
+  openFiles: { label: "Opening files", slow: (files) => (files.some((f) => /\.cmcr$/i.test(f.name)) ? LONG_CALL.openRecording : 1) },
+  openDemo: { label: "Opening the demo recording", slow: LONG_CALL.openRecording },
+  summary: { label: "Reading the session" },
+  units: { label: "Reading the units" },
+  science: { label: "Reading the units' features" },
+  save: { label: "Saving" },
+  confirmDownload: { label: "Confirming the download" },
+  checkpoint: { label: "Checkpointing" },
+  listCheckpoints: { label: "Listing checkpoints" },
+  resumeCheckpoint: { label: (name) => `Resuming ${name}` },
+  exportCheckpoint: { label: (name) => `Exporting ${name}` },
+  deleteCheckpoint: { label: (name) => `Deleting ${name}` },
+  benchmarkSaveLoad: { label: "Benchmarking", slow: LONG_CALL.benchmark },
+  closeSession: { label: "Closing the session" },
+  reattach: { label: (_, files) => `Re-attaching ${files.map((f) => f.name).join(", ")}` },
+  setMemoryBudget: { label: "Setting the memory budget" },
+  sessionIds: { label: "Listing sessions" },
+  pipelineSteps: { label: "Listing pipeline steps" },
+  runSteps: { label: "Running steps", slow: LONG_CALL.runSteps },
+  cancelSteps: { label: "Cancelling" },
+  playlistNames: { label: (file) => `Reading ${file.name}` },
+  labelUnit: { label: (_, unitId) => `Labelling ${unitId}` },
+  unitDetail: { label: (_, unitId) => `Reading ${unitId}` },
+  lightReference: { label: "Reading the light reference" },
+  raster: { label: (_, unitId) => `Building the raster of ${unitId}` },
+  unitColumn: { label: (_, name) => `Reading the ${name} column` },
+  electrodeMap: { label: "Reading the electrode map" },
+  unitFeatures: { label: (_, unitId) => `Reading the features of ${unitId}` },
+  sessionTree: { label: "Reading the file layout" },
+  storageEstimate: { label: "Reading the storage estimate" },
+  reproduceCommand: { label: "Writing the command" },
+};
+
+interface CallSpec<A extends unknown[]> {
+  label: string | ((...args: A) => string);
+  slow?: number | ((...args: A) => number);
+}
+type AnyCallSpec = CallSpec<unknown[]>;
+
+/** The page's side of every operation: the worker's signature (`WorkerAPI`), through `call`. */
+type WorkerCalls = { [K in keyof WorkerAPI]: WorkerAPI[K] };
+// Declaration merging: the methods the constructor makes from `CALLS`, typed as the worker's.
+export interface WorkerClient extends WorkerCalls {}
 
 export class WorkerClient {
   /**
@@ -124,84 +154,22 @@ export class WorkerClient {
 
   constructor(private readonly create: () => Worker = spawnWorker) {
     this.start();
-  }
-
-  openFiles(files: File[], onProgress?: ProgressCallback): Promise<OpenedItem[]> {
-    const recording = files.some((f) => /\.cmcr$/i.test(f.name));
-    return this.call("Opening files", (r) => r.openFiles(files, onProgress && Comlink.proxy(onProgress)), recording ? LONG_CALL.openRecording : 1);
-  }
-
-  openDemo(onProgress?: ProgressCallback): Promise<OpenedItem[]> {
-    return this.call("Opening the demo recording", (r) => r.openDemo(appUrl("demo/"), onProgress && Comlink.proxy(onProgress)), LONG_CALL.openRecording);
-  }
-
-  summary(sessionId: string): Promise<SessionSummary> {
-    return this.call("Reading the session", (r) => r.summary(sessionId));
-  }
-
-  units(sessionId: string): Promise<UnitTable> {
-    return this.call("Reading the units", (r) => r.units(sessionId));
-  }
-
-  /** The science columns of a table that came without them (`UnitTable.sciencePending`). */
-  science(sessionId: string): Promise<UnitScience> {
-    return this.call("Reading the units' features", (r) => r.science(sessionId));
-  }
-
-  /**
-   * With a handle from `showSaveFilePicker()` the worker writes the file (SAVED once it is closed);
-   * without, it returns it for a download, which stays unconfirmed until `confirmDownload`.
-   */
-  save(sessionId: string, target?: FileSystemFileHandle): Promise<SaveResult> {
-    return this.call("Saving", (r) => r.save(sessionId, target));
-  }
-
-  /** The user has the downloaded file: the session is SAVED to it (as of the download). */
-  confirmDownload(sessionId: string): Promise<DownloadConfirmation> {
-    return this.call("Confirming the download", (r) => r.confirmDownload(sessionId));
-  }
-
-  checkpoint(sessionId: string): Promise<CheckpointResult> {
-    return this.call("Checkpointing", (r) => r.checkpoint(sessionId));
-  }
-
-  /** Files given back for moved or changed sources: each must be the same file (see api.ts). */
-  reattach(sessionId: string, files: File[]): Promise<SessionSummary> {
-    return this.call(`Re-attaching ${files.map((f) => f.name).join(", ")}`, (r) => r.reattach(sessionId, files));
-  }
-
-  listCheckpoints(): Promise<CheckpointInfo[]> {
-    return this.call("Listing checkpoints", (r) => r.listCheckpoints());
-  }
-
-  resumeCheckpoint(name: string): Promise<OpenedItem> {
-    return this.call(`Resuming ${name}`, (r) => r.resumeCheckpoint(name));
-  }
-
-  exportCheckpoint(name: string): Promise<File> {
-    return this.call(`Exporting ${name}`, (r) => r.exportCheckpoint(name));
-  }
-
-  deleteCheckpoint(name: string): Promise<void> {
-    return this.call(`Deleting ${name}`, (r) => r.deleteCheckpoint(name));
-  }
-
-  benchmarkSaveLoad(bytes: number, budgetBytes?: number): Promise<SelfBenchmarkResult> {
-    return this.call("Benchmarking", (r) => r.benchmarkSaveLoad(bytes, budgetBytes), LONG_CALL.benchmark);
-  }
-
-  injectWriteFault(bytes: number): Promise<void> {
-    return this.call("Injecting a write fault", (r) => r.injectWriteFault(bytes));
-  }
-
-  /** Test hook: the next save or checkpoint write fails with a browser error named `name` (see api.ts). */
-  injectWritableFault(name: string, at: "open" | "write" | "close"): Promise<void> {
-    return this.call("Injecting a storage fault", (r) => r.injectWritableFault(name, at));
+    // One method per operation, as `CALLS` labels it: the worker's own signature, callbacks as proxies.
+    for (const name of Object.keys(CALLS) as (keyof WorkerAPI)[]) {
+      const spec = CALLS[name] as AnyCallSpec;
+      (this as unknown as Record<string, unknown>)[name] = (...args: unknown[]) => {
+        const label = typeof spec.label === "function" ? spec.label(...args) : spec.label;
+        const slow = typeof spec.slow === "function" ? spec.slow(...args) : (spec.slow ?? 1);
+        const sent = args.map((a) => (typeof a === "function" ? Comlink.proxy(a) : a));
+        return this.call(label, (r) => (r[name] as (...a: unknown[]) => Promise<unknown>)(...sent), slow);
+      };
+    }
   }
 
   /** Test hook: the worker reports a fatal wasm error; the client restarts it as after a real one. */
   crashForTest(): Promise<never> {
-    return this.call("Crashing the worker on purpose", (r) => r.crashForTest());
+    // Through `call`, unlike the other hooks (`test`): its fatal error restarts the worker as a real one does.
+    return this.call("Crashing the worker on purpose", (r) => hooksOf(r).crashForTest());
   }
 
   /**
@@ -209,7 +177,7 @@ export class WorkerClient {
    * e.g. `test.hangInRead("demo-.cmtr", 20)` blocks the worker inside its 21st read of that file.
    */
   get test(): Comlink.Remote<TestHooks> {
-    return this.remote.test as unknown as Comlink.Remote<TestHooks>;
+    return hooksOf(this.remote);
   }
 
   /**
@@ -228,76 +196,6 @@ export class WorkerClient {
     this.stop();
     this.start();
     return true;
-  }
-
-  pipelineSteps(): Promise<StepInfo[]> {
-    return this.call("Listing pipeline steps", (r) => r.pipelineSteps());
-  }
-
-  runSteps(sessionId: string, request: RunStepsRequest, onProgress?: StepProgressCallback): Promise<RunStepsResult> {
-    return this.call("Running steps", (r) => r.runSteps(sessionId, request, onProgress && Comlink.proxy(onProgress)), LONG_CALL.runSteps);
-  }
-
-  cancelSteps(sessionId: string): Promise<void> {
-    return this.call("Cancelling", (r) => r.cancelSteps(sessionId));
-  }
-
-  labelUnit(sessionId: string, unitId: string, label: UnitLabel): Promise<SessionSummary> {
-    return this.call(`Labelling ${unitId}`, (r) => r.labelUnit(sessionId, unitId, label));
-  }
-
-  playlistNames(file: File): Promise<string[]> {
-    return this.call(`Reading ${file.name}`, (r) => r.playlistNames(file));
-  }
-
-  sessionIds(): Promise<string[]> {
-    return this.call("Listing sessions", (r) => r.sessionIds());
-  }
-
-  closeSession(sessionId: string): Promise<void> {
-    return this.call("Closing the session", (r) => r.closeSession(sessionId));
-  }
-
-  setMemoryBudget(bytes: number | null): Promise<void> {
-    return this.call("Setting the memory budget", (r) => r.setMemoryBudget(bytes));
-  }
-
-  unitDetail(sessionId: string, unitId: string): Promise<UnitDetail> {
-    return this.call(`Reading ${unitId}`, (r) => r.unitDetail(sessionId, unitId));
-  }
-
-  lightReference(sessionId: string, range?: LightReferenceRange): Promise<LightReferenceView> {
-    return this.call("Reading the light reference", (r) => r.lightReference(sessionId, range));
-  }
-
-  raster(sessionId: string, unitId: string, options?: RasterOptions): Promise<RasterView> {
-    return this.call(`Building the raster of ${unitId}`, (r) => r.raster(sessionId, unitId, options));
-  }
-
-  unitColumn(sessionId: string, name: string): Promise<UnitColumn> {
-    return this.call(`Reading the ${name} column`, (r) => r.unitColumn(sessionId, name));
-  }
-
-  electrodeMap(sessionId: string, colorBy: string): Promise<ElectrodeMap> {
-    return this.call("Reading the electrode map", (r) => r.electrodeMap(sessionId, colorBy));
-  }
-
-  unitFeatures(sessionId: string, unitId: string): Promise<import("./views.ts").UnitFeaturesView> {
-    return this.call(`Reading the features of ${unitId}`, (r) => r.unitFeatures(sessionId, unitId));
-  }
-
-  /** The layout from `path` (the root by default), long groups paged (`views.ts` `layoutPage`). */
-  sessionTree(sessionId: string, path?: string): Promise<LayoutNode> {
-    return this.call("Reading the file layout", (r) => r.sessionTree(sessionId, path));
-  }
-
-  /** The `hdmea process` command and workflow config fragment that redo the session in batch. */
-  reproduceCommand(sessionId: string): Promise<Reproduction> {
-    return this.call("Writing the command", (r) => r.reproduceCommand(sessionId));
-  }
-
-  storageEstimate(): Promise<StorageEstimate> {
-    return this.call("Reading the storage estimate", (r) => r.storageEstimate());
   }
 
   dispose(): void {

@@ -62,3 +62,18 @@ export async function spaceErrorFor(error: unknown, use: StorageUse, sessionByte
   if (!isQuotaError(error)) return error;
   return notEnoughSpace(use, neededBytes(use, sessionBytes), await freeBytes());
 }
+
+export interface StorageEstimate {
+  usage: number | null;
+  quota: number | null;
+  /** Whether the browser promised not to evict this origin's storage (`navigator.storage.persist()`). */
+  persisted: boolean | null;
+}
+
+export async function storageEstimate(): Promise<StorageEstimate> {
+  const storage = globalThis.navigator?.storage;
+  if (!storage?.estimate) return { usage: null, quota: null, persisted: null };
+  const estimate = await storage.estimate();
+  const persisted = storage.persisted ? await storage.persisted() : null;
+  return { usage: estimate.usage ?? null, quota: estimate.quota ?? null, persisted };
+}

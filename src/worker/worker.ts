@@ -7,14 +7,22 @@ import { expose } from "comlink";
 import { api } from "./api.ts";
 import { READY_STEP, doing, fileAccessed, sendHeartbeatsWith, type Heartbeat } from "./activity.ts";
 import { setFileAccessListener } from "../io/fixedFileFs.ts";
-import { testHooks } from "./testHooks.ts";
+import type { TestHooks } from "./testHooks.ts";
 import { clearStaleScratch, runtime } from "./workerFs.ts";
 
 // Every read and write of a dropped file or of browser storage is progress (see activity.ts).
 sendHeartbeatsWith((beat: Heartbeat) => self.postMessage(beat));
 setFileAccessListener((file, _access, prefix) => fileAccessed(file, prefix));
 
-expose({ ...api, test: testHooks });
+// The test hooks are loaded only when a test first calls one: the worker the app runs does not contain them.
+const test = new Proxy({} as TestHooks, {
+  get: (_, name: string) =>
+    async (...args: unknown[]) => {
+      const { testHooks } = await import("./testHooks.ts");
+      return (testHooks[name as keyof TestHooks] as (...a: unknown[]) => Promise<unknown>)(...args);
+    },
+});
+expose({ ...api, test });
 
 // Loading h5wasm is one long step with nothing to report; the page allows for it until "ready".
 doing("starting the HDF5 engine", null);

@@ -13,7 +13,7 @@ test.beforeAll(() => {
 test.afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 interface TestWorker {
-  injectWritableFault(name: string, at: "open" | "write"): Promise<void>;
+  test: { injectWritableFault(name: string, at: "open" | "write"): Promise<void> };
 }
 
 async function openFixture(page: Page, name: string) {
@@ -25,7 +25,7 @@ async function openFixture(page: Page, name: string) {
 }
 
 function injectWritableFault(page: Page, name: string, at: "open" | "write"): Promise<void> {
-  return page.evaluate(([n, w]) => (window as unknown as { hdmeaWorker: TestWorker }).hdmeaWorker.injectWritableFault(n, w), [name, at] as const);
+  return page.evaluate(([n, w]) => (window as unknown as { hdmeaWorker: TestWorker }).hdmeaWorker.test.injectWritableFault(n, w), [name, at] as const);
 }
 
 async function opfsText(page: Page, path: string[]): Promise<string> {

@@ -17,8 +17,10 @@ test.afterAll(() => rmSync(dir, { recursive: true, force: true }));
 test.describe.configure({ timeout: 120_000 });
 
 interface TestWorker {
-  injectWritableFault(name: string, at: "open" | "write" | "close"): Promise<void>;
-  test: { fakeStorageEstimate(estimate: { usage: number; quota: number } | null): Promise<void> };
+  test: {
+    injectWritableFault(name: string, at: "open" | "write" | "close"): Promise<void>;
+    fakeStorageEstimate(estimate: { usage: number; quota: number } | null): Promise<void>;
+  };
 }
 const worker = "hdmeaWorker";
 
@@ -96,7 +98,7 @@ test("a picker save whose file cannot be closed is not SAVED: the old file stays
   });
   const { item, panel } = await openFixture(page, "closing");
   // Every write succeeds; only the last step, close(), fails: nothing reached the file.
-  await page.evaluate((w) => (window as unknown as Record<string, TestWorker>)[w].injectWritableFault("InvalidStateError", "close"), worker);
+  await page.evaluate((w) => (window as unknown as Record<string, TestWorker>)[w].test.injectWritableFault("InvalidStateError", "close"), worker);
   await panel.getByRole("button", { name: "Save", exact: true }).click();
   await expect(page.getByRole("alert")).toContainText("closing.cmcr + closing-.cmtr: Saving failed");
   await expect(item).toContainText("DEFERRED");

@@ -56,7 +56,7 @@ test("a save that fails midway leaves the previous file intact and the session D
     const item = page.getByRole("list", { name: "Recordings" }).getByRole("button", { name: /^faulty-save/ });
     await expect(item).toContainText("DEFERRED");
     const panel = page.getByRole("region", { name: "Session faulty-save" });
-    await page.evaluate(() => (window as unknown as { hdmeaWorker: { injectWriteFault(b: number): Promise<void> } }).hdmeaWorker.injectWriteFault(50_000));
+    await page.evaluate(() => (window as unknown as { hdmeaWorker: { test: { injectWriteFault(b: number): Promise<void> } } }).hdmeaWorker.test.injectWriteFault(50_000));
     await panel.getByRole("button", { name: "Save", exact: true }).click();
     await expect(page.getByRole("alert")).toContainText(/Saving failed/);
     const target = await page.evaluate(async () => {
