@@ -5,6 +5,7 @@
  */
 import type h5wasmDefault from "h5wasm";
 import { TYPED_ARRAY_BY_DTYPE, type DType } from "../core/ndarray.ts";
+import { HdmeaError } from "../core/failure.ts";
 
 export type H5 = typeof h5wasmDefault;
 export type H5File = InstanceType<H5["File"]>;
@@ -229,7 +230,7 @@ export function damagedFileError(fileName: string, what: string, error: unknown)
   const message = error instanceof Error ? error.message : String(error);
   if (error instanceof Error && message.startsWith(`${fileName}:`) && !message.includes("\n")) return error;
   const summary = hdf5ErrorSummary(error).split("\n")[0].slice(0, 200);
-  return new Error(`${fileName}: cannot read ${what} (${summary}); the file may be truncated or damaged`);
+  return new HdmeaError(`${fileName}: cannot read ${what} (${summary}); the file may be truncated or damaged`, "damaged-file", fileName);
 }
 
 /**
@@ -260,15 +261,15 @@ export function baseName(path: string): string {
 export function openH5(rt: H5Runtime, path: string, mode: "r" | "a" | "w" = "r"): H5File {
   const name = baseName(path);
   if (mode !== "w") {
-    if (!fileExists(rt, path)) throw new Error(`${name}: file not found`);
+    if (!fileExists(rt, path)) throw new HdmeaError(`${name}: file not found`, "bad-input", name);
     const size = fileSize(rt, path);
-    if (size === 0) throw new Error(`${name}: the file is empty (0 bytes)`);
-    if (!hasHdf5Signature(rt, path)) throw new Error(`${name}: not an HDF5 file (no HDF5 signature)`);
+    if (size === 0) throw new HdmeaError(`${name}: the file is empty (0 bytes)`, "bad-input", name);
+    if (!hasHdf5Signature(rt, path)) throw new HdmeaError(`${name}: not an HDF5 file (no HDF5 signature)`, "bad-input", name);
   }
   try {
     return new rt.h5.File(path, mode);
   } catch (error) {
-    throw new Error(`${name}: cannot open as HDF5 (${hdf5ErrorSummary(error)}); the file may be truncated or damaged`);
+    throw new HdmeaError(`${name}: cannot open as HDF5 (${hdf5ErrorSummary(error)}); the file may be truncated or damaged`, "damaged-file", name);
   }
 }
 

@@ -27,6 +27,7 @@
  * read the whole file a second time before every load: about a fifth of the load time).
  */
 import { baseName, fileSize, type H5Runtime } from "./h5.ts";
+import { HdmeaError } from "../core/failure.ts";
 
 const MAGIC = [0x47, 0x43, 0x4f, 0x4c]; // "GCOL"
 const HEADER = 16; // magic, version, 3 reserved, collection size (8)
@@ -45,9 +46,11 @@ export interface HeapScan {
 type Reader = (at: number, length: number) => Uint8Array;
 
 function refusal(name: string, at: number, problem: string): Error {
-  return new Error(
+  return new HdmeaError(
     `${name}: damaged string storage (global heap at byte ${at}: ${problem}); ` +
       `HDF5 would never finish reading it, so the file is refused — it may be truncated or damaged`,
+    "damaged-file",
+    name,
   );
 }
 

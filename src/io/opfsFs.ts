@@ -8,6 +8,7 @@
  */
 import { EIO, errno, mountFixedFiles, type FileBackend } from "./fixedFileFs.ts";
 import type { H5Runtime } from "./h5.ts";
+import { HdmeaError } from "../core/failure.ts";
 
 /**
  * Test hook: the next writes fail with EIO once this many more bytes were written, so tests can
@@ -204,8 +205,11 @@ function handleBackend(rt: H5Runtime, handle: FileSystemSyncAccessHandle): Buffe
 }
 
 /** The file is locked by a sync access handle elsewhere (another tab, or another operation here). */
-export class FileInUseError extends Error {
+export class FileInUseError extends HdmeaError {
   override name = "FileInUseError";
+  constructor(file: string, message: string) {
+    super(message, "in-use", file);
+  }
 }
 
 export interface OpfsMount {
@@ -233,7 +237,7 @@ export async function mountOpfsFiles(
         handles.set(name, await fileHandle.createSyncAccessHandle());
       } catch (error) {
         if ((error as DOMException).name === "NoModificationAllowedError") {
-          throw new FileInUseError(`${name} is open elsewhere (another tab or operation); close it there first`);
+          throw new FileInUseError(name, `${name} is open elsewhere (another tab or operation); close it there first`);
         }
         throw error;
       }

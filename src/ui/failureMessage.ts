@@ -3,7 +3,7 @@
  * worker's own line, which names the step), which recording and file, that nothing was damaged, and
  * what to do next. The worker's line is kept whole so nothing it said is lost.
  */
-import { WorkerError } from "../worker/client.ts";
+import { WorkerError, failureOf } from "../worker/client.ts";
 
 export interface FailureSubject {
   /** The recording as the list shows it. */
@@ -15,9 +15,10 @@ export interface FailureSubject {
 export function failureMessage(error: unknown, subject: FailureSubject): string {
   const text = error instanceof Error ? error.message : String(error);
   const name = error instanceof WorkerError ? error.errorName : error instanceof Error ? error.name : "";
+  const { kind } = error instanceof WorkerError ? error.failure : failureOf(error);
   const base = `${subject.recording}: ${text}`;
   const file = subject.target ?? "the file";
-  if (name === "NotAllowedError" || name === "SecurityError") {
+  if (kind === "permission") {
     return (
       `${base}. Permission to write ${file} was withdrawn, so nothing was written: ${file} keeps its previous ` +
       `contents and the session is unchanged. Use “Save as…” to choose the file again.`
@@ -27,13 +28,13 @@ export function failureMessage(error: unknown, subject: FailureSubject): string 
     // The worker already said what to do and that nothing was overwritten; add that nothing was lost.
     return `${base}. The session is unchanged.`;
   }
-  if (name === "QuotaExceededError" || /quota/i.test(text)) {
+  if (kind === "quota") {
     return (
       `${base}. The disk or browser storage is full: free disk space or delete old checkpoints, then try ` +
       `again. Nothing was written${subject.target ? `: ${subject.target} keeps its previous contents` : ""} and the session is unchanged.`
     );
   }
-  if (name === "NoModificationAllowedError" || /open elsewhere/.test(text)) {
+  if (kind === "in-use") {
     return `${base}. It is in use in another tab or operation: wait for that to finish (or close it there) and try again. The session is unchanged.`;
   }
   return base;

@@ -7,6 +7,7 @@ import {
   WorkerClient,
   WorkerError,
   type CheckpointInfo,
+  type Failure,
   type OpenedItem,
   type OpenProgress,
   type SessionSummary,
@@ -47,6 +48,8 @@ export class Recording {
   // Raw: the typed arrays are replaced whole, never mutated, so no deep proxy is needed.
   units = $state.raw<UnitTable | undefined>();
   error = $state<string | undefined>();
+  /** With `error`: its kind and file (`core/failure.ts`). */
+  failure: Failure | undefined;
   progress = $state<OpenProgress | undefined>();
   /** Units picked in the table or on the map; the plots follow it. Each recording keeps its own. */
   readonly selection = new UnitSelection();
@@ -86,8 +89,6 @@ export interface RecoveryOffer {
   noteKeys: string[];
 }
 
-/** h5wasm skips closing HDF5 objects when a read throws: such a file stays open in the runtime. */
-const DAMAGED_FILE = /truncated or damaged|damaged string storage/;
 
 export class Workspace {
   recordings = $state<Recording[]>([]);
@@ -432,7 +433,8 @@ export class Workspace {
       if (failed.length) {
         const text = failed.map((r) => r.error).join("; ");
         this.notice = { kind: "error", text };
-        const damaged = failed.find((r) => DAMAGED_FILE.test(r.error ?? ""));
+        // h5wasm skips closing HDF5 objects when a read throws: a damaged file stays open in the runtime.
+        const damaged = failed.find((r) => r.failure?.kind === "damaged-file");
         if (damaged) {
           const release = await this.releaseDamagedFile(damaged.name);
           this.notice = { kind: "error", text: `${text}. ${release}` };
@@ -453,6 +455,7 @@ export class Workspace {
     if (item.error || !item.sessionId) {
       recording.status = "error";
       recording.error = item.error ?? "nothing could be opened";
+      recording.failure = item.failure;
       return recording;
     }
     recording.sessionId = item.sessionId;

@@ -25,7 +25,7 @@ import type { OpenedItem } from "./openOps.ts";
 import { keepCopy, markKeptCopies, stopReadingFrom, useCopyForLostFiles } from "./sessionCopies.ts";
 import { dataBytes, get, newMemoryBudget, openingRuntime, register, sessions } from "./sessionRegistry.ts";
 import { checkSpace, spaceErrorFor } from "./storageSpace.ts";
-import { isFatal, personMessage } from "./workerErrors.ts";
+import { isFatal, itemFailure } from "./workerErrors.ts";
 import { createScratchFile, hasOpfs, mountFiles, runtime, unmountDrop, type MountedDrop, type ScratchFile } from "./workerFs.ts";
 
 export interface CheckpointResult {
@@ -109,7 +109,7 @@ export async function resumeCheckpoint(name: string): Promise<OpenedItem> {
     budget?.store.close();
     if (readFrom) unmountDrop(rt, readFrom.dir);
     if (isFatal(error)) throw error;
-    return { name: label, kind: "checkpoint", error: personMessage(error) };
+    return { name: label, kind: "checkpoint", ...itemFailure(error) };
   }
 }
 

@@ -11,6 +11,8 @@ import { READY_STEP, isHeartbeat } from "./activity.ts";
 import { DEFAULT_HUNG_AFTER_MS, Watchdog, hungMessage, type HungReport } from "./watchdog.ts";
 import type { TestHooks } from "./testHooks.ts";
 import type { WorkerAPI } from "./api.ts";
+import { failureOf, type Failure } from "../core/failure.ts";
+export { failureOf, type Failure, type FailureKind } from "../core/failure.ts";
 export type { RunStepsRequest, RunStepsResult, StepInfo, StepInputFiles, StepProgressCallback } from "./pipelineOps.ts";
 export type { PipelineProgress, StepReport } from "../core/pipeline.ts";
 export { UNIT_LABELS, type UnitLabel } from "../core/unitLabel.ts";
@@ -53,6 +55,8 @@ export class WorkerError extends Error {
     readonly errorName: string,
     /** The worker was restarted: every open session is gone. */
     readonly fatal = false,
+    /** What went wrong, as the worker knew it (`core/failure.ts`): the page acts on this, not on the words. */
+    readonly failure: Failure = { kind: fatal ? "internal" : "bad-input" },
   ) {
     super(message);
   }
@@ -228,7 +232,8 @@ export class WorkerClient {
     this.stop();
     const pending = [...this.inFlight];
     this.inFlight.clear();
-    for (const reject of pending) reject(new WorkerError(reason, errorName, true));
+    const failure: Failure = { kind: errorName === "WorkerHungError" ? "hung" : "internal", ...(hung?.last?.file ? { file: hung.last.file } : {}) };
+    for (const reject of pending) reject(new WorkerError(reason, errorName, true, failure));
     this.start();
     this.onRestart?.(reason, hung);
   }
@@ -250,14 +255,14 @@ export class WorkerClient {
   }
 
   private translate(what: string, error: unknown): WorkerError {
-    if (error instanceof WorkerError) return new WorkerError(`${what} failed: ${error.message}`, error.errorName, error.fatal);
+    if (error instanceof WorkerError) return new WorkerError(`${what} failed: ${error.message}`, error.errorName, error.fatal, error.failure);
     const name = error instanceof Error ? error.name : "Error";
     const message = error instanceof Error ? error.message : String(error);
     if (name === "FatalWorkerError") {
       this.restart(message);
-      return new WorkerError(`${what} failed: ${message}`, name, true);
+      return new WorkerError(`${what} failed: ${message}`, name, true, { ...failureOf(error), kind: "internal" });
     }
     // DataCloneError and friends come from the page side of postMessage, not from the worker.
-    return new WorkerError(`${what} failed: ${message}`, name);
+    return new WorkerError(`${what} failed: ${message}`, name, false, failureOf(error));
   }
 }

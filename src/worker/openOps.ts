@@ -12,7 +12,8 @@ import { warmUpCheckpointWriter } from "./checkpointWrites.ts";
 import { throttledProgress } from "./progressThrottle.ts";
 import { newMemoryBudget, openingRuntime, register, sessions } from "./sessionRegistry.ts";
 import { openingTable, type UnitTable } from "./unitTable.ts";
-import { isFatal, personMessage } from "./workerErrors.ts";
+import { isFatal, itemFailure } from "./workerErrors.ts";
+import type { Failure } from "../core/failure.ts";
 import { mountFiles, unmountDrop, type MountedDrop } from "./workerFs.ts";
 
 /** One thing a drop turned into: a session, or the reason it could not become one. */
@@ -23,6 +24,8 @@ export interface OpenedItem {
   sessionId?: string;
   summary?: SessionSummary;
   error?: string;
+  /** With `error`: its kind and file, for the page to act on (`core/failure.ts`). */
+  failure?: Failure;
 }
 
 export interface OpenProgress {
@@ -45,7 +48,7 @@ export async function openFiles(files: File[], onProgress?: ProgressCallback): P
   const recordingFiles = files.filter((f) => /\.(cmcr|cmtr)$/i.test(f.name));
   for (const file of files) {
     if (!sessionFiles.includes(file) && !recordingFiles.includes(file)) {
-      items.push({ name: file.name, kind: "other", error: `${file.name}: not a session file (.h5) or recording (.cmcr/.cmtr)` });
+      items.push({ name: file.name, kind: "other", error: `${file.name}: not a session file (.h5) or recording (.cmcr/.cmtr)`, failure: { kind: "bad-input", file: file.name } });
     }
   }
   for (const file of sessionFiles) items.push(await openSessionFile(rt, file));
@@ -91,14 +94,14 @@ async function openSessionFile(rt: H5Runtime, file: File): Promise<OpenedItem> {
     budget?.store.close();
     if (isFatal(error)) throw error;
     if (drop) unmountDrop(rt, drop.dir);
-    return { name, kind, error: personMessage(error) };
+    return { name, kind, ...itemFailure(error) };
   }
 }
 
 function openRecordings(rt: H5Runtime, files: File[], onProgress?: ProgressCallback): OpenedItem[] {
   const byName = new Map(files.map((f) => [f.name, f]));
   const pairing = pairRecordingFiles(files.map((f) => f.name));
-  const items: OpenedItem[] = pairing.problems.map((problem) => ({ name: problem.split(":")[0], kind: "recording", error: problem }));
+  const items: OpenedItem[] = pairing.problems.map((problem) => ({ name: problem.split(":")[0], kind: "recording", error: problem, failure: { kind: "bad-input", file: problem.split(":")[0] } }));
   const groups = [
     ...pairing.pairs.map((p) => ({ names: [p.cmcr, p.cmtr], cmcr: p.cmcr, cmtr: p.cmtr, datasetId: p.datasetId })),
     // A lone file still opens (the loader warns about the missing partner), as in the original.
@@ -152,7 +155,7 @@ function openRecordings(rt: H5Runtime, files: File[], onProgress?: ProgressCallb
     } catch (error) {
       if (isFatal(error)) throw error;
       if (drop) unmountDrop(rt, drop.dir);
-      items.push({ name, kind: "recording", error: personMessage(error) });
+      items.push({ name, kind: "recording", ...itemFailure(error) });
     }
   }
   return items;

@@ -4,11 +4,16 @@
  * midway with a bare `QuotaExceededError` (which, when it still happens, gets the same words).
  */
 
+import { HdmeaError } from "../core/failure.ts";
+
 /** What is being written: the words of the message depend on it. */
 export type StorageUse = "checkpoint" | "save";
 
-export class StorageSpaceError extends Error {
+export class StorageSpaceError extends HdmeaError {
   override name = "StorageSpaceError";
+  constructor(message: string) {
+    super(message, "quota");
+  }
 }
 
 const MB = 1e6;

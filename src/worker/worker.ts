@@ -5,6 +5,7 @@
  */
 import { expose } from "comlink";
 import { api } from "./api.ts";
+import { sendFailureFields } from "./workerErrors.ts";
 import { READY_STEP, doing, fileAccessed, sendHeartbeatsWith, type Heartbeat } from "./activity.ts";
 import { setFileAccessListener } from "../io/fixedFileFs.ts";
 import type { TestHooks } from "./testHooks.ts";
@@ -22,6 +23,7 @@ const test = new Proxy({} as TestHooks, {
       return (testHooks[name as keyof TestHooks] as (...a: unknown[]) => Promise<unknown>)(...args);
     },
 });
+sendFailureFields();
 expose({ ...api, test });
 
 // Loading h5wasm is one long step with nothing to report; the page allows for it until "ready".

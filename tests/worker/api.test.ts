@@ -118,6 +118,15 @@ describe("worker api in Node", () => {
       expect(item.sessionId).toBeUndefined();
       expect(item.error).not.toMatch(/HDF5-DIAG/);
     }
+    expect(byName["notes.txt"].failure).toEqual({ kind: "bad-input", file: "notes.txt" });
+  });
+
+  it("says as data which file is damaged, so the page need not read the words", async () => {
+    const { path } = await writeSessionFixture("whole.h5");
+    const bytes = new Uint8Array(readFileSync(path));
+    const [item] = await api.openFiles([new SyncFile(bytes.subarray(0, Math.floor(bytes.length * 0.6)), "cut.h5")]);
+    expect(item.error).toMatch(/^cut\.h5: .*truncated or damaged/);
+    expect(item.failure).toEqual({ kind: "damaged-file", file: "cut.h5" });
   });
 
   it("opens a .cmcr + -.cmtr pair dropped together as one recording session, with progress", async () => {

@@ -5,6 +5,8 @@
 import { describe, expect, it, vi } from "vitest";
 import * as Comlink from "comlink";
 import { WorkerClient, WorkerError } from "../../src/worker/client.ts";
+import { guarded, sendFailureFields } from "../../src/worker/workerErrors.ts";
+import { HdmeaError } from "../../src/core/failure.ts";
 
 interface FakeWorker {
   worker: Worker;
@@ -60,6 +62,32 @@ describe("WorkerClient", () => {
     expect((error as WorkerError).errorName).toBe("FileExistsError");
     expect((error as WorkerError).fatal).toBe(false);
     expect(fake.terminated).toBe(false);
+    client.dispose();
+  });
+
+  it("carries the failure's kind and file from the worker's guarded operations, not read from the words", async () => {
+    sendFailureFields(); // as worker.ts does
+    const fake = fakeWorker({
+      openFiles: guarded(async () => {
+        throw new HdmeaError("rec.h5: cannot read the session (bad superblock); the file may be truncated or damaged", "damaged-file", "rec.h5");
+      }),
+      checkpoint: guarded(async () => {
+        // Named by the browser only: its name gives the kind.
+        throw new DOMException("the origin's storage is full", "QuotaExceededError");
+      }),
+      save: guarded(async () => {
+        throw new TypeError("cannot read properties of undefined");
+      }),
+    });
+    const client = new WorkerClient(() => fake.worker);
+    const damaged = (await client.openFiles([]).catch((e: unknown) => e)) as WorkerError;
+    expect(damaged.failure).toEqual({ kind: "damaged-file", file: "rec.h5" });
+    expect(damaged.message).toMatch(/^Opening files failed: rec\.h5: cannot read the session/);
+    const full = (await client.checkpoint("s1").catch((e: unknown) => e)) as WorkerError;
+    expect(full.failure).toEqual({ kind: "quota" });
+    expect(full.errorName).toBe("QuotaExceededError");
+    const bug = (await client.save("s1").catch((e: unknown) => e)) as WorkerError;
+    expect(bug.failure).toEqual({ kind: "internal" });
     client.dispose();
   });
 
@@ -134,6 +162,7 @@ describe("WorkerClient", () => {
     expect(error).toBeInstanceOf(WorkerError);
     expect(error.errorName).toBe("WorkerHungError");
     expect(error.fatal).toBe(true);
+    expect(error.failure).toEqual({ kind: "hung", file: "demo-.cmtr" });
     expect(error.message).toMatch(/^Opening files failed: the processing worker stopped responding: no progress for 0 s at demo-\.cmtr, step “reading units 3\/24”/);
     expect(restarts).toHaveLength(1);
     expect(restarts[0].file).toBe("demo-.cmtr");
