@@ -276,17 +276,26 @@ function readLevelMember(group: H5Group, name: string, tree: Tree, report: ReadR
  * `readTree` of one level reads it (`report.deferGroup` set): a group's attributes are leaves too.
  */
 export function groupLook(group: H5Group, report: ReadReport, depth: number): GroupLook {
-  // Each group on the way, and its member names, resolved once per look: the science columns ask
-  // `x/data` for its movies, then `x/data/<movie>/<key>` for each.
-  const groups = new Map<string, { group: H5Group; names: string[] } | undefined>([["", { group, names: group.keys() }]]);
-  const groupAt = (path: string): { group: H5Group; names: string[] } | undefined => {
+  // Each group on the way, its member names and (when asked) its attribute names, resolved once per
+  // look: the science columns ask `x/data` for its movies, then `x/data/<movie>/<key>` for each.
+  interface Visited {
+    group: H5Group;
+    names: string[];
+    attrs(): string[];
+  }
+  const visit = (at: H5Group): Visited => {
+    let attrs: string[] | undefined;
+    return { group: at, names: at.keys(), attrs: () => (attrs ??= attributeNamesOf(at)) };
+  };
+  const groups = new Map<string, Visited | undefined>([["", visit(group)]]);
+  const groupAt = (path: string): Visited | undefined => {
     if (groups.has(path)) return groups.get(path);
     const cut = path.lastIndexOf("/");
     const parent = groupAt(cut < 0 ? "" : path.slice(0, cut));
     const name = path.slice(cut + 1);
     // Asked only for a member that exists: h5wasm's lookup of a missing path is an HDF5 error, not undefined.
     const next = parent?.names.includes(name) ? parent.group.get(name) : undefined;
-    const found = isGroup(next) ? { group: next, names: next.keys() } : undefined;
+    const found = isGroup(next) ? visit(next) : undefined;
     groups.set(path, found);
     return found;
   };
@@ -295,7 +304,7 @@ export function groupLook(group: H5Group, report: ReadReport, depth: number): Gr
       const at = groupAt(path);
       if (!at) return undefined;
       const taken = new Set(at.names);
-      return [...at.names, ...attributeNamesOf(at.group).filter((a) => !taken.has(a))];
+      return [...at.names, ...at.attrs().filter((a) => !taken.has(a))];
     },
     leaf(path) {
       const cut = path.lastIndexOf("/");
@@ -304,7 +313,7 @@ export function groupLook(group: H5Group, report: ReadReport, depth: number): Gr
       if (!at) return undefined;
       const tree: Tree = {};
       if (at.names.includes(name)) readLevelMember(at.group, name, tree, report, DEFAULT_WRITE_OPTIONS.sliceBytes, depth + path.split("/").length - 1);
-      else if (attributeNamesOf(at.group).includes(name)) Object.assign(tree, readAttributes(at.group, report, new Set(at.names)));
+      else if (at.attrs().includes(name)) Object.assign(tree, readAttributes(at.group, report, new Set(at.names)));
       // A subgroup read this way is deferred: no leaf.
       return Object.getOwnPropertyDescriptor(tree, name)?.get ? undefined : tree[name];
     },

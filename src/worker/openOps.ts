@@ -12,6 +12,7 @@ import { warmUpCheckpointWriter } from "./checkpointWrites.ts";
 import { throttledProgress } from "./progressThrottle.ts";
 import { newMemoryBudget, openingRuntime, register, sessions } from "./sessionRegistry.ts";
 import { openingTable, type UnitTable } from "./unitTable.ts";
+import type { UnitListing } from "../core/unitListing.ts";
 import { isFatal, itemFailure } from "./workerErrors.ts";
 import type { Failure } from "../core/failure.ts";
 import { mountFiles, unmountDrop, type MountedDrop } from "./workerFs.ts";
@@ -101,7 +102,10 @@ async function openSessionFile(rt: H5Runtime, file: File): Promise<OpenedItem> {
 function openRecordings(rt: H5Runtime, files: File[], onProgress?: ProgressCallback): OpenedItem[] {
   const byName = new Map(files.map((f) => [f.name, f]));
   const pairing = pairRecordingFiles(files.map((f) => f.name));
-  const items: OpenedItem[] = pairing.problems.map((problem) => ({ name: problem.split(":")[0], kind: "recording", error: problem, failure: { kind: "bad-input", file: problem.split(":")[0] } }));
+  const items: OpenedItem[] = pairing.problems.map((problem) => {
+    const file = problem.split(":")[0];
+    return { name: file, kind: "recording", error: problem, failure: { kind: "bad-input", file } };
+  });
   const groups = [
     ...pairing.pairs.map((p) => ({ names: [p.cmcr, p.cmtr], cmcr: p.cmcr, cmtr: p.cmtr, datasetId: p.datasetId })),
     // A lone file still opens (the loader warns about the missing partner), as in the original.
@@ -118,7 +122,15 @@ function openRecordings(rt: H5Runtime, files: File[], onProgress?: ProgressCallb
     doing("opening the recording", name);
     const toPage = onProgress && throttledProgress(onProgress, () => name, (p) => p.fraction >= 1);
     let last: OpenProgress = { name, fraction: 0, message: "" };
-    let unitsSentAt = Number.NEGATIVE_INFINITY;
+    // The table at once, then its counts at most twice a second (each sent table copies every column).
+    const unitsToPage =
+      onProgress &&
+      throttledProgress<UnitListing>(
+        (listing) => onProgress({ ...last, units: openingTable(listing) }),
+        () => name,
+        (listing) => listing.unitsRead === listing.ids.length,
+        UNITS_EVERY_MS,
+      );
     try {
       // Both files in one directory, so a .cmtr's external link to its .cmcr could resolve too.
       drop = mountFiles(rt, group.names.map((n) => byName.get(n)!));
@@ -134,15 +146,7 @@ function openRecordings(rt: H5Runtime, files: File[], onProgress?: ProgressCallb
             doing(message); // the file stays the one last read (activity.ts)
             toPage?.((last = { name, fraction, message }));
           },
-          // The table at once, then its counts at most twice a second (each is a copy of every column).
-          onUnits:
-            onProgress &&
-            ((listing) => {
-              const now = performance.now();
-              if (now - unitsSentAt < UNITS_EVERY_MS && listing.unitsRead > 0 && listing.unitsRead < listing.ids.length) return;
-              unitsSentAt = now;
-              onProgress({ ...last, units: openingTable(listing) });
-            }),
+          onUnits: unitsToPage,
         },
       );
       // The loader saw mount paths (/drop-N/…); the file name is all the browser knows of the real path.

@@ -77,8 +77,9 @@ export function loadRecording(rt: H5Runtime, paths: RecordingPaths, options: Loa
       });
     }
     // Shown before the .cmcr is read and the units are built: the first thing the page can show.
-    const listing = cmtr && options.onUnits ? listUnits(cmtr) : undefined;
-    if (listing) options.onUnits!(listing);
+    const { onUnits } = options;
+    const listing = cmtr && onUnits ? listUnits(cmtr) : undefined;
+    if (listing) onUnits!(listing);
     let cmcr: CmcrContents | undefined;
     if (cmcrPath) {
       const base = cmtr ? listShare : 0;
@@ -97,7 +98,7 @@ export function loadRecording(rt: H5Runtime, paths: RecordingPaths, options: Loa
       listing &&
         ((i, unit) => {
           noteSpikesRead(listing, i, unit.spikeTimes.length);
-          options.onUnits!(listing);
+          onUnits!(listing);
         }),
     );
     // Only the files the session still reads from stay open with it.
