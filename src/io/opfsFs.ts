@@ -207,7 +207,7 @@ function handleBackend(rt: H5Runtime, handle: FileSystemSyncAccessHandle): Buffe
 /** The file is locked by a sync access handle elsewhere (another tab, or another operation here). */
 export class FileInUseError extends HdmeaError {
   override name = "FileInUseError";
-  constructor(file: string, message: string) {
+  constructor(message: string, file: string) {
     super(message, "in-use", file);
   }
 }
@@ -237,7 +237,7 @@ export async function mountOpfsFiles(
         handles.set(name, await fileHandle.createSyncAccessHandle());
       } catch (error) {
         if ((error as DOMException).name === "NoModificationAllowedError") {
-          throw new FileInUseError(name, `${name} is open elsewhere (another tab or operation); close it there first`);
+          throw new FileInUseError(`${name} is open elsewhere (another tab or operation); close it there first`, name);
         }
         throw error;
       }

@@ -89,7 +89,6 @@ export interface RecoveryOffer {
   noteKeys: string[];
 }
 
-
 export class Workspace {
   recordings = $state<Recording[]>([]);
   selectedKey = $state<string | undefined>();

@@ -49,8 +49,7 @@
  * mean the wasm module may be corrupt: the client restarts the worker.
  */
 import { transfer } from "comlink";
-import type { SessionSummary } from "../core/sessionSummary.ts";
-import { summarizeSession } from "../core/sessionSummary.ts";
+import { summarizeSession, type SessionSummary } from "../core/sessionSummary.ts";
 import { setUnitLabel, type UnitLabel } from "../core/unitLabel.ts";
 import { reproduceCommand as reproduction, reproduceInputOf, type Reproduction } from "../core/reproduceCommand.ts";
 import { sourcesInUse } from "../core/sessionSources.ts";

@@ -291,9 +291,9 @@ function buildUnit(
     waveform[j] = count ? sum / count : Number.NaN;
   }
 
-  const { row, col, globalId, fromSensor } = unitPosition(contents);
-  if (fromSensor !== "unit info") {
-    session.warn(`${id}: no Unit Info row/column; position ${fromSensor === undefined ? "unknown (0, 0)" : `from SensorID ${fromSensor}`}`);
+  const { row, col, globalId, fromUnitInfo, sensorId } = unitPosition(contents);
+  if (!fromUnitInfo) {
+    session.warn(`${id}: no Unit Info row/column; position ${sensorId === undefined ? "unknown (0, 0)" : `from SensorID ${sensorId}`}`);
   }
 
   const unitMeta: Tree = { ...(contents.unitInfo ?? {}) };
@@ -323,8 +323,10 @@ export interface UnitPosition {
   row: number;
   col: number;
   globalId: number;
-  /** "unit info" when `Unit Info` gave all three, else the SensorID they came from (undefined: none, 0 0 0). */
-  fromSensor: "unit info" | number | undefined;
+  /** `Unit Info` gave all three. */
+  fromUnitInfo: boolean;
+  /** Otherwise the group's SensorID the missing ones came from; without one they are 0. */
+  sensorId?: number;
 }
 
 /** A unit's electrode: from its `Unit Info` row, else from the group's SensorID on the 65-wide MCS grid. */
@@ -333,14 +335,14 @@ export function unitPosition(contents: SortedUnitContents): UnitPosition {
   let row = scalarNumber(info.row);
   let col = scalarNumber(info.column);
   let globalId = scalarNumber(info.sensorid);
-  if (row !== undefined && col !== undefined && globalId !== undefined) return { row, col, globalId, fromSensor: "unit info" };
+  if (row !== undefined && col !== undefined && globalId !== undefined) return { row, col, globalId, fromUnitInfo: true };
   const sensor = scalarNumber(contents.groupAttrs.SensorID);
   if (sensor !== undefined) {
     globalId ??= sensor;
     row ??= Math.floor((sensor - 1) / 65) + 1;
     col ??= ((sensor - 1) % 65) + 1;
   }
-  return { row: row ?? 0, col: col ?? 0, globalId: globalId ?? 0, fromSensor: sensor };
+  return { row: row ?? 0, col: col ?? 0, globalId: globalId ?? 0, fromUnitInfo: false, sensorId: sensor };
 }
 
 /** numpy's round(): halves go to the even neighbour. */
