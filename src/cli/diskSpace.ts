@@ -10,10 +10,14 @@
  */
 import { existsSync, statfsSync } from "node:fs";
 import { basename, dirname, resolve } from "node:path";
+import { HdmeaError } from "../core/failure.ts";
 import { writeFailureCode, type WriteFailureCode } from "../io/writeFailure.ts";
 
-export class DiskFullError extends Error {
+export class DiskFullError extends HdmeaError {
   override name = "DiskFullError";
+  constructor(message: string, file: string) {
+    super(message, "quota", file);
+  }
 }
 
 /** Bytes free to this user in the folder that holds `path`, or undefined where the platform cannot tell. */
@@ -56,7 +60,7 @@ function message(path: string, code: WriteFailureCode, neededBytes: number, exis
 export function writeWithRoom<T>(path: string, neededBytes: number, write: () => T, label = ""): T {
   const existed = existsSync(path);
   const free = freeBytesFor(path);
-  if (free !== undefined && free < neededBytes) throw new DiskFullError(message(path, "ENOSPC", neededBytes, existed, label));
+  if (free !== undefined && free < neededBytes) throw new DiskFullError(message(path, "ENOSPC", neededBytes, existed, label), basename(path));
   try {
     return write();
   } catch (error) {
@@ -68,5 +72,5 @@ export function writeWithRoom<T>(path: string, neededBytes: number, write: () =>
 export function asDiskFull(error: unknown, path: string, neededBytes: number, existed = existsSync(path), label = ""): DiskFullError | undefined {
   if (error instanceof DiskFullError) return error;
   const code = writeFailureCode(error);
-  return code ? new DiskFullError(message(path, code, neededBytes, existed, label)) : undefined;
+  return code ? new DiskFullError(message(path, code, neededBytes, existed, label), basename(path)) : undefined;
 }

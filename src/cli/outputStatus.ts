@@ -14,6 +14,7 @@ import { baseName, closeQuietly, damagedFileError, openH5, type H5Group, type H5
 import { readDataset } from "../io/h5Tree.ts";
 import { deltaFileName } from "../io/checkpointDeltas.ts";
 import { existsSync } from "node:fs";
+import { fileError } from "../core/failure.ts";
 
 export interface OutputInfo {
   datasetId: string;
@@ -54,7 +55,7 @@ function readHeader(rt: H5Runtime, path: string): { info: OutputInfo; units: str
   const file = openH5(rt, path, "r");
   try {
     const id = file.attrs.dataset_id;
-    if (!id) throw new Error(`${name}: not a session file (no /@dataset_id attribute)`);
+    if (!id) throw fileError(name, "not a session file (no /@dataset_id attribute)");
     const info = group(file, "pipeline/session_info");
     const stepLog = info ? strings(info, "step_log") : [];
     const steps: StepRecord[] = stepLog.length

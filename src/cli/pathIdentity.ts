@@ -9,11 +9,15 @@
  */
 import { realpathSync, statSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
+import { HdmeaError } from "../core/failure.ts";
 import { deltaBaseOf } from "../io/checkpointDeltas.ts";
 
 /** Refused before any work: exit 2, one line, nothing read or written. */
-export class PathAliasError extends Error {
+export class PathAliasError extends HdmeaError {
   override name = "PathAliasError";
+  constructor(message: string) {
+    super(message, "bad-input");
+  }
 }
 
 export interface NamedPath {

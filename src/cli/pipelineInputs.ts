@@ -10,6 +10,7 @@ import type { PipelineInputs } from "../core/pipeline.ts";
 import { scriptOf } from "./externalStep.ts";
 import type { NamedPath } from "./pathIdentity.ts";
 import type { ProcessOptions } from "./processOptions.ts";
+import { fileError } from "../core/failure.ts";
 
 export function readPipelineInputs(opts: ProcessOptions): PipelineInputs {
   const inputs: PipelineInputs = {};
@@ -57,9 +58,9 @@ export function inputPaths(opts: ProcessOptions): NamedPath[] {
 }
 
 function readConfigDir(dir: string): Record<string, string> {
-  if (!statOrThrow(dir).isDirectory()) throw new Error(`${dir}: not a directory (--stimulus-config takes the folder of <movie>.json files)`);
+  if (!statOrThrow(dir).isDirectory()) throw fileError(dir, "not a directory (--stimulus-config takes the folder of <movie>.json files)");
   const names = readdirSync(dir).filter((n) => n.toLowerCase().endsWith(".json"));
-  if (!names.length) throw new Error(`${dir}: no .json stimulus configs in this folder`);
+  if (!names.length) throw fileError(dir, "no .json stimulus configs in this folder");
   // Keyed by file name: the core strips ".json" and the file name, not the `name` field, is the movie.
   return Object.fromEntries(names.map((n) => [n, readText(join(dir, n))]));
 }
@@ -68,7 +69,7 @@ function statOrThrow(path: string) {
   try {
     return statSync(path);
   } catch {
-    throw new Error(`${path}: file not found`);
+    throw fileError(path, "file not found");
   }
 }
 
@@ -77,6 +78,6 @@ function readText(path: string): string {
 }
 
 function readBytes(path: string): Buffer {
-  if (statOrThrow(path).isDirectory()) throw new Error(`${path}: is a folder, expected a file`);
+  if (statOrThrow(path).isDirectory()) throw fileError(path, "is a folder, expected a file");
   return readFileSync(path);
 }

@@ -21,7 +21,6 @@ import { NDArray } from "../core/ndarray.ts";
 import {
   PipelineCancelledError,
   PipelineParamsError,
-  PipelineStepError,
   runPipeline,
   type PipelineProgress,
   type PipelineReport,
@@ -38,14 +37,16 @@ import { checkpointSession, loadSession, saveSession, startImmediateMode } from 
 import { deltaBaseOf, planCheckpoint, type CheckpointWrite } from "../io/checkpointDeltas.ts";
 import { formatBytes } from "../core/formatBytes.ts";
 import { UsageError } from "./args.ts";
+import { failureLine } from "./failureLine.ts";
 import { asDiskFull, writeWithRoom } from "./diskSpace.ts";
-import { ExternalStepError, runExternalStep } from "./externalStep.ts";
+import { runExternalStep } from "./externalStep.ts";
 import { readOutputInfo } from "./outputStatus.ts";
 import { sameFile } from "./pathIdentity.ts";
 import { readPipelineInputs } from "./pipelineInputs.ts";
 import { LOAD_STEP, checkpointAfter, type ProcessOptions } from "./processOptions.ts";
 import { planSteps, stepSegments, type SkippedStep } from "./stepPlan.ts";
 import { testHooks } from "./testHooks.ts";
+import { HdmeaError, fileError } from "../core/failure.ts";
 
 const EIMAGE_STEP = "load_recording_with_eimage_sta";
 
@@ -156,7 +157,7 @@ export async function processOne(job: RecordingJob, opts: ProcessOptions, events
     const inputs = readPipelineInputs(opts);
     const outExists = existsSync(job.out);
     if (outExists && !opts.overwrite && !job.resumeFromOutput) {
-      throw new Error(`${baseName(job.out)} already exists; save with overwrite (--overwrite) to replace it`);
+      throw new HdmeaError(`${baseName(job.out)} already exists; save with overwrite (--overwrite) to replace it`, "bad-input", baseName(job.out));
     }
 
     // 1–2. Resume or load.
@@ -170,7 +171,7 @@ export async function processOne(job: RecordingJob, opts: ProcessOptions, events
       events.stage?.(`resuming from ${baseName(resumeFrom)}`);
       session = loadSession(rt, resumeFrom, { memoryBudget: budget }).session;
       if (session.datasetId !== job.datasetId) {
-        throw new Error(`${baseName(resumeFrom)}: holds dataset ${session.datasetId}, not ${job.datasetId}; remove it or pass --force`);
+        throw fileError(baseName(resumeFrom), `holds dataset ${session.datasetId}, not ${job.datasetId}; remove it or pass --force`);
       }
       warningsBefore = session.warnings.length;
       result.resumedFrom = resumeFrom;
@@ -302,16 +303,8 @@ export async function processOne(job: RecordingJob, opts: ProcessOptions, events
     }
     // Immediate mode's write-through fails inside a step: the file it was writing is the output.
     const diskFull = asDiskFull(e, job.out, session ? sessionFileBytes(session) : 0);
-    if (diskFull) return finish("failed", diskFull.message);
-    const message = (e instanceof Error ? e.message : String(e)).split("\n")[0];
-    return finish("failed", e instanceof PipelineStepError || e instanceof ExternalStepError || !namesAFile(message, job) ? `${job.label}: ${message}` : message);
+    return finish("failed", failureLine(diskFull ?? e, job.label));
   }
-}
-
-/** Loader, reader and input errors start with the file they are about; step errors do not. */
-function namesAFile(message: string, job: RecordingJob): boolean {
-  const names = [job.label, job.cmcrPath, job.cmtrPath, job.out, job.checkpointPath].filter((n): n is string => n !== undefined).map(baseName);
-  return names.some((n) => message.startsWith(`${n}:`) || message.startsWith(`${n} `)) || /^\S+\.(cmtr|cmcr|h5|csv|json|npy): /i.test(message) || /^\S+: (file not found|not a directory|no \.json)/.test(message);
 }
 
 function pickResumeSource(job: RecordingJob, opts: ProcessOptions, outExists: boolean): string | undefined {
@@ -387,10 +380,10 @@ function verifySaved(rt: H5Runtime, session: PipelineSession, path: string): voi
     if (info.datasetId !== session.datasetId) throw new Error(`it holds dataset ${info.datasetId}`);
     found = info.steps.map((s) => s.name);
   } catch (e) {
-    throw new Error(`${baseName(path)}: saved, but reading it back failed (${(e as Error).message.split("\n")[0]}); the checkpoint is kept`);
+    throw fileError(baseName(path), `saved, but reading it back failed (${(e as Error).message.split("\n")[0]}); the checkpoint is kept`);
   }
   if (found.join() !== expected.join()) {
-    throw new Error(`${baseName(path)}: saved, but it reads back with steps ${found.join(", ") || "none"} instead of ${expected.join(", ")}; the checkpoint is kept`);
+    throw fileError(baseName(path), `saved, but it reads back with steps ${found.join(", ") || "none"} instead of ${expected.join(", ")}; the checkpoint is kept`);
   }
 }
 

@@ -7,6 +7,7 @@ import { readdirSync, statSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
 import { datasetIdFromNames, pairingKey, parseRecordingFileName, type RecordingKind } from "../core/recordingPairing.ts";
 import { UsageError } from "./args.ts";
+import { HdmeaError, fileError } from "../core/failure.ts";
 
 export interface RecordingFiles {
   label: string;
@@ -53,11 +54,11 @@ export function discoverRecordings(paths: readonly string[]): RecordingFiles[] {
     try {
       isDir = statSync(path).isDirectory();
     } catch {
-      throw new Error(`${path}: file not found`);
+      throw fileError(path, "file not found");
     }
     if (isDir) {
       const found = readdirSync(path).filter((n) => parseRecordingFileName(n)).map((n) => resolve(path, n));
-      if (!found.length) throw new Error(`${path}: no .cmcr or .cmtr files in this folder`);
+      if (!found.length) throw fileError(path, "no .cmcr or .cmtr files in this folder");
       files.push(...found);
     } else if (parseRecordingFileName(path)) {
       files.push(resolve(path));
@@ -71,7 +72,7 @@ export function discoverRecordings(paths: readonly string[]): RecordingFiles[] {
     const key = `${dirname(file)}\u0000${parsed.key}`;
     const slot = groups.get(key) ?? {};
     if (slot[parsed.kind] !== undefined && slot[parsed.kind] !== file) {
-      throw new Error(`${basename(slot[parsed.kind]!)} and ${parsed.name}: two .${parsed.kind} files for one recording; keep one`);
+      throw new HdmeaError(`${basename(slot[parsed.kind]!)} and ${parsed.name}: two .${parsed.kind} files for one recording; keep one`, "bad-input", parsed.name);
     }
     slot[parsed.kind] = file;
     groups.set(key, slot);

@@ -14,12 +14,13 @@ import type { BatchWorkerData, WorkerMessage } from "./batchWorker.ts";
 import { newResult, type RecordingJob, type RecordingResult, type RunProgress } from "./processOne.ts";
 import type { ProcessOptions } from "./processOptions.ts";
 import { fileShownFor, newHeartbeatBuffer, watch } from "./watchdog.ts";
+import { fileError } from "../core/failure.ts";
 
 const WORKER_URL = new URL("./batchWorker.js", import.meta.url);
 
 export function checkWorkerBuilt(): void {
   if (!existsSync(fileURLToPath(WORKER_URL))) {
-    throw new Error(`${fileURLToPath(WORKER_URL)}: the recording worker is not built; run \`npm run build:node\``);
+    throw fileError(fileURLToPath(WORKER_URL), "the recording worker is not built; run `npm run build:node`", "internal");
   }
 }
 

@@ -8,6 +8,8 @@ export type FailureKind =
   | "bad-input"
   /** A file could not be read as HDF5 or is cut short: truncated, overwritten, damaged. */
   | "damaged-file"
+  /** A file the session reads from moved or changed since it was opened; giving it back re-attaches it. */
+  | "source-changed"
   /** The disk or browser storage has no room. */
   | "quota"
   /** Another tab or operation holds the file. */
@@ -31,12 +33,21 @@ export class HdmeaError extends Error {
     message: string,
     readonly kind: FailureKind,
     readonly file?: string,
+    options?: { cause?: unknown },
   ) {
-    super(message);
+    super(message, options);
   }
 }
 
-const KINDS = new Set<string>(["bad-input", "damaged-file", "quota", "in-use", "permission", "cancelled", "hung", "internal"]);
+/**
+ * An error about one file, its message led by the file's name (as every message about a file is:
+ * "rec.cmtr: no Peaks dataset"), so a reader of the text and a reader of the fields learn the same.
+ */
+export function fileError(file: string, detail: string, kind: FailureKind = "bad-input"): HdmeaError {
+  return new HdmeaError(`${file}: ${detail}`, kind, file);
+}
+
+const KINDS = new Set<string>(["bad-input", "damaged-file", "source-changed", "quota", "in-use", "permission", "cancelled", "hung", "internal"]);
 
 /** The kind of browser errors named by the platform (`DOMException` names). */
 const BY_NAME: Record<string, FailureKind> = {

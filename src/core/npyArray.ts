@@ -6,6 +6,7 @@
  * C order. Big-endian data, Fortran order and object arrays are refused with a message naming the file.
  */
 import { NDArray, TYPED_ARRAY_BY_DTYPE, type DType } from "./ndarray.ts";
+import { fileError } from "./failure.ts";
 
 const DESCR: Record<string, DType> = {
   b1: "uint8",
@@ -23,7 +24,7 @@ const DESCR: Record<string, DType> = {
 
 export function parseNpy(bytes: Uint8Array, fileName: string): NDArray {
   const fail = (why: string): never => {
-    throw new Error(`${fileName}: not a readable .npy array (${why})`);
+    throw fileError(fileName, `not a readable .npy array (${why})`);
   };
   if (bytes.length < 10 || bytes[0] !== 0x93 || String.fromCharCode(...bytes.subarray(1, 6)) !== "NUMPY") fail("no \\x93NUMPY magic");
   const major = bytes[6];

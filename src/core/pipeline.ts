@@ -23,6 +23,7 @@
  *
  * The load steps are not here: loading creates the session (`steps/loadRecording.ts`).
  */
+import { HdmeaError, failureOf } from "./failure.ts";
 import type { PipelineSession } from "./session.ts";
 import { StepCancelled, StepProgress } from "./stepProgress.ts";
 import { addSectionTimeStep, type AddSectionTimeParams } from "./steps/addSectionTime.ts";
@@ -108,12 +109,18 @@ export interface RunPipelineOptions {
   definitions?: readonly PipelineStep<any>[];
 }
 
-export class PipelineParamsError extends Error {
+export class PipelineParamsError extends HdmeaError {
   override name = "PipelineParamsError";
+  constructor(message: string) {
+    super(message, "bad-input");
+  }
 }
 
-/** A step failed with an unexpected error; the session is as it was before that step. */
-export class PipelineStepError extends Error {
+/**
+ * A step failed with an unexpected error; the session is as it was before that step. It keeps the
+ * kind and file of what stopped it (a damaged or moved source file, a bug).
+ */
+export class PipelineStepError extends HdmeaError {
   override name = "PipelineStepError";
   constructor(
     readonly step: string,
@@ -121,18 +128,19 @@ export class PipelineStepError extends Error {
     readonly report: PipelineReport,
     options?: { cause?: unknown },
   ) {
-    super(`${step}: ${message}`, options);
+    const { kind, file } = options?.cause === undefined ? { kind: "bad-input" as const, file: undefined } : failureOf(options.cause);
+    super(`${step}: ${message}`, kind, file, options);
   }
 }
 
 /** The run was cancelled; steps finished before it are in `report`, the cancelled one left no trace. */
-export class PipelineCancelledError extends Error {
+export class PipelineCancelledError extends HdmeaError {
   override name = "AbortError";
   constructor(
     readonly step: string,
     readonly report: PipelineReport,
   ) {
-    super(`${step}: cancelled (the session is as it was before ${step})`);
+    super(`${step}: cancelled (the session is as it was before ${step})`, "cancelled");
   }
 }
 

@@ -1,6 +1,7 @@
 import { isTree, mergeOneLevel, type Tree, type TreeNode } from "./ndarray.ts";
 import { enforceBudget, type ArrayBytes, type MemoryBudget } from "./memoryBudget.ts";
 import { MemoryLedger } from "./memoryLedger.ts";
+import { HdmeaError } from "./failure.ts";
 import { formatBytes } from "./formatBytes.ts";
 import type { Unit } from "./unit.ts";
 
@@ -34,8 +35,12 @@ export type SaveMode = "deferred" | "immediate";
 export const DEFAULT_MEMORY_WARNING_BYTES = 8e9;
 export const HDMEA_VERSION = "0.1.0";
 
-export class SessionError extends Error {
+/** A session operation refused: an unknown unit, an invalid id, a file that would be overwritten. */
+export class SessionError extends HdmeaError {
   override name = "SessionError";
+  constructor(message: string, file?: string) {
+    super(message, "bad-input", file);
+  }
 }
 
 export interface StepRecord {

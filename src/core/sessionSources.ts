@@ -7,19 +7,17 @@
 import { NDArray, isTree, type SourceFile, type TreeNode } from "./ndarray.ts";
 import type { PipelineSession } from "./session.ts";
 import { forEachMember } from "./deferredGroup.ts";
+import { HdmeaError } from "./failure.ts";
 import { HELD_FIELDS, heldArrayOf } from "./memoryBudget.ts";
 
 /**
  * A file the session reads from is gone or changed since it was opened (`file` names it). The save
  * or step that met it stopped with nothing written; giving the file back re-attaches it.
  */
-export class SourceChangedError extends Error {
+export class SourceChangedError extends HdmeaError {
   override name = "SourceChangedError";
-  constructor(
-    message: string,
-    readonly file: string,
-  ) {
-    super(message);
+  constructor(message: string, file: string) {
+    super(message, "source-changed", file);
   }
 }
 

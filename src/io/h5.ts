@@ -222,13 +222,13 @@ export function hdf5ErrorSummary(error: unknown): string {
 }
 
 /**
- * The error to throw for `error` met while reading `what` of `fileName`: our own errors (they start
- * with the file name) unchanged; anything else — HDF5's multi-line stacks, RangeErrors from typed
+ * The error to throw for `error` met while reading `what` of `fileName`: our own errors about this
+ * file (an `HdmeaError` naming it) unchanged; anything else — HDF5's multi-line stacks, RangeErrors from typed
  * arrays, wasm traps, even non-Error throws — as one line naming the file and what was being read.
  */
 export function damagedFileError(fileName: string, what: string, error: unknown): Error {
-  const message = error instanceof Error ? error.message : String(error);
-  if (error instanceof Error && message.startsWith(`${fileName}:`) && !message.includes("\n")) return error;
+  // Our own readers' errors about this file already say what is wrong with it.
+  if (error instanceof HdmeaError && error.file === fileName) return error;
   const summary = hdf5ErrorSummary(error).split("\n")[0].slice(0, 200);
   return new HdmeaError(`${fileName}: cannot read ${what} (${summary}); the file may be truncated or damaged`, "damaged-file", fileName);
 }

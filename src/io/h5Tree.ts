@@ -17,6 +17,7 @@ import {
   type TreeNode,
 } from "../core/ndarray.ts";
 import { H5T_STRING, attributeNamesOf, buildOf, isGroup, createDataset, createGroup, moduleOf, numericDtype, readNumericRows, readValue, type H5Dataset, type H5Group, type H5Module } from "./h5.ts";
+import { HdmeaError } from "../core/failure.ts";
 
 export interface WriteOptions {
   /** Largest slice passed to HDF5 in one call. */
@@ -215,9 +216,11 @@ export function checkDeclaredSize(limits: ReadLimits | undefined, path: string, 
   const cap = Math.max(limits.freeBytes, limits.fileBytes * limits.maxRatio);
   const total = limits.declaredBytes + bytes;
   if (!Number.isFinite(bytes) || bytes > cap || total > cap) {
-    throw new Error(
+    throw new HdmeaError(
       `${limits.fileName}: ${path} claims ${what} (${formatBytes(bytes)}${bytes <= cap ? `, ${formatBytes(total)} with the data before it` : ""}), ` +
         `more than a ${formatBytes(limits.fileBytes)} file can hold; the file may be damaged`,
+      "damaged-file",
+      limits.fileName,
     );
   }
   limits.declaredBytes = total;
@@ -351,7 +354,7 @@ function readDatasetChild(group: H5Group, name: string, dataset: H5Dataset, tree
 
 function checkDepth(group: H5Group, report: ReadReport, depth: number): void {
   if (depth > MAX_DEPTH) {
-    throw new Error(`${report.limits?.fileName ?? "file"}: ${group.path} is nested more than ${MAX_DEPTH} groups deep (a damaged file or a link cycle)`);
+    throw new HdmeaError(`${report.limits?.fileName ?? "file"}: ${group.path} is nested more than ${MAX_DEPTH} groups deep (a damaged file or a link cycle)`, "damaged-file", report.limits?.fileName);
   }
 }
 
@@ -449,7 +452,7 @@ export function readDataset(
   const meta = dataset.metadata;
   const shape = (dataset.shape ?? []).map(Number);
   if (shape.some((d) => !Number.isSafeInteger(d) || d < 0)) {
-    throw new Error(`${limits?.fileName ?? "file"}: ${dataset.path} has an invalid shape [${shape.join(", ")}]; the file may be damaged`);
+    throw new HdmeaError(`${limits?.fileName ?? "file"}: ${dataset.path} has an invalid shape [${shape.join(", ")}]; the file may be damaged`, "damaged-file", limits?.fileName);
   }
   const declared = elementCount(shape) * Math.max(1, meta.size);
   if (meta.type === H5T_STRING || numericDtype(meta)) {

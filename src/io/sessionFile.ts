@@ -30,6 +30,7 @@ import { attributeNamesOf, attributeValueOf, createDataset, createGroup, baseNam
 import { watchGlobalHeaps, type HeapWatch } from "./h5Heaps.ts";
 import { DEFAULT_WRITE_OPTIONS, groupLook, readAttributes, readDataset, readLimits, readTree, ValuesLater, writeArray, writeNode, writeTree, type ReadReport, type WriteOptions } from "./h5Tree.ts";
 import { openSourceFile, type H5SourceFile } from "./sourceFile.ts";
+import { fileError } from "../core/failure.ts";
 
 /** Bumped when our additions to the layout change; the lab's own fields never move. */
 export const FORMAT_VERSION = 1;
@@ -333,7 +334,7 @@ function sessionId(file: H5Group, attrs: string[], name: string, notes: string[]
   if (fromAttr !== undefined) return fromAttr;
   const looksLikeLab =
     attrs.includes("hdmea_pipeline_version") || attrs.includes("stage1_completed") || (groupAt(file, "units") !== undefined && groupAt(file, "metadata") !== undefined);
-  if (!looksLikeLab) throw new Error(`${name}: not a session file (no /@dataset_id attribute)`);
+  if (!looksLikeLab) throw fileError(name, "not a session file (no /@dataset_id attribute)");
   const node = file.get("metadata/dataset_id");
   const value = node && (node as H5Group).type === "Dataset" ? readDataset(node as never) : undefined;
   const fromMetadata = value instanceof StringArray ? value.data[0] : typeof value === "string" ? value : undefined;
@@ -643,11 +644,11 @@ export function applyDeltaFile(
           else session.units.delete(id);
         } else {
           const unit = session.units.get(id);
-          if (!unit) throw new Error(`${name}: changes unit ${id}, which the checkpoint before it does not hold`);
+          if (!unit) throw fileError(name, `changes unit ${id}, which the checkpoint before it does not hold`);
           replaceAt(unit.children, inUnit, nodeAt(unitParts.get(id) ?? {}, inUnit), name);
         }
       } else {
-        throw new Error(`${name}: a checkpoint delta path with no place in a session: ${deltaPath}`);
+        throw fileError(name, `a checkpoint delta path with no place in a session: ${deltaPath}`);
       }
     }
     if (unitsMoved) {
@@ -689,6 +690,6 @@ function replaceAt(tree: Tree, parts: readonly string[], node: TreeNode | undefi
     return;
   }
   const parent = nodeAt(tree, parts.slice(0, -1));
-  if (parent !== undefined && !isTree(parent)) throw new Error(`${name}: removes ${parts.join("/")}, but ${parts.slice(0, -1).join("/")} is not a group`);
+  if (parent !== undefined && !isTree(parent)) throw fileError(name, `removes ${parts.join("/")}, but ${parts.slice(0, -1).join("/")} is not a group`);
   if (parent) delete parent[parts[parts.length - 1]];
 }

@@ -34,7 +34,7 @@ export function saveSession(rt: H5Runtime, session: PipelineSession, path: strin
   checkSources(session); // a gone or changed source: nothing written, not even the overwrite warning
   if (fileExists(rt, path)) {
     if (!overwrite) {
-      throw new FileExistsError(`${baseName(path)} already exists; save with overwrite to replace it (blocked overwrite)`);
+      throw new FileExistsError(`${baseName(path)} already exists; save with overwrite to replace it (blocked overwrite)`, baseName(path));
     }
     session.warn(`overwriting ${baseName(path)} with session ${session.datasetId}`);
   }
@@ -61,7 +61,7 @@ export function checkpointSession(
   const overwrite = options.overwrite ?? true;
   if (fileExists(rt, path)) {
     if (!overwrite) {
-      throw new FileExistsError(`checkpoint ${baseName(path)} already exists and overwrite is off; nothing was written`);
+      throw new FileExistsError(`checkpoint ${baseName(path)} already exists and overwrite is off; nothing was written`, baseName(path));
     }
     if (options.warnOnOverwrite ?? true) session.warn(`overwriting checkpoint ${baseName(path)}`);
   }

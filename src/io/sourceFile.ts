@@ -16,6 +16,7 @@ import { fixedBackendAt } from "./fixedFileFs.ts";
 import { SourceChangedError } from "../core/sessionSources.ts";
 import { readFloat32Rows, type RowsLayout } from "./float32Rows.ts";
 import { readCompoundColumns, type CompoundField, type CompoundLayout } from "./mcs/compoundColumns.ts";
+import { HdmeaError, fileError } from "../core/failure.ts";
 
 export const DEFAULT_SOURCE_CACHE_BYTES = 64 << 20;
 
@@ -83,7 +84,7 @@ export function openSourceFile(rt: H5Runtime, path: string, name = baseName(path
       return path;
     },
     check() {
-      if (closed) throw new Error(`${name}: the session's link to this file was closed (the session was closed)`);
+      if (closed) throw fileError(name, "the session's link to this file was closed (the session was closed)", "internal");
       let now: Identity;
       try {
         now = identity();
@@ -124,7 +125,7 @@ export function openSourceFile(rt: H5Runtime, path: string, name = baseName(path
     reattach(newPath) {
       const differences = differencesAt(newPath);
       if (differences.length) {
-        throw new Error(`${baseName(newPath)} is not the file the session read as ${name}: ${differences.join("; ")}; the session still waits for ${name}`);
+        throw new HdmeaError(`${baseName(newPath)} is not the file the session read as ${name}: ${differences.join("; ")}; the session still waits for ${name}`, "bad-input", baseName(newPath));
       }
       if (file) closeQuietly(file);
       file = undefined;
@@ -139,7 +140,7 @@ export function openSourceFile(rt: H5Runtime, path: string, name = baseName(path
       const heaps = watchGlobalHeaps(rt, path);
       try {
         const group = file.get(groupPath);
-        if (!isGroup(group)) throw new Error(`${name}: ${groupPath} is not a group of this file`);
+        if (!isGroup(group)) throw fileError(name, `${groupPath} is not a group of this file`);
         const out = read(group);
         heaps.assertSound();
         return out;
@@ -193,7 +194,7 @@ export function openSourceFile(rt: H5Runtime, path: string, name = baseName(path
       };
     },
     compoundColumn(datasetPath, layout, field) {
-      if (!field.dtype) throw new Error(`${name}: ${datasetPath} field ${field.name} is not numeric`);
+      if (!field.dtype) throw fileError(name, `${datasetPath} field ${field.name} is not numeric`);
       expected.set(datasetPath, { rows: layout.rowCount });
       const Ctor = TYPED_ARRAY_BY_DTYPE[field.dtype];
       const read = () => table(datasetPath, layout).get(field.name)!;

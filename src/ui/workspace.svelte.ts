@@ -308,7 +308,7 @@ export class Workspace {
 
   /** A save or checkpoint that stopped on a moved or changed source: the session panel asks for it back. */
   private noteMissingSource(recording: Recording, error: unknown): void {
-    if (error instanceof WorkerError && error.errorName === "SourceChangedError") recording.missingSource = true;
+    if (error instanceof WorkerError && error.failure.kind === "source-changed") recording.missingSource = true;
   }
 
   /** The user found the downloaded file: the session counts as saved to it, as of the download. */

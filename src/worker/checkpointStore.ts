@@ -9,6 +9,7 @@
  * is the lock for all of them: a delta is written while holding a writable on it, and a resume mounts
  * it with the deltas, so a resume never reads a half-added delta and a writer waits for a resume.
  */
+import { HdmeaError } from "../core/failure.ts";
 import { appStorageRoot } from "./appStorage.ts";
 import type { H5Runtime } from "../io/h5.ts";
 import { FileInUseError, mountOpfsFiles } from "../io/opfsFs.ts";
@@ -98,8 +99,11 @@ export async function checkpointStamp(name: string): Promise<CheckpointStamp | u
 }
 
 /** The checkpoint was replaced (another tab) after this session planned a delta of it: nothing was written. */
-export class CheckpointReplacedError extends Error {
+export class CheckpointReplacedError extends HdmeaError {
   override name = "CheckpointReplacedError";
+  constructor(message: string) {
+    super(message, "in-use");
+  }
 }
 
 async function infoOf(handle: FileSystemFileHandle, deltas?: StoredDelta[]): Promise<CheckpointInfo> {
@@ -338,7 +342,11 @@ async function whileBusy<T>(attempt: () => Promise<T>, busyWaitMs: number, timed
 }
 
 function stillBusy(name: string, busyWaitMs: number, outcome: string): Error {
-  return new Error(`checkpoint ${name} is in use in another tab (being written or resumed there) and stayed busy for ${Math.round(busyWaitMs / 1000)} s: ${outcome}`);
+  return new HdmeaError(
+    `checkpoint ${name} is in use in another tab (being written or resumed there) and stayed busy for ${Math.round(busyWaitMs / 1000)} s: ${outcome}`,
+    "in-use",
+    name,
+  );
 }
 
 export async function deleteCheckpoint(name: string): Promise<void> {

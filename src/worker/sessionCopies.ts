@@ -4,6 +4,7 @@
  * dropped file goes (`useCopyForLostFiles`), and arrays taken in before a checkpoint they read from
  * is deleted or replaced (`stopReadingFrom`).
  */
+import { HdmeaError } from "../core/failure.ts";
 import type { PipelineSession } from "../core/session.ts";
 import { HELD_FIELDS, heldArrayOf, type HeldField } from "../core/memoryBudget.ts";
 import { summarizeSession, type SessionSummary } from "../core/sessionSummary.ts";
@@ -29,7 +30,11 @@ export async function reattach(sessionId: string, files: File[]): Promise<Sessio
     const source = sources.find((s) => s.name === file.name && !s.keptCopy);
     if (!source) {
       const names = sources.filter((s) => !s.keptCopy).map((s) => s.name);
-      throw new Error(`${file.name} is not a file this session reads from (${names.length ? `it reads ${names.join(", ")}` : "it reads no dropped file"}); nothing changed`);
+      throw new HdmeaError(
+        `${file.name} is not a file this session reads from (${names.length ? `it reads ${names.join(", ")}` : "it reads no dropped file"}); nothing changed`,
+        "bad-input",
+        file.name,
+      );
     }
     doing("checking the file given back", file.name);
     const drop = mountFiles(rt, [file]);

@@ -1,10 +1,17 @@
 import { describe, expect, it } from "vitest";
-import { HdmeaError, failureOf } from "../../src/core/failure.ts";
+import { HdmeaError, failureOf, fileError } from "../../src/core/failure.ts";
 
 describe("failureOf", () => {
   it("takes the kind and file an error was made with", () => {
     expect(failureOf(new HdmeaError("a.cmtr: damaged", "damaged-file", "a.cmtr"))).toEqual({ kind: "damaged-file", file: "a.cmtr" });
     expect(failureOf(new HdmeaError("full", "quota"))).toEqual({ kind: "quota" });
+  });
+
+  it("makes an error about one file with the file leading its message", () => {
+    const error = fileError("playlist.csv", "no playlist \"x\"");
+    expect(error.message).toBe('playlist.csv: no playlist "x"');
+    expect(failureOf(error)).toEqual({ kind: "bad-input", file: "playlist.csv" });
+    expect(failureOf(fileError("rec.cmcr", "moved", "source-changed")).kind).toBe("source-changed");
   });
 
   it("reads them back from an error rebuilt on the other side of postMessage (plain fields)", () => {

@@ -17,6 +17,7 @@ import { discoverRecordings, findPartner, recordingFiles } from "../recordingFil
 import { checkWorkerBuilt, runRecordingThread } from "../recordingThread.ts";
 import { DEFAULT_WATCHDOG_SECONDS } from "../watchdog.ts";
 import { planSteps } from "../stepPlan.ts";
+import { fileError } from "../../core/failure.ts";
 
 const USAGE =
   "hdmea process NAME.cmtr [--cmcr NAME.cmcr] --out OUT.h5 [options]\n" +
@@ -114,7 +115,7 @@ async function runSingle(input: string, cmcrOption: string | undefined, out: str
     cmcrPath ??= findPartner(input, "cmcr");
   }
   for (const path of [cmtrPath, cmcrPath]) {
-    if (path !== undefined && !isFile(path)) throw new Error(`${path}: file not found`);
+    if (path !== undefined && !isFile(path)) throw fileError(path, "file not found");
   }
   const files = recordingFiles(cmtrPath && resolve(cmtrPath), cmcrPath && resolve(cmcrPath));
   const outPath = resolve(out);

@@ -17,6 +17,7 @@ import { NDArray, f64, scalarNumber, type NumericArray, type Tree } from "../nda
 import { PipelineSession, unitIdFor, type Unit } from "../session.ts";
 import { DEFAULT_ACQUISITION_RATE } from "../sessionFacts.ts";
 import type { CmcrContents, CmtrContents, PeakColumn, SortedUnitContents } from "../recordingContents.ts";
+import { HdmeaError } from "../failure.ts";
 
 const PLAUSIBLE_RATE = [1000, 100000] as const;
 /** CMTR root attribute names (lower-cased substrings) the plain loader accepts as a rate. */
@@ -114,7 +115,7 @@ export function buildLoadRecordingSession(
   if (!cmtr && !cmcr) throw new Error("load_recording needs a .cmcr or a .cmtr file");
   if (cmtr && cmcr) {
     const mismatch = lengthsDiffer(cmcr, cmtr);
-    if (mismatch) throw new Error(mismatch);
+    if (mismatch) throw new HdmeaError(mismatch, "bad-input", cmtr.fileName);
   }
   const session = new PipelineSession(input.datasetId);
   if (!cmcr) {
@@ -188,7 +189,7 @@ export function buildLoadRecordingSession(
       if (i % 16 === 0) onProgress(0.3 + (0.65 * i) / cmtr.units.length, `units ${i + 1}/${cmtr.units.length}`);
     });
     const late = cmcr && spikesPastEnd(cmcr, cmtr, lastUs);
-    if (late) throw new Error(late);
+    if (late) throw new HdmeaError(late, "bad-input", cmtr.fileName);
     session.addUnits(units);
     if (empty.length) {
       session.warn(

@@ -6,9 +6,14 @@
  * newlines. Blank lines are skipped (pandas' `skip_blank_lines=True`). Header names and unquoted
  * cells are trimmed, so "movie_name, movie_length" still finds both columns.
  */
+import { HdmeaError } from "../failure.ts";
 
-export class ConfigFileError extends Error {
+/** A configuration table or file that cannot be used; `file` names it when one file is at fault. */
+export class ConfigFileError extends HdmeaError {
   override name = "ConfigFileError";
+  constructor(message: string, file?: string) {
+    super(message, "bad-input", file);
+  }
 }
 
 export interface CsvRecord {
@@ -28,12 +33,13 @@ export interface CsvTable {
 export function parseCsvTable(text: string, fileName: string, required: readonly string[]): CsvTable {
   const rows = splitCsv(text.replace(/^\uFEFF/, ""), fileName);
   const headerRow = rows.shift();
-  if (!headerRow) throw new ConfigFileError(`${fileName}: the file is empty (expected a header with ${required.join(", ")})`);
+  if (!headerRow) throw new ConfigFileError(`${fileName}: the file is empty (expected a header with ${required.join(", ")})`, fileName);
   const header = headerRow.fields.map((h) => h.trim());
   const missing = required.filter((c) => !header.includes(c));
   if (missing.length) {
     throw new ConfigFileError(
       `${fileName}: missing column(s) ${missing.join(", ")} (the header is "${header.join(",")}")`,
+      fileName,
     );
   }
   const records: CsvRecord[] = [];
@@ -42,6 +48,7 @@ export function parseCsvTable(text: string, fileName: string, required: readonly
       throw new ConfigFileError(
         `${fileName} line ${row.line}: ${row.fields.length} fields but the header has ${header.length} ` +
           `(a cell with a comma must be quoted)`,
+        fileName,
       );
     }
     const cells: Record<string, string> = {};
@@ -96,7 +103,7 @@ function splitCsv(text: string, fileName: string): RawRow[] {
     }
     if (c === '"') {
       if (field.trim() !== "") {
-        throw new ConfigFileError(`${fileName} line ${line}: a quote in the middle of an unquoted cell ("${field}…")`);
+        throw new ConfigFileError(`${fileName} line ${line}: a quote in the middle of an unquoted cell ("${field}…")`, fileName);
       }
       field = "";
       inQuotes = true;
@@ -113,7 +120,7 @@ function splitCsv(text: string, fileName: string): RawRow[] {
     } else {
       if (quoted) {
         if (c.trim() !== "") {
-          throw new ConfigFileError(`${fileName} line ${line}: text after a closing quote`);
+          throw new ConfigFileError(`${fileName} line ${line}: text after a closing quote`, fileName);
         }
         continue;
       }
@@ -121,7 +128,7 @@ function splitCsv(text: string, fileName: string): RawRow[] {
       field += c;
     }
   }
-  if (inQuotes) throw new ConfigFileError(`${fileName} line ${rowLine}: a quoted cell is never closed`);
+  if (inQuotes) throw new ConfigFileError(`${fileName} line ${rowLine}: a quoted cell is never closed`, fileName);
   endRow();
   return rows;
 }

@@ -21,7 +21,7 @@ export function parseMovieLengthCsv(text: string, fileName: string): MovieLength
   const invalid = new Map<string, string>();
   for (const { line, cells } of table.records) {
     const movie = cells.movie_name;
-    if (!movie) throw new ConfigFileError(`${fileName} line ${line}: empty movie_name`);
+    if (!movie) throw new ConfigFileError(`${fileName} line ${line}: empty movie_name`, fileName);
     const raw = cells.movie_length;
     if (!/^\d+$/.test(raw) || !Number.isSafeInteger(Number(raw))) {
       invalid.set(movie, `${fileName} line ${line}: movie_length of "${movie}" must be a whole number of frames ≥ 0, got "${raw}"`);
@@ -48,6 +48,6 @@ export function parseMovieLengthCsv(text: string, fileName: string): MovieLength
  */
 export function lookupMovieLength(table: MovieLengthTable, movie: string): number | undefined {
   const problem = table.invalid.get(movie);
-  if (problem) throw new ConfigFileError(problem);
+  if (problem) throw new ConfigFileError(problem, table.fileName);
   return table.lengths.get(movie)?.frames;
 }

@@ -29,7 +29,7 @@ export function parsePlaylistCsv(text: string, fileName: string): PlaylistTable 
   const byName = new Map<string, CsvRecord[]>();
   for (const record of table.records) {
     const name = record.cells.playlist_name;
-    if (!name) throw new ConfigFileError(`${fileName} line ${record.line}: empty playlist_name`);
+    if (!name) throw new ConfigFileError(`${fileName} line ${record.line}: empty playlist_name`, fileName);
     byName.set(name, [...(byName.get(name) ?? []), record]);
   }
   return { fileName, byName };
@@ -43,20 +43,22 @@ export function playlistMovies(table: PlaylistTable, playlistName: string): Play
     throw new ConfigFileError(
       `${table.fileName}: no playlist "${playlistName}" ` +
         `(it lists ${known.length ? known.map((k) => `"${k}"`).join(", ") : "no playlists"})`,
+      table.fileName,
     );
   }
   if (records.length > 1) {
     throw new ConfigFileError(
       `${table.fileName}: playlist "${playlistName}" is defined ${records.length} times ` +
         `(lines ${records.map((r) => r.line).join(", ")}); playlist_name must be unique`,
+      table.fileName,
     );
   }
   const record = records[0];
   const where = `${table.fileName} line ${record.line} (playlist "${playlistName}")`;
-  const fileNames = parsePythonStringList(record.cells.movie_names, where);
+  const fileNames = parsePythonStringList(record.cells.movie_names, where, table.fileName);
   const movies = fileNames.map((f) => {
     const movie = movieNameOf(f);
-    if (!movie) throw new ConfigFileError(`${where}: movie file name "${f}" has no name before its first "."`);
+    if (!movie) throw new ConfigFileError(`${where}: movie file name "${f}" has no name before its first "."`, table.fileName);
     return movie;
   });
   return { playlistName, fileNames, movies, line: record.line };
@@ -69,15 +71,16 @@ export function movieNameOf(fileName: string): string {
 
 /**
  * Parses a Python list literal of strings, e.g. `['a.mov', "b.mov"]`. `where` names the source in
- * error messages.
+ * error messages, `file` the file it came from.
  */
-export function parsePythonStringList(cell: string, where: string): string[] {
+export function parsePythonStringList(cell: string, where: string, file?: string): string[] {
   const s = cell.trim();
   let i = 0;
   const fail = (what: string): never => {
     throw new ConfigFileError(
       `${where}: movie_names must be a list of quoted names like ['a.mov', 'b.mov']; ${what} ` +
         `in ${JSON.stringify(cell.length > 120 ? cell.slice(0, 117) + "…" : cell)}`,
+      file,
     );
   };
   const skipSpace = () => {

@@ -18,6 +18,7 @@ import { compoundLayout, readCompoundColumns } from "./compoundColumns.ts";
 import { assertCmosMeaFile } from "./mcsFileCheck.ts";
 import { attrsToTree, childName, findPath, isDataset, isGroup, mcsKey, readAttr } from "./mcsNames.ts";
 import { closeQuietly, damagedFileError, guarded } from "./readGuard.ts";
+import { HdmeaError, fileError } from "../../core/failure.ts";
 
 const ANALOG_PATH = "Acquisition/Analog Data/ChannelData 1";
 const SENSOR_GROUP = "Acquisition/Sensor Data";
@@ -70,13 +71,14 @@ function readAnalog(rt: H5Runtime, dataset: H5Dataset, fileName: string, fileByt
   const meta = dataset.metadata;
   const shape = (meta.shape ?? []).map(Number);
   const where = `${fileName}: ${dataset.path}`;
+  const bad = (detail: string) => new HdmeaError(`${where} ${detail}`, "bad-input", fileName);
   const dtype = numericDtype(meta);
-  if (!dtype) throw new Error(`${where} is not numeric (HDF5 type class ${meta.type})`);
+  if (!dtype) throw bad(`is not numeric (HDF5 type class ${meta.type})`);
   if (shape.length !== 2 || shape[0] < 1) {
-    throw new Error(`${where} has shape [${shape.join(", ")}], expected [channels × samples]`);
+    throw bad(`has shape [${shape.join(", ")}], expected [channels × samples]`);
   }
   const [channels, samples] = shape;
-  if (!Number.isSafeInteger(channels * samples)) throw new Error(`${where} has an invalid shape [${shape.join(", ")}]`);
+  if (!Number.isSafeInteger(channels * samples)) throw bad(`has an invalid shape [${shape.join(", ")}]`);
   // The two rows we keep, as float32, and what the file says it stores.
   checkDeclaredSize(readLimits(fileName, fileBytes), dataset.path, Math.max(channels * samples * meta.size, Math.min(channels, 2) * samples * 4), `[${shape.join(" × ")}] × ${meta.size} bytes`);
   const rows = Math.min(channels, 2);
@@ -163,16 +165,16 @@ export function openSensorData(rt: H5Runtime, path: string): SensorDataSource {
       }
       node ??= firstChildLike(file, SENSOR_GROUP, "sensordata");
     }
-    if (!isDataset(node)) throw new Error(`${name}: no sensor data (/${SENSOR_GROUP}/SensorData 1 1 missing)`);
+    if (!isDataset(node)) throw fileError(name, `no sensor data (/${SENSOR_GROUP}/SensorData 1 1 missing)`);
     const dataset = node;
     const meta = dataset.metadata;
     const shape = (meta.shape ?? []).map(Number);
     if (!numericDtype(meta) || shape.length !== 3 || shape.some((d) => !Number.isSafeInteger(d) || d < 0)) {
-      throw new Error(`${name}: ${dataset.path} has shape [${shape.join(", ")}], expected [time × rows × cols] numbers`);
+      throw fileError(name, `${dataset.path} has shape [${shape.join(", ")}], expected [time × rows × cols] numbers`);
     }
     // Callers read windows of frames, never the whole; but one frame must be a sane size, and the
     // whole must fit what the file can hold.
-    if (shape[1] * shape[2] > 1 << 20) throw new Error(`${name}: ${dataset.path} claims frames of ${shape[1]} × ${shape[2]} sensors`);
+    if (shape[1] * shape[2] > 1 << 20) throw fileError(name, `${dataset.path} claims frames of ${shape[1]} × ${shape[2]} sensors`);
     checkDeclaredSize(readLimits(name, fileSize(rt, path)), dataset.path, shape[0] * shape[1] * shape[2] * meta.size, `[${shape.join(" × ")}] × ${meta.size} bytes`);
     return {
       fileName: name,
@@ -184,7 +186,7 @@ export function openSensorData(rt: H5Runtime, path: string): SensorDataSource {
         if (to === from) return out;
         const value = guarded(name, `${dataset.path} frames ${from}–${to}`, () => dataset.slice([[from, to], [], []]));
         if (value instanceof Int16Array) return value;
-        if (!ArrayBuffer.isView(value)) throw new Error(`${name}: ${dataset.path} returned no numbers`);
+        if (!ArrayBuffer.isView(value)) throw fileError(name, `${dataset.path} returned no numbers`);
         const src = value as unknown as ArrayLike<number | bigint>;
         for (let i = 0; i < out.length; i++) out[i] = Number(src[i]);
         return out;

@@ -18,6 +18,7 @@ import { assertCmosMeaFile } from "./mcsFileCheck.ts";
 import { MCS_TYPE_ID, attrsToTree, cleanString, findPath, isDataset, isGroup, mcsKey, mcsPythonName, readAttr, typeIdOf } from "./mcsNames.ts";
 import { closeQuietly, damagedFileError, guarded } from "./readGuard.ts";
 import type { H5SourceFile } from "../sourceFile.ts";
+import { HdmeaError, fileError } from "../../core/failure.ts";
 
 export interface ReadCmtrOptions {
   /** Called after each unit with (units done, units total). */
@@ -38,9 +39,9 @@ export function readCmtr(rt: H5Runtime, path: string, options: ReadCmtrOptions =
     const duration = readAttr(file, "LB.RecordingDuration");
 
     const sorter = guarded(name, "/Spike Sorter", () => findPath(file, "Spike Sorter"));
-    if (!isGroup(sorter)) throw new Error(`${name}: no spike sorter results (group /Spike Sorter missing)`);
+    if (!isGroup(sorter)) throw fileError(name, "no spike sorter results (group /Spike Sorter missing)");
     const groups = unitGroups(sorter, name);
-    if (groups.length === 0) throw new Error(`${name}: no spike sorter results (/Spike Sorter has no Unit groups)`);
+    if (groups.length === 0) throw fileError(name, "no spike sorter results (/Spike Sorter has no Unit groups)");
 
     const limits = readLimits(name, fileSize(rt, path));
     const units: SortedUnitContents[] = [];
@@ -49,7 +50,7 @@ export function readCmtr(rt: H5Runtime, path: string, options: ReadCmtrOptions =
       const unit = guarded(name, group.path, () => readUnit(rt, group, name, limits, options.source));
       const previous = seen.get(unit.unitNum);
       if (previous !== undefined) {
-        throw new Error(`${name}: ${previous} and ${groupName(group)} both give unit number ${unit.unitNum}`);
+        throw fileError(name, `${previous} and ${groupName(group)} both give unit number ${unit.unitNum}`);
       }
       seen.set(unit.unitNum, groupName(group));
       units.push(unit);
@@ -88,20 +89,21 @@ function groupName(group: H5Group): string {
 function readUnit(rt: H5Runtime, group: H5Group, fileName: string, limits: ReadLimits, source?: H5SourceFile): SortedUnitContents {
   const hdf5Name = groupName(group);
   const where = `${fileName}: ${group.path}`;
+  const bad = (detail: string) => new HdmeaError(`${where}: ${detail}`, "bad-input", fileName);
   const originalName = mcsPythonName(hdf5Name);
   const numbered = /^unit_(\d+)$/i.exec(originalName);
   const unitIdAttr = readAttr(group, "UnitID");
   const unitNum = numbered ? Number(numbered[1]) : typeof unitIdAttr === "number" ? unitIdAttr : undefined;
   if (unitNum === undefined || !Number.isSafeInteger(unitNum) || unitNum < 0) {
-    throw new Error(`${where}: cannot tell the unit number (name is not "Unit N" and there is no UnitID attribute)`);
+    throw bad('cannot tell the unit number (name is not "Unit N" and there is no UnitID attribute)');
   }
 
   const peaksNode = findPath(group, "Peaks");
-  if (!isDataset(peaksNode)) throw new Error(`${where}: no Peaks dataset`);
-  const peaks = guarded(fileName, `${group.path}/Peaks`, () => readPeaks(rt, peaksNode, where, limits, source));
+  if (!isDataset(peaksNode)) throw bad("no Peaks dataset");
+  const peaks = guarded(fileName, `${group.path}/Peaks`, () => readPeaks(rt, peaksNode, fileName, where, limits, source));
 
   const infoNode = findPath(group, "Unit Info");
-  const unitInfo = isDataset(infoNode) ? guarded(fileName, `${group.path}/Unit Info`, () => readUnitInfo(infoNode, where)) : undefined;
+  const unitInfo = isDataset(infoNode) ? guarded(fileName, `${group.path}/Unit Info`, () => readUnitInfo(infoNode, fileName, where)) : undefined;
 
   return {
     unitNum,
@@ -114,14 +116,15 @@ function readUnit(rt: H5Runtime, group: H5Group, fileName: string, limits: ReadL
   };
 }
 
-function readPeaks(rt: H5Runtime, dataset: H5Dataset, where: string, limits: ReadLimits, source?: H5SourceFile): PeakTable {
+function readPeaks(rt: H5Runtime, dataset: H5Dataset, fileName: string, where: string, limits: ReadLimits, source?: H5SourceFile): PeakTable {
+  const bad = (detail: string) => new HdmeaError(`${where}/Peaks: ${detail}`, "bad-input", fileName);
   const layout = compoundLayout(dataset);
-  if (typeof layout === "string") throw new Error(`${where}/Peaks: ${layout}`);
+  if (typeof layout === "string") throw bad(layout);
   const fieldNames = layout.fields.map((f) => f.name);
   const find = (wanted: string) => {
     const field = layout.fields.find((f) => mcsKey(f.name) === mcsKey(wanted));
-    if (!field) throw new Error(`${where}/Peaks: no ${wanted} field (fields: ${fieldNames.slice(0, 6).join(", ")}${fieldNames.length > 6 ? ", …" : ""})`);
-    if (!field.dtype) throw new Error(`${where}/Peaks: field ${field.name} is not numeric`);
+    if (!field) throw bad(`no ${wanted} field (fields: ${fieldNames.slice(0, 6).join(", ")}${fieldNames.length > 6 ? ", …" : ""})`);
+    if (!field.dtype) throw bad(`field ${field.name} is not numeric`);
     return field;
   };
   const timestamp = find("Timestamp");
@@ -130,9 +133,9 @@ function readPeaks(rt: H5Runtime, dataset: H5Dataset, where: string, limits: Rea
   // The original takes every field after the first three as the cutout, whatever their names.
   const cutoutFields = layout.fields.slice(3);
   const odd = cutoutFields.find((f) => !f.dtype);
-  if (odd) throw new Error(`${where}/Peaks: cutout field ${odd.name} is not numeric`);
+  if (odd) throw bad(`cutout field ${odd.name} is not numeric`);
   if (timestamp.dtype!.startsWith("float") && timestamp.size < 8) {
-    throw new Error(`${where}/Peaks: Timestamp is ${timestamp.dtype}, too coarse for µs timestamps (expected an integer type)`);
+    throw bad(`Timestamp is ${timestamp.dtype}, too coarse for µs timestamps (expected an integer type)`);
   }
 
   checkDeclaredSize(limits, dataset.path, Math.max(decodedBytes(layout), layout.rowCount * layout.rowSize), `${layout.rowCount} peaks of ${layout.rowSize} bytes`);
@@ -168,13 +171,14 @@ function readPeaks(rt: H5Runtime, dataset: H5Dataset, where: string, limits: Rea
 }
 
 /** One row: each field lower-cased, as a 1-element int64/float64 array or a string (§2.3). */
-function readUnitInfo(dataset: H5Dataset, where: string): Tree {
+function readUnitInfo(dataset: H5Dataset, fileName: string, where: string): Tree {
+  const bad = (detail: string) => new HdmeaError(`${where}/Unit Info: ${detail}`, "bad-input", fileName);
   const meta = dataset.metadata;
   const members = meta.compound_type?.members;
-  if (!members) throw new Error(`${where}/Unit Info: not a compound (table) dataset`);
+  if (!members) throw bad("not a compound (table) dataset");
   const shape = (meta.shape ?? []).map(Number);
   const rows = shape.length === 0 ? 1 : shape[0];
-  if (rows < 1) throw new Error(`${where}/Unit Info: the table is empty`);
+  if (rows < 1) throw bad("the table is empty");
   // One small row: h5wasm's own decoding is fine here and handles string fields.
   const value = dataset.slice([[0, 1]]) as unknown;
   const row = (Array.isArray(value) && Array.isArray(value[0]) ? value[0] : value) as unknown[];

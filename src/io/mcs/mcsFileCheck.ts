@@ -5,15 +5,14 @@
  */
 import type { H5File } from "../h5.ts";
 import { readAttr } from "./mcsNames.ts";
+import { fileError } from "../../core/failure.ts";
 
 export function assertCmosMeaFile(file: H5File, name: string, expected: ".cmcr" | ".cmtr"): void {
   const protocol = readAttr(file, "McsHdf5ProtocolType");
   if (protocol !== undefined) {
-    throw new Error(
-      `${name}: an MCS MultiChannel DataManager file (McsHdf5ProtocolType "${protocol}"), not a CMOS-MEA ${expected} recording`,
-    );
+    throw fileError(name, `an MCS MultiChannel DataManager file (McsHdf5ProtocolType "${protocol}"), not a CMOS-MEA ${expected} recording`);
   }
   if (readAttr(file, "ID.TypeID") === undefined && readAttr(file, "ID.Type") === undefined) {
-    throw new Error(`${name}: not an MCS CMOS-MEA ${expected} file (the root group has no ID.Type / ID.TypeID attributes)`);
+    throw fileError(name, `not an MCS CMOS-MEA ${expected} file (the root group has no ID.Type / ID.TypeID attributes)`);
   }
 }

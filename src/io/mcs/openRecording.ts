@@ -13,6 +13,7 @@ import { readCmtr } from "./cmtrReader.ts";
 import { attachSources, sourcesInUse } from "../../core/sessionSources.ts";
 import { openSourceFile, type H5SourceFile } from "../sourceFile.ts";
 import { listUnits, noteSpikesRead, type UnitListing } from "../../core/unitListing.ts";
+import { HdmeaError, fileError } from "../../core/failure.ts";
 
 export interface RecordingPaths {
   cmcrPath?: string;
@@ -45,7 +46,7 @@ export function loadRecording(rt: H5Runtime, paths: RecordingPaths, options: Loa
   checkKind(cmtrPath, "cmtr");
   if (cmcrPath && cmtrPath) {
     const mismatch = pairNameMismatch(baseName(cmcrPath), baseName(cmtrPath));
-    if (mismatch) throw new Error(mismatch);
+    if (mismatch) throw new HdmeaError(mismatch, "bad-input", baseName(cmtrPath));
   }
   const datasetId = options.datasetId ?? datasetIdFromNames(cmtrPath && baseName(cmtrPath), cmcrPath && baseName(cmcrPath));
 
@@ -118,6 +119,6 @@ function checkKind(path: string | undefined, kind: "cmcr" | "cmtr"): void {
   if (path === undefined) return;
   const parsed = parseRecordingFileName(path);
   if (parsed && parsed.kind !== kind) {
-    throw new Error(`${baseName(path)}: given as the .${kind} file but it is a .${parsed.kind}`);
+    throw fileError(baseName(path), `given as the .${kind} file but it is a .${parsed.kind}`);
   }
 }

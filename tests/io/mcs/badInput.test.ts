@@ -7,6 +7,7 @@ import { openH5 } from "../../../src/io/h5.ts";
 import { nodeRuntime } from "../../../src/io/h5node.ts";
 import { MCS_TYPE_ID } from "../../../src/io/mcs/mcsNames.ts";
 import { loadRecording } from "../../../src/io/mcs/openRecording.ts";
+import { failureOf, type Failure, type FailureKind } from "../../../src/core/failure.ts";
 import { writeRecordingPair, type GeneratedRecording } from "../../../tools/recordingGenerator.ts";
 
 /** A real MultiChannel DataManager export (MCS test data), kept in the repository. */
@@ -131,6 +132,26 @@ describe("bad input gives one clear error naming the file", () => {
 
   it("a file given in the wrong role", () => {
     expect(load({ cmtrPath: gen.cmcrPath })).toThrow("good.cmcr: given as the .cmtr file but it is a .cmcr");
+  });
+
+  it("says as data which file each error is about and its kind, so no caller reads the message", () => {
+    const failure = (paths: { cmtrPath?: string; cmcrPath?: string }): Failure => {
+      try {
+        loadRecording(rt, paths);
+      } catch (error) {
+        return failureOf(error);
+      }
+      throw new Error("it loaded");
+    };
+    const about = (file: string, kind: FailureKind = "bad-input"): Failure => ({ kind, file });
+    expect(failure({ cmtrPath: join(dir, "empty-.cmtr") })).toEqual(about("empty-.cmtr"));
+    expect(failure({ cmtrPath: join(dir, "cut-.cmtr") })).toEqual(about("cut-.cmtr", "damaged-file"));
+    expect(failure({ cmtrPath: join(dir, "plain-.cmtr") })).toEqual(about("plain-.cmtr"));
+    expect(failure({ cmtrPath: join(dir, "nosorter-.cmtr") })).toEqual(about("nosorter-.cmtr"));
+    expect(failure({ cmtrPath: join(dir, "noinclude-.cmtr") })).toEqual(about("noinclude-.cmtr"));
+    expect(failure({ cmtrPath: join(dir, "nopeaks-.cmtr") })).toEqual(about("nopeaks-.cmtr"));
+    expect(failure({ cmcrPath: join(dir, "flat.cmcr") })).toEqual(about("flat.cmcr"));
+    expect(failure({ cmtrPath: gen.cmcrPath })).toEqual(about("good.cmcr"));
   });
 
   it("leaves the runtime usable: a good pair still loads after all of the above", () => {
