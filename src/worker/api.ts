@@ -2,39 +2,8 @@
  * The worker service: the one contract between the page and the sessions held in the worker.
  * `WorkerAPI = typeof api` is what the main thread types itself against (see `client.ts`).
  *
- * | function                          | arguments                               | returns                         | errors / notes |
- * |-----------------------------------|-----------------------------------------|---------------------------------|----------------|
- * | `openFiles(files, onProgress?)`   | dropped `File`s (`.h5`, `.cmcr`, `.cmtr`) | `OpenedItem[]`, one per session file or recording | per item, never thrown: `item.error`; files are mounted read-only (`io/blobFs.ts`), never read whole; a recording's progress carries its units table while it opens (`OpenProgress.units`) |
- * | `openDemo(demoUrl, onProgress?)`  |                                         | `OpenedItem[]`                  | fetches the demo pair from the app's demo folder |
- * | `summary(sessionId)`              | session id                              | `SessionSummary`                | unknown session |
- * | `units(sessionId)`                | session id                              | `UnitTable` (typed arrays transferred) | unknown session; science columns: unitTable.ts; `sciencePending`: ask `science` for them |
- * | `science(sessionId)`              | session id                              | `UnitScience` (typed arrays transferred) | unknown session; reads every unit's features from the file if they are still there |
- * | `save(sessionId, target?)`        | id, `FileSystemFileHandle` from `showSaveFilePicker()` | `SaveResult`; without a target `result.file` is the file to download | with a target: SAVED once the writable's `close()` resolved; a download (no target) leaves the state as it was (`confirmed: false`) and also writes a checkpoint; on failure the old file and the session state stay as they were; not enough browser storage for the temporary file → refused with the sizes |
- * | `confirmDownload(sessionId)`      | session id                              | `DownloadConfirmation`          | the user has the downloaded file: SAVED to it as of the download (later changes stay unsaved); no pending download → error |
- * | `checkpoint(sessionId)`           | session id                              | `CheckpointResult`              | writes `checkpoints/<datasetId>.h5` in browser storage (overwrites with a session warning); state unchanged; not enough browser storage (estimate, or `QuotaExceededError`) → "Browser storage: not enough space …", the previous checkpoint unchanged |
- * | `listCheckpoints()`               |                                         | `CheckpointInfo[]` newest first |  |
- * | `resumeCheckpoint(name)`          | checkpoint name                         | `OpenedItem`                    | the session resumes from browser storage |
- * | `exportCheckpoint(name)`          | checkpoint name                         | `File` (disk-backed)            | for a download |
- * | `deleteCheckpoint(name)`          | checkpoint name                         | nothing                         | missing is fine; an open session reading its large arrays from it takes them in first (memory, or its spill store) |
- * | `closeSession(sessionId)`         | session id                              | nothing                         | unmounts its files, deletes its spill file; unknown id is fine |
- * | `reattach(sessionId, files)`      | id, `File`s given back for moved or changed sources | `SessionSummary`   | each file replaces the source of its name once it is the same file (size, and the shape of every dataset the session read); else refused naming the file and what differs, the session unchanged |
- * | `setMemoryBudget(bytes)`          | bytes, or `null` for the default        | nothing                         | past it, sessions move their largest arrays to browser storage (half of `deviceMemory` by default) |
- * | `benchmarkSaveLoad(bytes, budget?)` | session size in bytes, memory budget  | timings, sizes, wasm heap       | a synthetic session saved through OPFS and loaded (bench/); with a budget built spilled, not loaded |
- * | `pipelineSteps()`                 |                                         | `StepInfo[]` in run order       | names, defaults, prerequisites (pipelineOps.ts) |
- * | `runSteps(sessionId, req, onProgress?)` | id, steps/params/force/input `File`s | `RunStepsResult` (report, summary, cancelled) | parameter errors before anything runs; a cancelled or failed step leaves the session as before it |
- * | `cancelSteps(sessionId)`          | session id                              | nothing                         | the running step stops at its next check |
- * | `labelUnit(sessionId, unitId, label)` | id, unit, rgc/ac/other/no_label      | `SessionSummary`                | unknown unit or label |
- * | `playlistNames(file)`             | a playlist CSV `File`                   | its playlist names              | the file and line of a malformed row |
- * | `sessionIds()`                    |                                         | ids of open sessions            | the client uses it after a restart check |
- * | `unitDetail(sessionId, unitId)`   | session id, `unit_NNN`                  | `UnitDetail` (waveform, firing_rate_10hz, meta scalars; transferred) | unknown session or unit (views.ts) |
- * | `lightReference(sessionId, range?)` | id, `{from, to, points}` in seconds / pixel buckets | `LightReferenceView`: min/max envelope + section_time boxes | no light reference → empty trace |
- * | `raster(sessionId, unitId, opts?)` | id, unit, `{movie, binS, windowS}`      | `RasterView`: spikes per trial (s from trial start) + PSTH | no sections → recording-time raster, one row |
- * | `unitColumn(sessionId, name)`     | id, `spike_count`/`rate_hz`/unit_meta/feature scalar | `UnitColumn` (one value per unit, NaN if missing) | |
- * | `electrodeMap(sessionId, colorBy)` | id, column name                        | `ElectrodeMap`: row/col per unit + the column | |
- * | `unitFeatures(sessionId, unitId)` | id, unit                               | `UnitFeaturesView`: tuning, chirp curves, STA peak frame, scalars (transferred) | unknown unit; absent features → empty lists |
- * | `reproduceCommand(sessionId)`     | session id                              | `Reproduction`: the `hdmea process` command and workflow config that redo it | what the CLI cannot redo is in comments (core/reproduceCommand.ts) |
- * | `sessionTree(sessionId, path?)`   | session id, a group's path              | `LayoutNode`: the HDF5 layout a save writes, from `path`; long groups' later members folded (`layoutPage`) | unknown path |
- * | `storageEstimate()`               |                                         | browser storage usage, quota, persisted | nulls where the browser has no estimate |
+ * Each operation is described once, by its doc comment in `api` below (the page's client carries
+ * it, being derived from `WorkerAPI`), and labelled once, in `CALLS` (`client.ts`).
  *
  * Operations report what they do as heartbeats (`activity.ts`): the page's watchdog replaces a
  * worker that stays silent too long. Test hooks live apart, in `testHooks.ts`.
@@ -45,8 +14,9 @@
  * `pipelineOps.ts`, how errors leave the worker in `workerErrors.ts`.
  *
  * Every error leaves the worker as a plain `Error` whose message is meant for a person (HDF5's
- * multi-line diagnostics are reduced to their most specific line). Errors named `FatalWorkerError`
- * mean the wasm module may be corrupt: the client restarts the worker.
+ * multi-line diagnostics are reduced to their most specific line), carrying its kind and file as
+ * fields (`core/failure.ts`). Errors named `FatalWorkerError` mean the wasm module may be corrupt:
+ * the client restarts the worker.
  */
 import { transfer } from "comlink";
 import { summarizeSession, type SessionSummary } from "../core/sessionSummary.ts";
@@ -78,6 +48,7 @@ export type { CheckpointResult } from "./checkpointOps.ts";
 /** Column-wise units table: one entry per unit, in the session's order. */
 export type { UnitScience, UnitTable } from "./unitTable.ts";
 
+/** What the page shows of a session: state, steps, warnings, counts. */
 async function summary(sessionId: string): Promise<SessionSummary> {
   return summarizeSession(get(sessionId).session);
 }
@@ -88,6 +59,7 @@ async function units(sessionId: string): Promise<UnitTable> {
   return transfer(table, unitTableBuffers(table));
 }
 
+/** The science columns of the units table, read from the session file where they are still there. */
 async function science(sessionId: string): Promise<UnitScience> {
   const columns = unitScience(get(sessionId).session);
   return transfer(columns, unitScienceBuffers(columns));
@@ -123,35 +95,106 @@ const pipeline = pipelineOperations(
 );
 
 export const api = {
+  /**
+   * Dropped `File`s (`.h5`, `.cmcr`, `.cmtr`) → one `OpenedItem` per session file or recording; a
+   * failure is the item's `error` and `failure`, never thrown. Files are mounted read-only
+   * (`io/blobFs.ts`), never read whole; a recording's progress carries its units table while it
+   * opens (`OpenProgress.units`).
+   */
   openFiles: guarded(openFiles),
+  /**
+   * The demo pair, fetched from the app's demo folder (`demoUrl`), opened as `openFiles` opens a
+   * drop.
+   */
   openDemo: guarded(openDemo),
   summary: guarded(summary),
   units: guarded(units),
   science: guarded(science),
+  /**
+   * With a target (`showSaveFilePicker()`): SAVED once the writable's `close()` resolved. Without:
+   * `result.file` is the file to download, the state stays as it was (`confirmed: false`) and a
+   * checkpoint is written. On failure the old file and the session stay as they were; too little
+   * browser storage for the temporary file is refused with the sizes.
+   */
   save: guarded(save),
+  /**
+   * The user has the downloaded file: SAVED to it as of the download (later changes stay unsaved).
+   * No download waiting → error.
+   */
   confirmDownload: guarded(confirmDownload),
+  /**
+   * Writes `checkpoints/<datasetId>.h5` in browser storage (a full copy, then deltas; overwriting
+   * warns in the session); the state stays. Too little storage → refused, the previous checkpoint
+   * unchanged.
+   */
   checkpoint: guarded(checkpoint),
+  /** Checkpoints in browser storage, newest first. */
   listCheckpoints: guarded(listCheckpoints),
+  /** The session of a checkpoint in browser storage, opened lazily. */
   resumeCheckpoint: guarded(resumeCheckpoint),
+  /** A checkpoint as a disk-backed `File`, for a download. */
   exportCheckpoint: guarded(exportCheckpoint),
+  /**
+   * Missing is fine; an open session still reading large arrays from it takes them in first (memory,
+   * or its spill store).
+   */
   deleteCheckpoint: guarded(deleteCheckpoint),
+  /**
+   * A synthetic session of `bytes` saved through OPFS and loaded (or, with a budget, built spilled):
+   * timings, sizes, wasm heap (bench/).
+   */
   benchmarkSaveLoad: guarded(benchmarkSaveLoad),
+  /** Unmounts its files and deletes its spill file; an unknown id is fine. */
   closeSession: guarded(closeSession),
+  /**
+   * Files given back for moved or changed sources: each replaces the source of its name if it is the
+   * same file (size, and the shape of every dataset read); else refused naming the file and what
+   * differs, the session unchanged.
+   */
   reattach: guarded(reattach),
+  /**
+   * Bytes (or `null` for half of `deviceMemory`) past which sessions move their largest arrays to
+   * browser storage.
+   */
   setMemoryBudget: guarded(setMemoryBudget),
+  /** Ids of the open sessions (the client asks after a restart check). */
   sessionIds: guarded(sessionIds),
+  /** The steps in run order: names, defaults, prerequisites. */
   pipelineSteps: guarded(pipeline.pipelineSteps),
+  /**
+   * Runs steps with parameters and input `File`s. Parameter errors come before anything runs; a
+   * cancelled or failed step leaves the session as before it.
+   */
   runSteps: guarded(pipeline.runSteps),
+  /** The running step stops at its next check. */
   cancelSteps: guarded(pipeline.cancelSteps),
+  /** The playlist names of a playlist CSV; a malformed row names the file and line. */
   playlistNames: guarded(pipeline.playlistNames),
   labelUnit: guarded(labelUnit),
+  /** A unit's waveform, `firing_rate_10hz` and meta scalars (transferred). */
   unitDetail: guarded(views.unitDetail),
+  /**
+   * Min/max envelope of the light reference over `{from, to}` seconds in `points` buckets, with the
+   * section_time boxes; none → an empty trace.
+   */
   lightReference: guarded(views.lightReference),
+  /**
+   * Spikes per trial (seconds from the trial's start) and the PSTH for one movie; no sections yet →
+   * a recording-time raster, one row.
+   */
   raster: guarded(views.raster),
+  /** One value per unit (`spike_count`, `rate_hz`, a unit_meta or feature scalar), NaN where missing. */
   unitColumn: guarded(views.unitColumn),
+  /** Each unit's row/col with a column to colour by. */
   electrodeMap: guarded(views.electrodeMap),
+  /**
+   * Tuning, chirp curves, STA peak frame and scalars of one unit (transferred); absent features →
+   * empty lists.
+   */
   unitFeatures: guarded(views.unitFeatures),
+  /** The HDF5 layout a save writes, from `path`; a long group's members come folded (`layoutPage`). */
   sessionTree: guarded(views.sessionTree),
+  /** Browser storage usage, quota and persistence; nulls where the browser has no estimate. */
   storageEstimate: guarded(views.storageEstimate),
   reproduceCommand: guarded(reproduceCommand),
 };
