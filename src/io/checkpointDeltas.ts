@@ -8,16 +8,25 @@
  *
  * The first checkpoint of a session (or after a resume from another file) is a base; each later
  * one to the same place is the next delta, holding the groups `SessionChanges` (core) collected
- * from the session's change reports, plus the steps, warnings and source files. Every file is
- * written under a temporary name and renamed into place when complete, so a crash midway leaves the
- * checkpoint as it was; a delta names the base's token and its own number, so a leftover of an
- * older checkpoint (a crash between writing a new base and removing the old deltas) is never applied.
+ * from the session's change reports, plus the steps, warnings and source files. A delta names the
+ * base's token and its own number, so a leftover of an older checkpoint (a crash between writing a
+ * new base and removing the old deltas) is never applied.
  *
  * HDF5 files cannot be edited safely in place (and h5wasm cannot unlink a group), which is why
  * changes go to new files rather than into the base. When the deltas together pass
  * `COMPACT_FRACTION` of the base, the next checkpoint writes a new base instead and removes them,
  * unless the session still reads arrays from the base (a session opened from it): that file is
  * never written over while in use, so such a session keeps adding deltas.
+ *
+ * What a checkpoint holds is decided here once, for the CLI and the browser alike:
+ * `planCheckpoint` (a base or the next delta, and what that delta holds), `writeCheckpointContent`
+ * (its file: token or delta header, `saved_at`, `checkpoint_name`), `checkpointWritten` (the session
+ * continues from it). Where the files go is its storage's, which tells the plan whether the stored
+ * checkpoint is still the one this session left (`intact`, against the stamp recorded here):
+ * `writeCheckpointFiles` below for files beside a path (the CLI: each file under a temporary name,
+ * renamed into place when complete, so a crash midway leaves the checkpoint as it was), and
+ * worker/checkpointWrites.ts for browser storage (names, locks and another tab's writes:
+ * worker/checkpointStore.ts).
  *
  * Resume (`loadSession`) reads the base and applies the deltas in order. An export must be one
  * ordinary file: `writeCheckpointAsOneFile`.
@@ -27,6 +36,7 @@ import type { PipelineSession } from "../core/session.ts";
 import { sourcesInUse } from "../core/sessionSources.ts";
 import { writeAtomically } from "./atomicWrite.ts";
 import { baseName, fileExists, fileSize, type H5Runtime } from "./h5.ts";
+import type { WriteOptions } from "./h5Tree.ts";
 import { applyDeltaFile, readSessionFile, writeDeltaFile, writeSessionFile, type ReadSessionOptions, type ReadSessionResult, type WriteSessionOptions } from "./sessionFile.ts";
 
 /** Past this share of the base, the deltas are folded into a new base at the next checkpoint. */
@@ -46,15 +56,29 @@ export function deltaBaseOf(path: string): { base: string; index: number } | und
   return match ? { base: `${match[1]}.h5`, index: Number(match[2]) } : undefined;
 }
 
-/** What the next checkpoint of a session to a place is. */
+/** What the next checkpoint of a session to a place (`key`) is. */
 export type CheckpointPlan =
-  | { kind: "full"; token: string }
-  | { kind: "delta"; token: string; index: number; paths: string[] };
+  | { kind: "full"; key: string; token: string }
+  | {
+      kind: "delta";
+      key: string;
+      /** The base it follows: its token, and its stamp as this session left it. */
+      token: string;
+      stamp: string | undefined;
+      index: number;
+      /** The subtrees it holds (`SessionChanges`). */
+      paths: string[];
+    };
 
 interface Chain {
   /** Where the checkpoint is (a path, or a name in browser storage). */
   key: string;
   token: string;
+  /**
+   * The base as this session last wrote or read it, in its storage's terms (size and time): another
+   * writer changes it. Undefined where the storage has none to give.
+   */
+  stamp: string | undefined;
   /** Number of the next delta. */
   next: number;
   baseBytes: number;
@@ -65,8 +89,11 @@ interface Chain {
 const chains = new WeakMap<PipelineSession, Chain>();
 
 export interface PlanOptions {
-  /** False when the checkpoint at `key` is not the one this session last wrote (gone, replaced). */
-  intact?: (chain: { token: string; next: number; baseBytes: number }) => boolean;
+  /**
+   * False when the checkpoint at `key` is not the one this session last left (gone, replaced, or
+   * not `next - 1` deltas after a base of this `stamp`): asked of its storage.
+   */
+  intact?: (chain: { token: string; stamp: string | undefined; next: number; baseBytes: number }) => boolean;
   /** True when the session reads arrays from the base: it is then never replaced. */
   readsFromBase?: boolean;
   compactFraction?: number;
@@ -74,17 +101,43 @@ export interface PlanOptions {
 
 export function planCheckpoint(session: PipelineSession, key: string, options: PlanOptions = {}): CheckpointPlan {
   const chain = chains.get(session);
-  if (!chain || chain.key !== key || !(options.intact?.(chain) ?? true)) return { kind: "full", token: newToken() };
+  if (!chain || chain.key !== key || !(options.intact?.(chain) ?? true)) return { kind: "full", key, token: newToken() };
   const overgrown = chain.deltaBytes > (options.compactFraction ?? checkpointDeltaSettings.compactFraction) * chain.baseBytes;
-  if (overgrown && !options.readsFromBase) return { kind: "full", token: newToken() };
-  return { kind: "delta", token: chain.token, index: chain.next, paths: chain.changes.pending() };
+  if (overgrown && !options.readsFromBase) return { kind: "full", key, token: newToken() };
+  return { kind: "delta", key, token: chain.token, stamp: chain.stamp, index: chain.next, paths: chain.changes.pending() };
 }
 
-/** Records a checkpoint that reached its place: the changes start over from it. */
-export function checkpointWritten(session: PipelineSession, key: string, plan: CheckpointPlan, bytes: number): void {
+export interface CheckpointContentOptions {
+  /** `session_info/@checkpoint_name`; by default the checkpoint's name without `.h5` (in browser storage, the dataset id). */
+  checkpointName?: string;
+  /** Passed to the writer (slice size, compression); tests use it to inject faults. */
+  write?: Partial<WriteOptions>;
+}
+
+/**
+ * Writes the planned checkpoint, its base or its next delta, as a new file at `path`, whatever the
+ * storage it then goes to. Both carry the session's header with the time the checkpoint was taken
+ * as `saved_at` (not the last save's, the original's quirk) and its `checkpoint_name`; the base is
+ * marked with the plan's token, and a delta names that token, its number and the subtrees it holds.
+ */
+export function writeCheckpointContent(rt: H5Runtime, session: PipelineSession, plan: CheckpointPlan, path: string, options: CheckpointContentOptions = {}): void {
+  const header: WriteSessionOptions = {
+    ...options.write,
+    savedAt: session.timestamp(),
+    checkpointName: options.checkpointName ?? baseName(plan.key).replace(/\.h5$/i, ""),
+  };
+  if (plan.kind === "full") writeSessionFile(rt, path, session, { ...header, checkpointToken: plan.token });
+  else writeDeltaFile(rt, path, session, { of: plan.token, index: plan.index, paths: plan.paths }, header);
+}
+
+/**
+ * Records a checkpoint that reached its place: the changes start over from it. `stamp` is the
+ * storage's stamp of the new base, after a full copy (a delta leaves the base as it was).
+ */
+export function checkpointWritten(session: PipelineSession, plan: CheckpointPlan, bytes: number, stamp?: string): void {
   if (plan.kind === "full") {
     chains.get(session)?.changes.close();
-    chains.set(session, { key, token: plan.token, next: 1, baseBytes: bytes, deltaBytes: 0, changes: new SessionChanges(session) });
+    chains.set(session, { key: plan.key, token: plan.token, stamp, next: 1, baseBytes: bytes, deltaBytes: 0, changes: new SessionChanges(session) });
     return;
   }
   const chain = chains.get(session)!;
@@ -94,9 +147,9 @@ export function checkpointWritten(session: PipelineSession, key: string, plan: C
 }
 
 /** A session read from a checkpoint continues it: its next checkpoint there is a delta. */
-export function resumedFrom(session: PipelineSession, key: string, token: string, deltas: number, baseBytes: number, deltaBytes: number): void {
+function resumedFrom(session: PipelineSession, resumed: Omit<Chain, "changes">): void {
   chains.get(session)?.changes.close();
-  chains.set(session, { key, token, next: deltas + 1, baseBytes, deltaBytes, changes: new SessionChanges(session) });
+  chains.set(session, { ...resumed, changes: new SessionChanges(session) });
 }
 
 /** Stops tracking (the checkpoint was removed or the session closed): the next checkpoint is a base. */
@@ -120,42 +173,40 @@ export interface CheckpointWrite {
   index: number;
 }
 
-/** The base file as this session last wrote or read it (size and time): another writer changes it. */
-const baseStamps = new WeakMap<PipelineSession, string>();
-
+/** A file's stamp (size and time): another writer changes it. */
 function stampOf(rt: H5Runtime, path: string): string | undefined {
   if (!fileExists(rt, path)) return undefined;
   const stat = rt.fs.stat(path, false) as unknown as { size: number; mtime: Date | number };
   return `${stat.size}:${stat.mtime instanceof Date ? stat.mtime.getTime() : Number(stat.mtime)}`;
 }
 
-/** Writes the session's next checkpoint at `path` (a base or a delta, see above), atomically. */
-export function writeCheckpointFiles(rt: H5Runtime, session: PipelineSession, path: string, options: WriteSessionOptions): CheckpointWrite {
-  const plan = planCheckpoint(session, path, {
+/** The session's next checkpoint at `path`: the files there are the ones it left (its base unchanged, its last delta and no later one). */
+export function planCheckpointFiles(rt: H5Runtime, session: PipelineSession, path: string): CheckpointPlan {
+  return planCheckpoint(session, path, {
     intact: (chain) =>
-      stampOf(rt, path) === baseStamps.get(session) &&
+      stampOf(rt, path) === chain.stamp &&
       (chain.next === 1 || fileExists(rt, deltaFileName(path, chain.next - 1))) &&
       !fileExists(rt, deltaFileName(path, chain.next)),
     readsFromBase: readsFrom(session, path),
   });
+}
+
+/** Writes the session's next checkpoint at `path` (a base or a delta, see above), atomically. */
+export function writeCheckpointFiles(rt: H5Runtime, session: PipelineSession, path: string, options: CheckpointContentOptions = {}): CheckpointWrite {
+  const plan = planCheckpointFiles(rt, session, path);
+  const target = plan.kind === "full" ? path : deltaFileName(path, plan.index);
+  writeAtomically(rt, session, target, (tmp) => writeCheckpointContent(rt, session, plan, tmp, options));
   if (plan.kind === "full") {
-    writeAtomically(rt, session, path, (tmp) => writeSessionFile(rt, tmp, session, { ...options, checkpointToken: plan.token }));
     // The new base's token no longer matches them: removing them is tidying, not correctness.
     try {
       removeDeltaFiles(rt, path);
     } catch {
       // Left behind, they are never applied; the next checkpoint finds one in its way and writes a full copy.
     }
-    const bytes = fileSize(rt, path);
-    checkpointWritten(session, path, plan, bytes);
-    baseStamps.set(session, stampOf(rt, path)!);
-    return { kind: "full", path, bytes, index: 0 };
   }
-  const target = deltaFileName(path, plan.index);
-  writeAtomically(rt, session, target, (tmp) => writeDeltaFile(rt, tmp, session, { of: plan.token, index: plan.index, paths: plan.paths }, options));
   const bytes = fileSize(rt, target);
-  checkpointWritten(session, path, plan, bytes);
-  return { kind: "delta", path: target, bytes, index: plan.index };
+  checkpointWritten(session, plan, bytes, plan.kind === "full" ? stampOf(rt, path) : undefined);
+  return { kind: plan.kind, path: target, bytes, index: plan.kind === "full" ? 0 : plan.index };
 }
 
 export interface CheckpointPlace {
@@ -163,6 +214,8 @@ export interface CheckpointPlace {
   deltaPath?: (index: number) => string;
   /** The key the session's next checkpoint there uses (default: the base's path). */
   key?: string;
+  /** The base's stamp in its storage's terms (default: its size and time on `rt.fs`). */
+  stamp?: string;
 }
 
 /** Reads a checkpoint (or any session file) and the deltas that follow it, in order. */
@@ -182,9 +235,14 @@ export function readCheckpointFiles(rt: H5Runtime, path: string, options: ReadSe
     if (applied.savedAt !== undefined) result.savedAt = applied.savedAt;
     if (applied.checkpointName !== undefined) result.checkpointName = applied.checkpointName;
   }
-  resumedFrom(result.session, place.key ?? path, token, index - 1, fileSize(rt, path), deltaBytes);
-  const stamp = stampOf(rt, path);
-  if (stamp !== undefined) baseStamps.set(result.session, stamp);
+  resumedFrom(result.session, {
+    key: place.key ?? path,
+    token,
+    stamp: place.stamp ?? stampOf(rt, path),
+    next: index,
+    baseBytes: fileSize(rt, path),
+    deltaBytes,
+  });
   return { ...result, deltas: index - 1 };
 }
 

@@ -65,12 +65,10 @@ export function checkpointSession(
     }
     if (options.warnOnOverwrite ?? true) session.warn(`overwriting checkpoint ${baseName(path)}`);
   }
-  const checkpointName = options.checkpointName ?? baseName(path).replace(/\.h5$/i, "");
-  // A checkpoint records when it was taken, not the last save (the original's saved_at quirk).
-  const savedAt = session.timestamp();
   const wasUnsaved = session.hasUnsavedChanges;
-  // The first checkpoint here is a full copy; later ones add a delta of what changed (checkpointDeltas.ts).
-  const written = writeCheckpointFiles(rt, session, path, { ...options.write, savedAt, checkpointName });
+  // The first checkpoint here is a full copy; later ones add a delta of what changed. What each
+  // holds (and its saved_at and checkpoint_name) is decided in checkpointDeltas.ts, for the browser too.
+  const written = writeCheckpointFiles(rt, session, path, { checkpointName: options.checkpointName, write: options.write });
   options.onWritten?.(written);
   // The warning above is part of the session; the checkpoint alone does not make it "saved".
   session.hasUnsavedChanges = wasUnsaved || session.hasUnsavedChanges;

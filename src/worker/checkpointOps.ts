@@ -54,7 +54,7 @@ export async function writeCheckpoint(sessionId: string, warnOnOverwrite: boolea
     const existed = await checkpointExists(name);
     // Another session here reading from the checkpoint a full copy replaces takes its arrays in first.
     if (plan.kind === "full") for (const [id, other] of sessions) if (id !== sessionId) stopReadingFrom(rt, other, name);
-    const { info, kind } = await storeBrowserCheckpoint(rt, session, name, plan, scratch, () => doing("copying the checkpoint into browser storage", name));
+    const { info, kind } = await storeBrowserCheckpoint(rt, session, plan, scratch, () => doing("copying the checkpoint into browser storage", name));
     // A full copy: the session reads it should a dropped file go; and arrays read from the
     // checkpoint it just replaced (a resumed session) read the new one. A delta leaves the base as it was.
     if (kind === "full") await keepCopy(rt, get(sessionId), () => checkpointFile(name), true);
@@ -88,7 +88,7 @@ export async function resumeCheckpoint(name: string): Promise<OpenedItem> {
     const before = await checkpointStamp(name);
     const read = (keepInFile?: false) =>
       readCheckpoint(rt, name, (path, deltaPath) =>
-        loadSession(rt, path, { memoryBudget: budget, ...(keepInFile === false ? { keepInFile } : {}), checkpoint: { key: name, deltaPath } }),
+        loadSession(rt, path, { memoryBudget: budget, ...(keepInFile === false ? { keepInFile } : {}), checkpoint: { key: name, deltaPath, stamp: before?.base } }),
       );
     let { session } = await read();
     const file = await checkpointFile(name);

@@ -13,37 +13,14 @@ import { fakeClock, randomSession } from "../fixtures/randomSession.ts";
 import { sessionDiff } from "../fixtures/sessionDiff.ts";
 import { writeRecordingPair } from "../../tools/recordingGenerator.ts";
 import type { OpenProgress, WorkerAPI } from "../../src/worker/api.ts";
-
-const BYTES = Symbol("bytes");
-
-/** A `File` whose bytes (and those of its slices) the FileReaderSync stand-in can read at once. */
-class SyncFile extends File {
-  [BYTES]: Uint8Array;
-  constructor(bytes: Uint8Array, name: string) {
-    super([], name);
-    this[BYTES] = bytes;
-  }
-  override get size(): number {
-    return this[BYTES].byteLength;
-  }
-  override slice(start = 0, end = this.size): Blob {
-    return new SyncFile(this[BYTES].subarray(start, end), this.name);
-  }
-}
+import { installSyncFileReader, SyncFile } from "../fixtures/syncFile.ts";
 
 let api: WorkerAPI;
 let dir: string;
 
 beforeAll(async () => {
-  const g = globalThis as Record<string, unknown>;
   // h5wasm decides "am I in a worker" when it loads; WORKERFS refuses to mount otherwise.
-  g.WorkerGlobalScope ??= class {};
-  g.FileReaderSync ??= class {
-    readAsArrayBuffer(blob: Blob): ArrayBuffer {
-      const bytes = (blob as SyncFile)[BYTES];
-      return bytes.slice().buffer as ArrayBuffer;
-    }
-  };
+  installSyncFileReader();
   ({ api } = await import("../../src/worker/api.ts"));
   dir = mkdtempSync(join(tmpdir(), "hdmea-worker-"));
 });
