@@ -34,7 +34,7 @@ import { nodeRuntime } from "../io/h5node.ts";
 import { loadRecording } from "../io/mcs/openRecording.ts";
 import { openSensorInput, type OpenSensorInput } from "../io/mcs/sensorInput.ts";
 import { checkpointSession, loadSession, saveSession, startImmediateMode } from "../io/sessionStore.ts";
-import { deltaBaseOf, planCheckpoint, type CheckpointWrite } from "../io/checkpointDeltas.ts";
+import { deltaBaseOf, planCheckpointFiles, type CheckpointWrite } from "../io/checkpointDeltas.ts";
 import { formatBytes } from "../core/formatBytes.ts";
 import { UsageError } from "./args.ts";
 import { failureLine } from "./failureLine.ts";
@@ -326,7 +326,7 @@ function writeCheckpoint(rt: H5Runtime, session: PipelineSession, path: string, 
   let written: CheckpointWrite | undefined;
   const write = () => checkpointSession(rt, session, path, { checkpointName: `after ${after}`, warnOnOverwrite: false, onWritten: (w) => (written = w) });
   // A delta needs room for what changed only; the check before a full copy needs the whole session.
-  const plan = planCheckpoint(session, path, { intact: () => existsSync(path) });
+  const plan = planCheckpointFiles(rt, session, path);
   writeWithRoom(path, plan.kind === "full" ? sessionFileBytes(session) : 0, write, "checkpoint ");
   const what = written?.kind === "delta" ? ` (delta ${written.index}, ${formatBytes(written.bytes)})` : written ? ` (full, ${formatBytes(written.bytes)})` : "";
   events.log(`checkpoint ${baseName(path)} written in ${seconds(Date.now() - started)}${what}`);
