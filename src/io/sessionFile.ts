@@ -1,47 +1,34 @@
 /**
- * The session HDF5 file in the lab's layout (what `PipelineSession.save()` writes in hdmea_processing):
- *
- *   /@dataset_id @created_at @hdmea_version           + ours: @hdmea_web_format_version
- *   source_files/@cmcr_path @cmtr_path
- *   pipeline/@stage1_completed @stage1_timestamp
- *   pipeline/session_info/@saved_at [@checkpoint_name]
- *   pipeline/session_info/{completed_steps, warnings}  1-D UTF-8 strings, only when non-empty
- *                        /{step_log, warning_log}     ours: JSON per entry (parameters, times)
- *   metadata/…  stimulus/…                             trees of datasets
- *   units/<unit_NNN>/@row @col @global_id @unit_num @original_name
- *                   /spike_times (uint64) waveform (float32) firing_rate_10hz (float32) + children
+ * Reads and writes the session HDF5 file, whose layout `sessionLayout.ts` declares.
  *
  * Readers accept files from the lab's Python code too: without our logs, steps and warnings come
  * from the plain string datasets.
  */
-import { NDArray, StringArray, isTree, type SourceFile, type Tree, type TreeNode } from "../core/ndarray.ts";
+import { NDArray, StringArray, TYPED_ARRAY_BY_DTYPE, isTree, type NumericArray, type SourceFile, type Tree, type TreeNode } from "../core/ndarray.ts";
 import { attachSources, checkSources, sourcesInUse, swapSources } from "../core/sessionSources.ts";
-import { HELD_FIELDS, enforceBudget, firingRateArray, heldArrayOf, holdUnitArray, spikeTimesArray, unitArrayBytes, type MemoryBudget } from "../core/memoryBudget.ts";
+import { HELD_FIELDS, enforceBudget, heldArrayOf, holdUnitArray, unitArrayBytes, type MemoryBudget } from "../core/memoryBudget.ts";
 import { DeferredGroup, deferGroup, forEachMember, type GroupReads } from "../core/deferredGroup.ts";
-import {
-  HDMEA_VERSION,
-  PipelineSession,
-  type SessionWarning,
-  type StepRecord,
-  type Unit,
-  type UnitAttrs,
-} from "../core/session.ts";
-import { attributeNamesOf, attributeValueOf, createDataset, createGroup, baseName, closeQuietly, damagedFileError, fileSize, openH5, type H5Group, type H5Runtime } from "./h5.ts";
+import { PipelineSession, type SessionWarning, type StepRecord, type Unit, type UnitAttrs } from "../core/session.ts";
+import { attributeNamesOf, attributeValueOf, createGroup, baseName, closeQuietly, damagedFileError, fileSize, openH5, type H5Group, type H5Runtime } from "./h5.ts";
 import { watchGlobalHeaps, type HeapWatch } from "./h5Heaps.ts";
-import { DEFAULT_WRITE_OPTIONS, groupLook, readAttributes, readDataset, readLimits, readTree, ValuesLater, writeArray, writeNode, writeTree, type ReadReport, type WriteOptions } from "./h5Tree.ts";
+import { DEFAULT_WRITE_OPTIONS, H5_DTYPE, groupLook, readAttributes, readDataset, readLimits, readTree, ValuesLater, writeNode, writeTree, type ReadReport, type WriteOptions } from "./h5Tree.ts";
+import {
+  LayoutGroup,
+  ROOT_ATTRIBUTES,
+  ROOT_MEMBERS,
+  UNIT_DATASETS,
+  sessionLayout,
+  unitLayout,
+  type DeltaHeader,
+  type LayoutAttribute,
+  type LayoutOptions,
+  type SessionContents,
+} from "./sessionLayout.ts";
 import { openSourceFile, type H5SourceFile } from "./sourceFile.ts";
 import { fileError } from "../core/failure.ts";
 
-/** Bumped when our additions to the layout change; the lab's own fields never move. */
-export const FORMAT_VERSION = 1;
-
-export interface WriteSessionOptions extends Partial<WriteOptions> {
-  /** Marks the file as a checkpoint (`pipeline/session_info/@checkpoint_name`). */
-  checkpointName?: string;
-  savedAt: string;
-  /** Names this checkpoint for the deltas written beside it (`@checkpoint_token`, checkpointDeltas.ts). */
-  checkpointToken?: string;
-}
+/** What a save writes beside the session (`LayoutOptions`), and how (`WriteOptions`). */
+export type WriteSessionOptions = Partial<WriteOptions> & Omit<LayoutOptions, "delta">;
 
 export function writeSessionFile(rt: H5Runtime, path: string, session: PipelineSession, options: WriteSessionOptions): void {
   // The tree first, every array the open leaves in the file after it (`ValuesLater`).
@@ -52,53 +39,55 @@ export function writeSessionFile(rt: H5Runtime, path: string, session: PipelineS
   checkSources(session);
   const file = openH5(rt, path, "w");
   try {
-    writeSessionHeader(file, session, options);
-    writeTree(createGroup(file, "metadata"), session.metadata, opts);
-    writeTree(createGroup(file, "stimulus"), session.stimulus, opts);
-
-    // Every unit's own group, attributes and datasets before any unit's subgroups (an open reads
-    // those and leaves the subgroups for later, `deferGroup`), then the subgroups kind by kind.
-    const units = createGroup(file, "units");
-    const groups: GroupTree[] = [];
-    for (const unit of session.units.values()) {
-      const group = createGroup(units, unit.id);
-      writeUnit(group, unit, opts, true);
-      groups.push({ group, tree: unit.children });
-    }
-    writeByKind(groups, opts, { ...opts, valuesLater: undefined }, true);
+    writeLayout(file, sessionLayout(session, options), opts, true);
     valuesLater.write(opts);
   } finally {
     file.close();
   }
 }
 
-/** The root attributes, `source_files` and `pipeline/session_info`: what every session file and delta holds. */
-function writeSessionHeader(file: H5Group, session: PipelineSession, options: WriteSessionOptions): void {
-  file.create_attribute("dataset_id", session.datasetId);
-  file.create_attribute("created_at", session.createdAt);
-  file.create_attribute("hdmea_version", HDMEA_VERSION);
-  file.create_attribute("hdmea_web_format_version", new Int32Array([FORMAT_VERSION]), [], "<i");
-
-  const sources = createGroup(file, "source_files");
-  if (session.sourceFiles.cmcr !== undefined) sources.create_attribute("cmcr_path", session.sourceFiles.cmcr);
-  if (session.sourceFiles.cmtr !== undefined) sources.create_attribute("cmtr_path", session.sourceFiles.cmtr);
-
-  const pipeline = createGroup(file, "pipeline");
-  pipeline.create_attribute("stage1_completed", new Int8Array([1]), [], "<b");
-  pipeline.create_attribute("stage1_timestamp", options.savedAt);
-  const info = createGroup(pipeline, "session_info");
-  info.create_attribute("saved_at", options.savedAt);
-  if (options.checkpointName !== undefined) info.create_attribute("checkpoint_name", options.checkpointName);
-  writeStrings(info, "completed_steps", session.completedSteps.map((s) => s.name));
-  writeStrings(info, "warnings", session.warnings.map((w) => w.message));
-  writeStrings(info, "step_log", session.completedSteps.map((s) => JSON.stringify(s)));
-  writeStrings(info, "warning_log", session.warnings.map((w) => JSON.stringify(w)));
-
-  if (options.checkpointToken !== undefined) info.create_attribute("checkpoint_token", options.checkpointToken);
+/** `layout` into `group`: its attributes, its members, then its tree; with `byKind`, groups alike kind by kind. */
+function writeLayout(group: H5Group, layout: LayoutGroup, opts: WriteOptions, byKind: boolean): void {
+  writeOwn(group, layout, opts, byKind);
+  if (layout.tree) writeTree(group, layout.tree, opts);
 }
 
-function writeStrings(group: H5Group, name: string, values: string[]): void {
-  if (values.length > 0) createDataset(group, { name, data: values, dtype: "S" });
+/** `layout`'s attributes and members, not its tree. */
+function writeOwn(group: H5Group, layout: LayoutGroup, opts: WriteOptions, byKind: boolean): void {
+  for (const attr of layout.attrs) writeAttribute(group, attr);
+  if (byKind && layout.alike) return writeAlike(group, layout, opts);
+  for (const [name, member] of layout.members) {
+    if (member instanceof LayoutGroup) writeLayout(createGroup(group, name), member, opts, byKind);
+    else writeNode(group, name, member, opts);
+  }
+}
+
+/**
+ * Groups alike (the units): every one's own attributes and datasets before any one's subgroups (an
+ * open reads those and leaves the subgroups for later, `deferGroup`), then the subgroups kind by kind.
+ */
+function writeAlike(group: H5Group, layout: LayoutGroup, opts: WriteOptions): void {
+  const groups: GroupTree[] = [];
+  for (const [name, member] of layout.members) {
+    if (!(member instanceof LayoutGroup)) {
+      writeNode(group, name, member, opts);
+      continue;
+    }
+    const child = createGroup(group, name);
+    writeOwn(child, member, opts, true);
+    groups.push({ group: child, tree: member.tree ?? {} });
+  }
+  writeByKind(groups, opts, { ...opts, valuesLater: undefined }, true);
+}
+
+function writeAttribute(group: H5Group, attr: LayoutAttribute): void {
+  if (attr.dtype === "string") {
+    group.create_attribute(attr.name, attr.value);
+    return;
+  }
+  const big = attr.dtype === "int64" || attr.dtype === "uint64";
+  const Ctor = TYPED_ARRAY_BY_DTYPE[attr.dtype] as unknown as { of(value: number | bigint): NumericArray };
+  group.create_attribute(attr.name, Ctor.of(big ? BigInt(attr.value) : attr.value), [], H5_DTYPE[attr.dtype]);
 }
 
 interface GroupTree {
@@ -134,20 +123,6 @@ function writeByKind(groups: GroupTree[], opts: WriteOptions, lastOpts: WriteOpt
     const leaves = kind.every(({ tree }) => !Object.values(tree).some(isTree));
     writeByKind(kind, lastKind && leaves ? lastOpts : opts, lastOpts, lastKind);
   });
-}
-
-/** With `ownOnly`, the unit's attributes and its own datasets, not its `children`. */
-function writeUnit(group: H5Group, unit: Unit, opts: WriteOptions, ownOnly = false): void {
-  for (const [name, value] of Object.entries(unit.attrs)) {
-    if (typeof value === "string") group.create_attribute(name, value);
-    else if (Number.isInteger(value)) group.create_attribute(name, BigInt64Array.of(BigInt(value)), [], "<q");
-    else group.create_attribute(name, Float64Array.of(value), [], "<d");
-  }
-  writeArray(group, "spike_times", spikeTimesArray(unit), opts);
-  if (unit.waveform) writeArray(group, "waveform", new NDArray(unit.waveform), opts);
-  const rate = firingRateArray(unit);
-  if (rate) writeArray(group, "firing_rate_10hz", rate, opts);
-  if (!ownOnly) writeTree(group, unit.children, opts);
 }
 
 export interface ReadSessionResult {
@@ -296,19 +271,16 @@ export function readSessionFile(rt: H5Runtime, path: string, options: ReadSessio
 }
 
 /** The datasets the writer puts in every unit group. */
-const UNIT_DATASETS: ReadonlySet<string> = new Set(["spike_times", "waveform", "firing_rate_10hz"]);
-
-/** Where a unit's held arrays are in a session file. */
-const HELD_DATASETS = { spikeTimes: "spike_times", firingRate10hz: "firing_rate_10hz" } as const;
+const UNIT_OWN: ReadonlySet<string> = new Set(Object.values(UNIT_DATASETS));
 
 /** The top-level members a session file has a place for; the reader ignores any other. */
-const ROOT_MEMBERS = new Set(["source_files", "pipeline", "metadata", "stimulus", "units"]);
+const ROOT_PLACES: ReadonlySet<string> = new Set(ROOT_MEMBERS);
 
 /** Top-level groups and datasets of `path` with no place in the session (written there by other programs). */
 export function unplacedRootMembers(rt: H5Runtime, path: string): string[] {
   const file = openH5(rt, path, "r");
   try {
-    return file.keys().filter((name) => !ROOT_MEMBERS.has(name));
+    return file.keys().filter((name) => !ROOT_PLACES.has(name));
   } catch (error) {
     throw damagedFileError(baseName(path), "the session", error);
   } finally {
@@ -322,7 +294,7 @@ function attrText(node: H5Group, names: string[], key: string): string | undefin
 }
 
 /** Root attributes of the session layout (ours and the lab's); any other is reported or mapped. */
-const ROOT_ATTRS = new Set(["dataset_id", "created_at", "hdmea_version", "hdmea_web_format_version"]);
+const ROOT_ATTRS: ReadonlySet<string> = new Set(ROOT_ATTRIBUTES);
 
 /**
  * `/@dataset_id`; files of the lab's older immediate mode have none, so like the lab's universal
@@ -391,15 +363,15 @@ function readUnit(group: H5Group, id: string, report: ReadReport): Unit {
     attrs[name] = typeof value === "string" ? value : Number(Array.isArray(value) ? value[0] : value);
   }
   // The unit group's own attributes are the unit's attrs above, not children.
-  const children = readTree(group, { ...report, expectDatasets: UNIT_DATASETS }, undefined, 0, false);
+  const children = readTree(group, { ...report, expectDatasets: UNIT_OWN }, undefined, 0, false);
   const take = (key: string): NDArray | undefined => {
     const node = children[key];
     delete children[key];
     return node instanceof NDArray ? node : undefined;
   };
-  const spikes = take("spike_times");
-  const waveform = take("waveform");
-  const rate = take("firing_rate_10hz");
+  const spikes = take(UNIT_DATASETS.spikeTimes);
+  const waveform = take(UNIT_DATASETS.waveform);
+  const rate = take(UNIT_DATASETS.firingRate10hz);
   // In a file whose groups are read when used, a train or a rate left there stays until read (a
   // 1,000-unit hour has 160 MB of trains and 144 MB of rates).
   const later = report.deferGroup !== undefined;
@@ -504,7 +476,7 @@ export function readArraysFrom(rt: H5Runtime, session: PipelineSession, path: st
       const array = heldArrayOf(unit, field);
       if (!array?.source || !which(array.source)) continue;
       moved.add(array.source);
-      array.repoint(source.dataset(`/units/${unit.id}/${HELD_DATASETS[field]}`, array.dtype, array.shape));
+      array.repoint(source.dataset(`/units/${unit.id}/${UNIT_DATASETS[field]}`, array.dtype, array.shape));
     }
     visit(unit.children, `/units/${unit.id}`);
   }
@@ -516,67 +488,50 @@ export function readArraysFrom(rt: H5Runtime, session: PipelineSession, path: st
   return source;
 }
 
-/**
- * A checkpoint delta (checkpointDeltas.ts): a small session file beside a checkpoint holding the
- * subtrees that changed since the one before. It has the full header (root attributes,
- * `source_files`, `pipeline/session_info` with every step and warning) and, under the usual names,
- * only the subtrees listed in `session_info/checkpoint_delta_paths`; a listed path the file does
- * not hold was removed. `units/<id>` is a whole unit group; `units/<id>/<child…>` lies in a unit
- * group that holds nothing else of the unit (no attributes).
- */
-export interface DeltaHeader {
-  /** `@checkpoint_token` of the checkpoint this delta follows. */
-  of: string;
-  /** 1 for the first delta after the checkpoint, then 2, 3, … */
-  index: number;
-  paths: readonly string[];
-}
-
+/** A checkpoint delta (`DeltaHeader`, sessionLayout.ts): the header and the subtrees `delta.paths` lists. */
 export function writeDeltaFile(rt: H5Runtime, path: string, session: PipelineSession, delta: DeltaHeader, options: WriteSessionOptions): void {
   const opts: WriteOptions = { ...DEFAULT_WRITE_OPTIONS, ...options };
   checkSources(session);
   const file = openH5(rt, path, "w");
   try {
-    writeSessionHeader(file, session, options);
-    const info = file.get("pipeline/session_info") as H5Group;
-    info.create_attribute("checkpoint_delta_of", delta.of);
-    info.create_attribute("checkpoint_delta_index", BigInt64Array.of(BigInt(delta.index)), [], "<q");
-    writeStrings(info, "checkpoint_delta_paths", [...delta.paths]);
-
-    const sparse: Record<"metadata" | "stimulus", Tree> = { metadata: {}, stimulus: {} };
-    const wholeUnits = new Set<string>();
-    const unitParts = new Map<string, Tree>();
-    for (const deltaPath of delta.paths) {
-      const [top, ...rest] = deltaPath.split("/");
-      if (top === "metadata" || top === "stimulus") {
-        const node = rest.length ? nodeAt(session[top], rest) : session[top];
-        if (node === undefined) continue;
-        if (rest.length) placeAt(sparse[top], rest, node);
-        else sparse[top] = node as Tree;
-      } else if (top === "units") {
-        const [id, ...inUnit] = rest;
-        if (id === undefined) for (const unitId of session.units.keys()) wholeUnits.add(unitId);
-        else if (!session.units.has(id)) continue;
-        else if (inUnit.length === 0) wholeUnits.add(id);
-        else {
-          const node = nodeAt(session.units.get(id)!.children, inUnit);
-          if (node === undefined) continue;
-          const tree = unitParts.get(id) ?? {};
-          unitParts.set(id, tree);
-          placeAt(tree, inUnit, node);
-        }
-      } else {
-        throw new Error(`checkpoint delta: no place for ${deltaPath}`);
-      }
-    }
-    writeTree(createGroup(file, "metadata"), sparse.metadata, opts);
-    writeTree(createGroup(file, "stimulus"), sparse.stimulus, opts);
-    const units = createGroup(file, "units");
-    for (const id of wholeUnits) writeUnit(createGroup(units, id), session.units.get(id)!, opts);
-    for (const [id, tree] of unitParts) writeTree(createGroup(units, id), tree, opts);
+    writeLayout(file, sessionLayout(session, { ...options, delta }, deltaContents(session, delta)), opts, false);
   } finally {
     file.close();
   }
+}
+
+/** The parts of `session` that `delta.paths` name; a path to nothing (removed since) leaves nothing. */
+function deltaContents(session: PipelineSession, delta: DeltaHeader): SessionContents {
+  const sparse: Record<"metadata" | "stimulus", Tree> = { metadata: {}, stimulus: {} };
+  const wholeUnits = new Set<string>();
+  const unitParts = new Map<string, Tree>();
+  for (const deltaPath of delta.paths) {
+    const [top, ...rest] = deltaPath.split("/");
+    if (top === "metadata" || top === "stimulus") {
+      const node = rest.length ? nodeAt(session[top], rest) : session[top];
+      if (node === undefined) continue;
+      if (rest.length) placeAt(sparse[top], rest, node);
+      else sparse[top] = node as Tree;
+    } else if (top === "units") {
+      const [id, ...inUnit] = rest;
+      if (id === undefined) for (const unitId of session.units.keys()) wholeUnits.add(unitId);
+      else if (!session.units.has(id)) continue;
+      else if (inUnit.length === 0) wholeUnits.add(id);
+      else {
+        const node = nodeAt(session.units.get(id)!.children, inUnit);
+        if (node === undefined) continue;
+        const tree = unitParts.get(id) ?? {};
+        unitParts.set(id, tree);
+        placeAt(tree, inUnit, node);
+      }
+    } else {
+      throw new Error(`checkpoint delta: no place for ${deltaPath}`);
+    }
+  }
+  const units: [string, LayoutGroup][] = [...wholeUnits].map((id) => [id, unitLayout(session.units.get(id)!)]);
+  // A part of a unit lies in a group holding nothing else of it.
+  for (const [id, tree] of unitParts) units.push([id, new LayoutGroup({ tree })]);
+  return { ...sparse, units };
 }
 
 /**

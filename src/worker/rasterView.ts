@@ -1,7 +1,9 @@
 /** A unit's raster (spikes per trial, seconds from the trial's start) and PSTH for one movie. */
-import { NDArray, isTree } from "../core/ndarray.ts";
-import { lowerBound } from "../core/frameClock.ts";
-import type { PipelineSession, Unit } from "../core/session.ts";
+import { isTree } from "../core/ndarray.ts";
+import { asFloat64 } from "../core/features/int64Numbers.ts";
+import { FeatureNotApplicable } from "../core/features/notApplicable.ts";
+import { sectionedTrials, sortIfNeeded, spikesIn } from "../core/features/sectionedTrials.ts";
+import type { PipelineSession } from "../core/session.ts";
 import { acquisitionRateOf, recordingDuration, sectionBoxes } from "../core/sessionFacts.ts";
 
 export interface Psth {
@@ -51,29 +53,6 @@ export interface RasterOptions {
   windowS?: number;
 }
 
-/** Trial [start, end] sample rows and per-trial spikes (samples) of a sectioned movie, if the unit has it. */
-function sectionedTrials(unit: Unit, movie: string): { bounds: number[][]; spikes: Float64Array[] } | undefined {
-  const sectioned = unit.children.spike_times_sectioned;
-  const entry = isTree(sectioned) ? sectioned[movie] : undefined;
-  if (!isTree(entry)) return undefined;
-  const startEnd = entry.trials_start_end;
-  const trials = entry.trials_spike_times;
-  if (!(startEnd instanceof NDArray) || !isTree(trials)) return undefined;
-  const v = Array.from(startEnd.data as ArrayLike<number | bigint>, Number);
-  const bounds: number[][] = [];
-  for (let i = 0; i + 1 < v.length; i += 2) bounds.push([v[i], v[i + 1]]);
-  // Keys are decimal strings ("0", "1", …) in a fresh or a loaded session alike.
-  const spikes = bounds.map((_, n) => {
-    const node = trials[String(n)];
-    return node instanceof NDArray ? Float64Array.from(node.data as ArrayLike<number | bigint>, Number) : new Float64Array(0);
-  });
-  return { bounds, spikes };
-}
-
-function spikesInWindow(samples: Float64Array, lo: number, hi: number): Float64Array {
-  return samples.slice(lowerBound(samples, lo), lowerBound(samples, hi));
-}
-
 export function raster(session: PipelineSession, unitId: string, options: RasterOptions = {}): RasterView {
   const unit = session.getUnit(unitId);
   const rate = acquisitionRateOf(session);
@@ -83,31 +62,32 @@ export function raster(session: PipelineSession, unitId: string, options: Raster
   const movie = options.movie && movies.includes(options.movie) ? options.movie : null;
 
   let mode: RasterView["mode"] = "recording";
-  let bounds: number[][] = [];
-  let perTrial: Float64Array[] = [];
-  const sectioned = movie ? sectionedTrials(unit, movie) : undefined;
-  const samples = Float64Array.from(unit.spikeTimes as unknown as ArrayLike<number>, Number).sort();
-  if (movie && sectioned) {
+  // One row per trial: its length and its spikes, in seconds from its start.
+  let rows: { durationS: number; spikesS: Float64Array }[];
+  const sectioned = movie ? sectionedTrials(unit, movie, rate) : undefined;
+  // Rows cut from the unit's whole train, [lo, hi) in samples.
+  const cut = (bounds: number[][]): typeof rows => {
+    const samples = sortIfNeeded(asFloat64(unit.spikeTimes));
+    return bounds.map(([lo, hi]) => ({ durationS: (hi - lo) / rate, spikesS: spikesIn(samples, lo, hi).map((s) => (s - lo) / rate) }));
+  };
+  if (sectioned && !(sectioned instanceof FeatureNotApplicable)) {
     mode = "trials";
-    ({ bounds, spikes: perTrial } = sectioned);
+    rows = sectioned.spikes.map((spikesS, n) => ({ durationS: sectioned.durations[n], spikesS }));
   } else if (movie) {
     // Sectioning has not run: each showing of the movie is one row.
     mode = "sections";
-    bounds = sectionBoxes(session).filter((b) => b.movie === movie).map((b) => [b.startS * rate, b.endS * rate]);
-    perTrial = bounds.map(([lo, hi]) => spikesInWindow(samples, lo, hi));
+    rows = cut(sectionBoxes(session).filter((b) => b.movie === movie).map((b) => [b.startS * rate, b.endS * rate]));
   } else {
     const windowS = options.windowS ?? Math.min(recordingDuration(session)?.seconds ?? 60, 300);
-    bounds = [[0, windowS * rate]];
-    perTrial = [spikesInWindow(samples, 0, windowS * rate)];
+    rows = cut([[0, windowS * rate]]);
   }
 
   const points: [number, number][] = [];
   let startS = 0;
   let endS = 0;
-  bounds.forEach(([lo, hi], n) => {
-    endS = Math.max(endS, (hi - lo) / rate);
-    for (const s of perTrial[n]) {
-      const t = (s - lo) / rate;
+  rows.forEach(({ durationS, spikesS }, n) => {
+    endS = Math.max(endS, durationS);
+    for (const t of spikesS) {
       startS = Math.min(startS, t);
       endS = Math.max(endS, t);
       points.push([t, n]);
@@ -120,11 +100,11 @@ export function raster(session: PipelineSession, unitId: string, options: Raster
     mode,
     movie,
     movies,
-    trialCount: bounds.length,
+    trialCount: rows.length,
     startS,
     endS,
     timeS,
     trial: Float64Array.from(points, (p) => p[1]),
-    psth: psth(timeS, bounds.length, startS, endS, binS),
+    psth: psth(timeS, rows.length, startS, endS, binS),
   };
 }

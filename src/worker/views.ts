@@ -11,7 +11,7 @@
  * | `raster(s, unitId, {movie, binS})` (rasterView.ts) | spikes per trial in seconds from trial start + PSTH; no sections: recording time, one row |
  * | `unitColumn(s, name)` / `electrodeMap(s, colorBy)` (unitViews.ts) | one numeric value per unit (spike count, rate, unit_meta, feature scalars), with row/col |
  * | `unitFeatures(s, unitId)` (featureViews.ts) | moving-bar tuning, chirp responses, STA peak frame + time course + RF fit, feature scalars |
- * | `sessionTree(s)` (layoutView.ts)      | the HDF5 layout `io/sessionFile.ts` writes for this session: groups, datasets, shapes, dtypes, attributes (sent paged: `layoutPage`) |
+ * | `sessionTree(s)` (layoutView.ts)      | the HDF5 layout a save writes for this session (`io/sessionLayout.ts`): groups, datasets, shapes, dtypes, attributes (sent paged: `layoutPage`) |
  * | `storageEstimate()` (storageSpace.ts) | browser storage used / quota and whether it is persistent               |
  */
 import { transfer } from "comlink";

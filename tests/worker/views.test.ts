@@ -11,7 +11,10 @@ import { PipelineSession, type Unit } from "../../src/core/session.ts";
 import type { H5Dataset, H5Group } from "../../src/io/h5.ts";
 import { nodeRuntime } from "../../src/io/h5node.ts";
 import { numericDtype } from "../../src/io/h5.ts";
+import { readSessionFile } from "../../src/io/sessionFile.ts";
 import { saveSession } from "../../src/io/sessionStore.ts";
+import { deferredAt } from "../../src/core/deferredGroup.ts";
+import { closeSources } from "../../src/core/sessionSources.ts";
 import {
   electrodeMap,
   lightReference,
@@ -170,17 +173,20 @@ describe("sessionTree", () => {
     kind: "group" | "dataset";
     shape?: number[];
     dtype?: string;
+    /** `name: dtype`, sorted. */
     attrs: string[];
   }
 
   function flattenView(node: LayoutNode, out = new Map<string, Entry>()): Map<string, Entry> {
-    out.set(node.path, { kind: node.kind, shape: node.shape, dtype: node.dtype, attrs: node.attrs.map((a) => a.name).sort() });
+    out.set(node.path, { kind: node.kind, shape: node.shape, dtype: node.dtype, attrs: node.attrs.map((a) => `${a.name}: ${a.dtype}`).sort() });
     for (const child of node.children ?? []) flattenView(child, out);
     return out;
   }
 
+  const dtypeOf = (meta: H5Dataset["metadata"]) => (meta.type === 3 ? "string" : numericDtype(meta));
+
   function flattenFile(group: H5Group, path: string, out = new Map<string, Entry>()): Map<string, Entry> {
-    out.set(path, { kind: "group", attrs: Object.keys(group.attrs).sort() });
+    out.set(path, { kind: "group", attrs: Object.entries(group.attrs).map(([name, attr]) => `${name}: ${dtypeOf(attr.metadata)}`).sort() });
     for (const name of group.keys()) {
       const child = group.get(name) as H5Group | H5Dataset;
       const childPath = path ? `${path}/${name}` : name;
@@ -191,7 +197,7 @@ describe("sessionTree", () => {
         out.set(childPath, {
           kind: "dataset",
           shape: (ds.shape ?? []).map(Number),
-          dtype: meta.type === 3 ? "string" : numericDtype(meta),
+          dtype: dtypeOf(meta),
           attrs: Object.keys(ds.attrs).sort(),
         });
       }
@@ -199,10 +205,11 @@ describe("sessionTree", () => {
     return out;
   }
 
-  it("matches what saveSession writes: every path, shape and dtype", async () => {
+  it("matches what saveSession writes: every path, shape and dtype, and every attribute's", async () => {
     const rt = await nodeRuntime();
     for (const session of [randomSession({ units: 6, maxSpikes: 50, seed: 3, now: fakeClock() }), handSession()]) {
       session.addMetadata({ names: new StringArray(["a", "bc"]), empty: new NDArray(new Float64Array(0)), scalar_i: i64(3) });
+      Object.assign(session.getUnit("unit_001").attrs, { snr: 2.5, label: "good" });
       session.warn("a warning");
       const path = join(dir, `${session.datasetId}.h5`);
       saveSession(rt, session, path, { overwrite: true });
@@ -215,6 +222,44 @@ describe("sessionTree", () => {
       } finally {
         file.close();
       }
+    }
+  });
+
+  it("shows an opened file's unread groups without reading them, except those on the way to the path asked for", async () => {
+    const rt = await nodeRuntime();
+    const path = join(dir, "lazy.h5");
+    saveSession(rt, handSession(), path, { overwrite: true });
+    const saved = (() => {
+      const file = new rt.h5.File(path, "r");
+      try {
+        return flattenFile(file as unknown as H5Group, "");
+      } finally {
+        file.close();
+      }
+    })();
+    const { session } = readSessionFile(rt, path, { deferGroups: true });
+    try {
+      const children = session.getUnit("unit_001").children;
+      const unread = () => Object.keys(children).filter((key) => deferredAt(children, key)).sort();
+      expect(unread()).toEqual(["features", "spike_times_sectioned", "unit_meta"]);
+
+      const tree = sessionTree(session);
+      const unit = tree.children!.find((c) => c.name === "units")!.children!.find((c) => c.name === "unit_001")!;
+      expect(unit.children!.filter((c) => c.unread).map((c) => c.path).sort()).toEqual(unread().map((key) => `units/unit_001/${key}`));
+      expect(unread()).toEqual(["features", "spike_times_sectioned", "unit_meta"]);
+      // What the view shows of the opened file is what the file holds.
+      for (const [p, entry] of flattenView(tree)) if (!unit.children!.some((c) => c.unread && c.path === p)) expect(entry, p).toEqual(saved.get(p));
+
+      // Asked for a path inside a group: that group is read, its deferred subgroups stay unread, the others too.
+      const flash = "units/unit_001/spike_times_sectioned/flash";
+      const asked = sessionTree(session, { readPath: flash });
+      expect(unread()).toEqual(["features", "unit_meta"]);
+      const shown = flattenView(asked);
+      expect(shown.get(`${flash}/trials_start_end`)).toEqual(saved.get(`${flash}/trials_start_end`));
+      const inFlash = layoutPage(asked, flash).children!;
+      expect(inFlash.find((c) => c.name === "trials_spike_times")).toMatchObject({ kind: "group", unread: true });
+    } finally {
+      closeSources(session);
     }
   });
 

@@ -56,11 +56,18 @@ export function unitMovies(unit: Unit, ctx: FeatureContext, pattern: RegExp): st
 }
 
 export function movieTrials(unit: Unit, movie: string, rate: number): MovieTrials {
+  const trials = sectionedTrials(unit, movie, rate);
+  if (trials instanceof FeatureNotApplicable) throw trials;
+  return trials;
+}
+
+/** `movieTrials`, or (not thrown) why the unit has none of `movie` to read: for a caller with something else to show. */
+export function sectionedTrials(unit: Unit, movie: string, rate: number): MovieTrials | FeatureNotApplicable {
   const node = childAt(unit.children, `spike_times_sectioned/${movie}`);
-  if (!isTree(node)) throw new FeatureNotApplicable(`${unit.id} has no spike_times_sectioned/${movie}`);
+  if (!isTree(node)) return new FeatureNotApplicable(`${unit.id} has no spike_times_sectioned/${movie}`);
   const bounds = node.trials_start_end;
   if (!(bounds instanceof NDArray) || bounds.data.length < 2 || bounds.data.length % 2) {
-    throw new FeatureNotApplicable(`${unit.id}: spike_times_sectioned/${movie}/trials_start_end is missing or not [n, 2]`);
+    return new FeatureNotApplicable(`${unit.id}: spike_times_sectioned/${movie}/trials_start_end is missing or not [n, 2]`);
   }
   const flat = asFloat64(bounds.data);
   const n = flat.length / 2;
@@ -102,7 +109,7 @@ export function withNeighbours(unit: Unit, trials: MovieTrials, rate: number, le
     const b1 = lowerBoundBig(train, start);
     const a0 = lowerBoundBig(train, end);
     const a1 = lowerBoundBig(train, end + lag);
-    const own = spikes.subarray(lowerBound(spikes, 0), lowerBound(spikes, trials.durations[t]));
+    const own = spikesIn(spikes, 0, trials.durations[t]);
     const out = new Float64Array(b1 - b0 + own.length + a1 - a0);
     let k = 0;
     for (let i = b0; i < b1; i++) out[k++] = (Number(train[i]) - start) / rate;
@@ -146,6 +153,11 @@ function lowerBoundBig(sorted: BigUint64Array, x: number): number {
 export function sortIfNeeded(x: Float64Array): Float64Array {
   for (let i = 1; i < x.length; i++) if (x[i] < x[i - 1]) return x.sort();
   return x;
+}
+
+/** The spikes of a sorted array in `[a, b)` (a view of it). */
+export function spikesIn(sorted: Float64Array, a: number, b: number): Float64Array {
+  return sorted.subarray(lowerBound(sorted, a), lowerBound(sorted, b));
 }
 
 /** Spikes of a sorted array in `[a, b)`. */
