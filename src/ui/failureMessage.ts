@@ -12,8 +12,16 @@ export interface FailureSubject {
   target?: string;
 }
 
+/**
+ * Any failure as the page shows it: the error's own line (the worker's names what failed and the
+ * file). Where more is known of the kind (a save, a checkpoint), `failureMessage` adds what to do.
+ */
+export function errorText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
 export function failureMessage(error: unknown, subject: FailureSubject): string {
-  const text = error instanceof Error ? error.message : String(error);
+  const text = errorText(error);
   const name = error instanceof WorkerError ? error.errorName : error instanceof Error ? error.name : "";
   const { kind } = error instanceof WorkerError ? error.failure : failureOf(error);
   const base = `${subject.recording}: ${text}`;

@@ -11,6 +11,7 @@ import type {
   WorkerClient,
 } from "../worker/client.ts";
 import { appUrl } from "../worker/appUrl.ts";
+import { errorText } from "./failureMessage.ts";
 
 /** public/demo/stimulus/index.json: file names of the demo's stimulus inputs. */
 interface DemoStimulusIndex {
@@ -62,7 +63,7 @@ export class PipelineRun {
       this.playlistNames = await this.client.playlistNames(file);
       if (!this.playlistNames.includes(this.playlistName)) this.playlistName = this.playlistNames[0] ?? "";
     } catch (error) {
-      this.error = (error as Error).message;
+      this.error = errorText(error);
     }
   }
 
@@ -86,7 +87,7 @@ export class PipelineRun {
       this.playlistName = index.playlistName;
       await this.setPlaylist(playlist);
     } catch (error) {
-      this.error = (error as Error).message;
+      this.error = errorText(error);
     }
   }
 
@@ -105,7 +106,7 @@ export class PipelineRun {
     try {
       params = this.parsedParams();
     } catch (error) {
-      this.error = (error as Error).message;
+      this.error = errorText(error);
       return undefined;
     }
     if (this.playlistName) params.add_section_time = { ...params.add_section_time, playlist_name: this.playlistName };
@@ -133,7 +134,7 @@ export class PipelineRun {
       if (result.cancelled) this.error = "Cancelled: the session is as it was before the cancelled step.";
       return result.summary;
     } catch (error) {
-      this.error = (error as Error).message;
+      this.error = errorText(error);
       return undefined;
     } finally {
       clearInterval(tick);

@@ -5,6 +5,7 @@
  * overwrites the answer to the new one. `resource.svelte.ts` runs one per change of a component's
  * inputs.
  */
+import { errorText } from "./failureMessage.ts";
 
 /**
  * Asks for the data, or returns `undefined` when there is nothing to ask yet (no session, no unit
@@ -22,11 +23,6 @@ export interface RequestSink<T> {
   resolved(value: T): void;
   /** The request failed; `message` is the error's own text. */
   failed(message: string): void;
-}
-
-/** The text to show for a failure: the error's own message (the worker's line names what failed). */
-export function errorText(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }
 
 /** Starts `load` and reports its outcome to `sink` until the returned function cancels it. */

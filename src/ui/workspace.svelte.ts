@@ -15,7 +15,7 @@ import {
   type UnitTable,
 } from "../worker/client.ts";
 import { downloadFile, pickSaveTarget } from "./saveTarget.ts";
-import { failureMessage } from "./failureMessage.ts";
+import { errorText, failureMessage } from "./failureMessage.ts";
 import { forgetNotes, previousUnsaved, recordUnsaved, type UnsavedEntry } from "./unsavedMarker.ts";
 import { UnitSelection } from "./unitSelection.svelte.ts";
 import { formatTime } from "./format.ts";
@@ -356,7 +356,7 @@ export class Workspace {
     try {
       this.checkpoints = await this.client.listCheckpoints();
     } catch (error) {
-      this.notice = { kind: "error", text: messageOf(error) };
+      this.notice = { kind: "error", text: errorText(error) };
     }
   }
 
@@ -443,7 +443,7 @@ export class Workspace {
     } catch (error) {
       live.status = "error";
       live.units = undefined; // the units it listed are not a session
-      live.error = messageOf(error);
+      live.error = errorText(error);
       this.notice = { kind: "error", text: live.error };
       return [live];
     }
@@ -474,7 +474,7 @@ export class Workspace {
       const science = await this.client.science(recording.sessionId!);
       if (recording.units === table) recording.units = { ...table, science, sciencePending: false };
     } catch (error) {
-      this.notice = { kind: "error", text: `${recording.name}: the units' features could not be read: ${messageOf(error)}` };
+      this.notice = { kind: "error", text: `${recording.name}: the units' features could not be read: ${errorText(error)}` };
     }
   }
 
@@ -484,13 +484,9 @@ export class Workspace {
     try {
       await work();
     } catch (error) {
-      this.notice = { kind: "error", text: messageOf(error) };
+      this.notice = { kind: "error", text: errorText(error) };
     } finally {
       this.busy = undefined;
     }
   }
-}
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

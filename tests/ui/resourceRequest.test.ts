@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { errorText, startRequest, type RequestSink } from "../../src/ui/resourceRequest.ts";
+import { startRequest, type RequestSink } from "../../src/ui/resourceRequest.ts";
+import { errorText } from "../../src/ui/failureMessage.ts";
 
 /** A promise the test settles by hand, to order answers as a slow worker would. */
 function deferred<T>() {
