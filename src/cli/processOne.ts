@@ -34,7 +34,7 @@ import { nodeRuntime } from "../io/h5node.ts";
 import { loadRecording } from "../io/mcs/openRecording.ts";
 import { openSensorInput, type OpenSensorInput } from "../io/mcs/sensorInput.ts";
 import { checkpointSession, loadSession, saveSession, startImmediateMode } from "../io/sessionStore.ts";
-import { deltaBaseOf, planCheckpointFiles, type CheckpointWrite } from "../io/checkpointDeltas.ts";
+import { deltaBaseOf, planCheckpointFiles, plannedBytes, type CheckpointWrite } from "../io/checkpointDeltas.ts";
 import { formatBytes } from "../core/formatBytes.ts";
 import { UsageError } from "./args.ts";
 import { failureLine } from "./failureLine.ts";
@@ -325,9 +325,9 @@ function writeCheckpoint(rt: H5Runtime, session: PipelineSession, path: string, 
   events.stage?.(`checkpoint after ${after}`);
   let written: CheckpointWrite | undefined;
   const write = () => checkpointSession(rt, session, path, { checkpointName: `after ${after}`, warnOnOverwrite: false, onWritten: (w) => (written = w) });
-  // A delta needs room for what changed only; the check before a full copy needs the whole session.
+  // A delta needs room for what changed only (the arrays it writes); a full copy for the whole session.
   const plan = planCheckpointFiles(rt, session, path);
-  writeWithRoom(path, plan.kind === "full" ? sessionFileBytes(session) : 0, write, "checkpoint ");
+  writeWithRoom(path, plannedBytes(session, plan, sessionFileBytes(session)), write, "checkpoint ");
   const what = written?.kind === "delta" ? ` (delta ${written.index}, ${formatBytes(written.bytes)})` : written ? ` (full, ${formatBytes(written.bytes)})` : "";
   events.log(`checkpoint ${baseName(path)} written in ${seconds(Date.now() - started)}${what}`);
 }

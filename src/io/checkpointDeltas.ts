@@ -31,7 +31,7 @@
  * Resume (`loadSession`) reads the base and applies the deltas in order. An export must be one
  * ordinary file: `writeCheckpointAsOneFile`.
  */
-import { SessionChanges } from "../core/checkpointChanges.ts";
+import { changedArrayBytes, SessionChanges } from "../core/checkpointChanges.ts";
 import type { PipelineSession } from "../core/session.ts";
 import { sourcesInUse } from "../core/sessionSources.ts";
 import { writeAtomically } from "./atomicWrite.ts";
@@ -105,6 +105,11 @@ export function planCheckpoint(session: PipelineSession, key: string, options: P
   const overgrown = chain.deltaBytes > (options.compactFraction ?? checkpointDeltaSettings.compactFraction) * chain.baseBytes;
   if (overgrown && !options.readsFromBase) return { kind: "full", key, token: newToken() };
   return { kind: "delta", key, token: chain.token, stamp: chain.stamp, index: chain.next, paths: chain.changes.pending() };
+}
+
+/** A lower bound of the bytes the planned checkpoint writes (`fullBytes` for a full copy), for the room check before it. */
+export function plannedBytes(session: PipelineSession, plan: CheckpointPlan, fullBytes: number): number {
+  return plan.kind === "full" ? fullBytes : changedArrayBytes(session, plan.paths);
 }
 
 export interface CheckpointContentOptions {

@@ -6,7 +6,7 @@ import { summarizeSession, type SessionSummary } from "../core/sessionSummary.ts
 import { closeSources } from "../core/sessionSources.ts";
 import { loadSession } from "../io/sessionStore.ts";
 import { readArraysFrom } from "../io/sessionFile.ts";
-import { writeCheckpointAsOneFile } from "../io/checkpointDeltas.ts";
+import { plannedBytes, writeCheckpointAsOneFile } from "../io/checkpointDeltas.ts";
 import { doing } from "./activity.ts";
 import {
   CheckpointReplacedError,
@@ -20,7 +20,7 @@ import {
   listCheckpoints as readCheckpointList,
   type CheckpointInfo,
 } from "./checkpointStore.ts";
-import { planBrowserCheckpoint, plannedBytes, resumedBrowserCheckpoint, storeBrowserCheckpoint } from "./checkpointWrites.ts";
+import { planBrowserCheckpoint, resumedBrowserCheckpoint, storeBrowserCheckpoint } from "./checkpointWrites.ts";
 import type { OpenedItem } from "./openOps.ts";
 import { keepCopy, markKeptCopies, stopReadingFrom, useCopyForLostFiles } from "./sessionCopies.ts";
 import { dataBytes, get, newMemoryBudget, openingRuntime, register, sessions } from "./sessionRegistry.ts";

@@ -7,7 +7,6 @@
  * next checkpoint is a full copy again, and a delta that lost a race with another tab's full copy
  * names the old copy's token and is never applied.
  */
-import { changedArrayBytes } from "../core/checkpointChanges.ts";
 import type { PipelineSession } from "../core/session.ts";
 import { sourcesInUse } from "../core/sessionSources.ts";
 import type { H5Runtime } from "../io/h5.ts";
@@ -24,11 +23,6 @@ export async function planBrowserCheckpoint(session: PipelineSession, name: stri
     // A session opened lazily from the checkpoint reads from it: that file is never replaced.
     readsFromBase: sourcesInUse(session).some((source) => source.name === name),
   });
-}
-
-/** A lower bound of the bytes the planned checkpoint writes, for the storage check. */
-export function plannedBytes(session: PipelineSession, plan: CheckpointPlan, fullBytes: number): number {
-  return plan.kind === "full" ? fullBytes : changedArrayBytes(session, plan.paths);
 }
 
 /**

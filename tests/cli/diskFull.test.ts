@@ -11,7 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { nodeRuntime } from "../../src/io/h5node.ts";
 import { writeRecordingPair, type GeneratedRecording } from "../../tools/recordingGenerator.ts";
-import { hdmea, snapshot } from "./cliHarness.ts";
+import { hdmea, pipelineArgs, snapshot } from "./cliHarness.ts";
 
 let dir: string;
 let small: GeneratedRecording; // saves to ~1.1 MB
@@ -50,6 +50,22 @@ describe("a full disk names the output", () => {
     const ck = hdmea(["process", small.cmtrPath, "--out", join(dir, "ck.h5"), "--checkpoint-every", "step"], { HDMEA_TEST_FREE_BYTES: "1000" });
     expect(ck.code).toBe(1);
     expect(errorLine(ck)).toMatch(/^hdmea process: checkpoint ck\.checkpoint\.h5: no space left on the device \(needs about 1\.1 MB, 0 MB free\); ck\.checkpoint\.h5 was not created$/);
+    expect(snapshot(dir)).toEqual(before);
+  }, 120_000);
+
+  it("checks room for what a delta checkpoint writes, not for nothing", () => {
+    const out = join(dir, "delta.h5");
+    const checkpoint = join(dir, "delta.checkpoint.h5");
+    // A full checkpoint after load_recording, then the run dies.
+    const killed = hdmea(["process", small.cmtrPath, "--out", out, ...pipelineArgs(), "--checkpoint-every", "step"], { HDMEA_TEST_KILL_AFTER: "load_recording" });
+    expect(killed.signal).toBe("SIGKILL");
+    expect(existsSync(checkpoint)).toBe(true);
+    const before = snapshot(dir);
+    // Resumed, the next checkpoint is a delta of add_section_time's arrays: refused before writing, named as the checkpoint.
+    const resumed = hdmea(["process", small.cmtrPath, "--out", out, ...pipelineArgs(), "--checkpoint-every", "step"], { HDMEA_TEST_FREE_BYTES: "10" });
+    expect(resumed.code, resumed.stderr).toBe(1);
+    expect(resumed.stderr).toMatch(/^hdmea: resuming from delta\.checkpoint\.h5/m);
+    expect(errorLine(resumed)).toMatch(/^hdmea process: checkpoint delta\.checkpoint\.h5: no space left on the device \(needs about [\d.]+ MB, 0 MB free\); delta\.checkpoint\.h5 is unchanged$/);
     expect(snapshot(dir)).toEqual(before);
   }, 120_000);
 });
