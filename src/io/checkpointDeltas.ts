@@ -102,9 +102,13 @@ export interface PlanOptions {
 export function planCheckpoint(session: PipelineSession, key: string, options: PlanOptions = {}): CheckpointPlan {
   const chain = chains.get(session);
   if (!chain || chain.key !== key || !(options.intact?.(chain) ?? true)) return { kind: "full", key, token: newToken() };
+  const paths = chain.changes.pending();
+  // Compacting rewrites the whole session (7 GB for a 1,000-unit hour): only worth it when there is
+  // something to write. Nothing changed (a checkpoint right after another, as a download takes):
+  // a delta of the header alone.
   const overgrown = chain.deltaBytes > (options.compactFraction ?? checkpointDeltaSettings.compactFraction) * chain.baseBytes;
-  if (overgrown && !options.readsFromBase) return { kind: "full", key, token: newToken() };
-  return { kind: "delta", key, token: chain.token, stamp: chain.stamp, index: chain.next, paths: chain.changes.pending() };
+  if (overgrown && paths.length > 0 && !options.readsFromBase) return { kind: "full", key, token: newToken() };
+  return { kind: "delta", key, token: chain.token, stamp: chain.stamp, index: chain.next, paths };
 }
 
 /** A lower bound of the bytes the planned checkpoint writes (`fullBytes` for a full copy), for the room check before it. */

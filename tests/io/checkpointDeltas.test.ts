@@ -152,6 +152,11 @@ describe("checkpoint deltas", () => {
     expect(checkpoint(s, base).kind).toBe("delta");
     const oldDelta = join(dir, "old-d1.h5");
     copyFileSync(deltaFileName(base, 1), oldDelta);
+    // Nothing changed since: however overgrown the chain, the next checkpoint is the header alone, not a new copy.
+    const unchanged = checkpoint(s, base);
+    expect(unchanged).toMatchObject({ kind: "delta", index: 2 });
+    expect(unchanged.bytes).toBeLessThan(statSync(base).size / 2);
+    expect(sessionDiff(s, loadSession(rt, base).session)).toEqual([]);
 
     featureStep(s, "small");
     expect(checkpoint(s, base)).toMatchObject({ kind: "full", path: base });
