@@ -36,6 +36,8 @@ interface EmscriptenFs {
 const OUTPUT_DIR = "/out";
 /** Bytes moved per step when streaming a written file out (bounded memory, few round trips). */
 export const COPY_SLICE_BYTES = 8 << 20;
+/** A slice the browser copies without the worker touching its bytes: fewer, larger calls. */
+const BLOB_COPY_SLICE_BYTES = 64 << 20;
 
 
 export function runtime(): Promise<H5Runtime> {
@@ -256,15 +258,19 @@ function* readSlices(rt: H5Runtime, path: string, sliceBytes = COPY_SLICE_BYTES)
   }
 }
 
-/** Streams a file into a writable (the user's file or browser storage); aborts on failure. */
+/**
+ * Streams a file into a writable (the user's file or browser storage); aborts on failure. The slices
+ * go as Blobs: the browser copies them file to file itself. Read into the worker first, a 7.4 GB
+ * session took 131 s to copy (45 s reading, 86 s writing) on the 2-core machine.
+ */
 export async function copyToWritable(file: Blob, writable: FileSystemWritableFileStream): Promise<number> {
   let bytes = 0;
   try {
-    for (let at = 0; at < file.size; at += COPY_SLICE_BYTES) {
-      const slice = new Uint8Array(await file.slice(at, at + COPY_SLICE_BYTES).arrayBuffer());
+    for (let at = 0; at < file.size; at += BLOB_COPY_SLICE_BYTES) {
+      const slice = file.slice(at, at + BLOB_COPY_SLICE_BYTES);
       await writable.write(slice);
-      progressed();
-      bytes += slice.byteLength;
+      progressed(); // a heartbeat per slice: the watchdog sees a long copy is not a hang
+      bytes += slice.size;
     }
     await writable.close();
     return bytes;
