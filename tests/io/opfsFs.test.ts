@@ -156,6 +156,42 @@ describe("opfsFs", () => {
     mount.close();
   });
 
+  it("reuses its page and run buffers across many flushes without carrying bytes from one page to another", async () => {
+    // Bigger than the held (8 MB) and kept (8 MB) pages together: pages are flushed, let go and reused.
+    const handles = new Map<string, FakeHandle>();
+    const mount = await mountOpfsFiles(rt, fakeDir(handles), ["big.bin"], { create: true });
+    const fs = rt.fs as unknown as Fs;
+    const stream = fs.open(mount.paths.get("big.bin")!, "r+");
+    const model = new Uint8Array(48 << 20);
+    let size = 0;
+    const prng = new Prng(5);
+    const int = (n: number) => Math.floor(prng.next() * n);
+    const write = (at: number, length: number) => {
+      const data = new Uint8Array(length).fill(1 + int(255)); // never 0: a stale byte shows in a hole
+      data[int(length)] = int(256);
+      fs.write(stream, data, 0, length, at);
+      model.set(data, at);
+      size = Math.max(size, at + length);
+    };
+    for (let i = 0; i < 6000; i++) {
+      const op = int(20);
+      if (op === 0 && size < 40 << 20) write(int(size + 1), (1 << 20) + int(1 << 20)); // an array slice, straight through
+      else if (op < 12) write(int(Math.min(size + (1 << 20), 46 << 20)), 1 + int(2000)); // headers, some past the end (holes)
+      else {
+        const at = int(size + 100);
+        const into = new Uint8Array(1 + int(op === 19 ? 200_000 : 3000));
+        const n = fs.read(stream, into, 0, into.length, at);
+        expect(n).toBe(Math.max(0, Math.min(into.length, size - at)));
+        expect(Buffer.from(into.subarray(0, n)).equals(Buffer.from(model.subarray(at, at + n)))).toBe(true);
+      }
+    }
+    fs.close(stream);
+    mount.close();
+    const handle = handles.get("big.bin")!;
+    expect(handle.size).toBe(size);
+    expect(Buffer.from(handle.bytes.subarray(0, size)).equals(Buffer.from(model.subarray(0, size)))).toBe(true);
+  });
+
   it("keeps small writes held across an array-sized write that overlaps them: no page is read back or written twice, and every read sees the latest bytes", async () => {
     const handles = new Map<string, FakeHandle>();
     const mount = await mountOpfsFiles(rt, fakeDir(handles), ["a.bin"], { create: true });
